@@ -1,0 +1,88 @@
+import { hostname } from 'node:os';
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { TASK_QUEUE, type TemporalSettings } from '../core/config';
+import type { CredentialStore } from '../core/credentials';
+import { createWorker } from '../workers/createWorker';
+import { UserError } from './errors';
+
+export interface TemporalSession {
+  client: Client;
+  connection: Connection;
+  settings: TemporalSettings;
+  serverVersion: string;
+  close(): Promise<void>;
+}
+
+export async function connectTemporal(settings: TemporalSettings): Promise<TemporalSession> {
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: settings.address, connectTimeout: '5 seconds' });
+    const info = await connection.workflowService.getSystemInfo({});
+    const client = new Client({ connection, namespace: settings.namespace });
+    return {
+      client,
+      connection,
+      settings,
+      serverVersion: info.serverVersion || 'unknown',
+      close: () => connection.close(),
+    };
+  } catch (error) {
+    throw new UserError(
+      `Cannot reach Temporal at ${settings.address} (${firstLine(error)}); start it with npm run services -- up, or set TEMPORAL_ADDRESS to a running server.`,
+    );
+  }
+}
+
+/** Whether some worker has polled the migration task queue within the last long-poll period. */
+export async function workerIsPolling(session: TemporalSession): Promise<boolean> {
+  const response = await session.connection.workflowService.describeTaskQueue({
+    namespace: session.settings.namespace,
+    taskQueue: { name: TASK_QUEUE },
+    taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
+  });
+  const recent = Date.now() - 70_000;
+  return (response.pollers ?? []).some((poller) => {
+    // Another CLI's embedded worker leaves with its CLI: it is no worker to rely on.
+    if (poller.identity?.startsWith(EMBEDDED_IDENTITY_PREFIX)) return false;
+    const seconds = Number(poller.lastAccessTime?.seconds ?? 0);
+    return seconds * 1000 >= recent;
+  });
+}
+
+const EMBEDDED_IDENTITY_PREFIX = 'hybridrag-cli-embedded:';
+
+export interface EmbeddedWorker {
+  stop(): Promise<void>;
+}
+
+/** Runs a worker inside the CLI process, for users who have not started `npm run worker`. */
+export async function startEmbeddedWorker(settings: TemporalSettings, credentials: CredentialStore): Promise<EmbeddedWorker> {
+  installQuietRuntime();
+  const connection = await NativeConnection.connect({ address: settings.address });
+  const worker: Worker = await createWorker({ connection, namespace: settings.namespace, credentials, identity: `${EMBEDDED_IDENTITY_PREFIX}${process.pid}@${hostname()}` });
+  const running = worker.run();
+  return {
+    async stop() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+      await connection.close();
+    },
+  };
+}
+
+let runtimeInstalled = false;
+function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    // The CLI prints failures itself; the worker's own warnings would repeat them as stack traces.
+    Runtime.install({ logger: new DefaultLogger((process.env.HYBRIDRAG_WORKER_LOG_LEVEL as 'ERROR' | undefined) ?? 'ERROR') });
+  } catch {
+    // Already installed by the host program.
+  }
+}
+
+function firstLine(error: unknown): string {
+  return String((error as Error)?.message ?? error).split('\n')[0] ?? 'unknown error';
+}

