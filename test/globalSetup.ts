@@ -38,7 +38,7 @@ export default async function setup(project: TestProject): Promise<void> {
   for (const [key, value] of Object.entries(env)) process.env[key] = value;
 
   const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve(path.join(root, 'workflows')),
+    workflowsPath: path.join(root, 'workflows/index.ts'),
     logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never,
   });
   const bundleDir = path.join(root, '.services/test');

@@ -14,6 +14,8 @@ export interface WorkerOptions {
   /** concurrent activities; COPY-heavy, so about the size of the PostgreSQL pool */
   activitySlots?: number;
   identity?: string;
+  /** tests isolate themselves on a queue of their own */
+  taskQueue?: string;
 }
 
 export const DEFAULT_WORKFLOW_BUNDLE = path.resolve(__dirname, '..', 'workflow-bundle.js');
@@ -26,7 +28,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
-    taskQueue: TASK_QUEUE,
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
     workflowBundle: { codePath: options.workflowBundlePath ?? DEFAULT_WORKFLOW_BUNDLE },
     activities: createActivities({ credentials: options.credentials }),
     maxConcurrentActivityTaskExecutions: options.activitySlots ?? defaultActivitySlots(),
