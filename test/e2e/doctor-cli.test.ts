@@ -15,7 +15,7 @@ function hybridrag(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, ...args], {
       cwd: root,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: inject('temporalAddress'), ...env },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: inject('temporalAddress'), TEMPORAL_UI_URL: inject('temporalUiUrl'), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -38,7 +38,7 @@ describe('hybridrag doctor', () => {
     expect(run.stdout).toMatch(/^PostgreSQL {2}postgres:\/\/hybridrag@127\.0\.0\.1:\d+\/hybridrag {2}\d+\.\d+/m);
     expect(run.stdout).toMatch(/^pgvector {4}0\.[89]\.\d+/m);
     expect(run.stdout).toMatch(/^Worker {6}embedded in this process/m);
-    expect(run.stdout).toMatch(/^Watch it {4}http:\/\/127\.0\.0\.1:8233\/namespaces\/default\/workflows\/doctor%2F/m);
+    expect(run.stdout).toContain(`Watch it    ${inject('temporalUiUrl')}/namespaces/default/workflows/doctor%2F`);
     expect(run.stdout).not.toContain(new URL(url).password);
   });
 

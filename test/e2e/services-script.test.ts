@@ -13,7 +13,7 @@ describe('npm run services', () => {
     expect(run.status).toBe(0);
     const lines = run.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^postgres  postgres:\/\/hybridrag:\*\*\*@127\.0\.0\.1:\d+\/hybridrag  PostgreSQL 15\.\d+ .* pgvector 0\.[89]\.\d+  data: \/.+\/data$/);
-    expect(lines[1]).toMatch(/^temporal  127\.0\.0\.1:\d+  CLI 1\.5\.1 \(Server [\d.]+, UI [\d.]+\)  UI http:\/\/127\.0\.0\.1:8233  data: \/.+temporal\.db$/);
+    expect(lines[1]).toMatch(/^temporal  127\.0\.0\.1:\d+  CLI 1\.5\.1 \(Server [\d.]+, UI [\d.]+\)  UI http:\/\/127\.0\.0\.1:\d+  data: \/.+temporal\.db$/);
     expect(run.stdout).not.toContain(new URL(inject('databaseUrl')).password);
   });
 
@@ -30,7 +30,7 @@ describe('npm run services', () => {
     const env = Object.fromEntries(run.stdout.trim().split('\n').map((l) => [l.split('=')[0], l.slice(l.indexOf('=') + 1)]));
     expect(env.DATABASE_URL).toBe(inject('databaseUrl'));
     expect(env.TEMPORAL_ADDRESS).toBe(inject('temporalAddress'));
-    expect(env.TEMPORAL_UI_URL).toBe('http://127.0.0.1:8233');
+    expect(env.TEMPORAL_UI_URL).toBe(inject('temporalUiUrl'));
   });
 
   it('rejects an unknown verb with a usage line', () => {
