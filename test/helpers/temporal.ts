@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { CredentialStore } from '../../core/credentials';
 import { createWorker } from '../../workers/createWorker';
@@ -15,6 +15,7 @@ export interface TestTemporal {
 
 /** A real client and worker on the test Temporal server, on a task queue of this test's own. */
 export async function connectTestTemporal(credentials = new CredentialStore()): Promise<TestTemporal> {
+  quietRuntime();
   const address = inject('temporalAddress');
   const connection = await Connection.connect({ address });
   const nativeConnection = await NativeConnection.connect({ address });
@@ -55,4 +56,11 @@ export function historyText(history: unknown): string {
     return value;
   });
   return `${text}\n${decoded.join('\n')}`;
+}
+
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
 }
