@@ -1,0 +1,76 @@
+import type pg from 'pg';
+import { classifyPgError } from './errors';
+import { createIndexSql, foreignKeySqls, primaryKeyClause } from './ddl';
+import { qualify, quoteIdent } from './identifiers';
+import { stagingTableName, type TargetPlan } from './plan';
+
+export interface IndexBuildReport {
+  table: string;
+  index: string;
+  ms: number;
+}
+
+/**
+ * Builds keys and indexes on the staging tables after the data is in (never before): LightRAG's
+ * primary keys and id / workspace_id indexes under its exact names, the graph foreign keys, and
+ * the vector index (HNSW cosine m=16 ef_construction=64 by default; IVFFlat or halfvec on request)
+ * with maintenance_work_mem and max_parallel_maintenance_workers set for the build. A halfvec
+ * layout converts the staged float32 column first. Idempotent (skips what exists).
+ * Run finishStaging first (duplicates would break the primary key).
+ */
+export async function buildIndexes(pool: pg.Pool, plan: TargetPlan, onProgress?: (r: IndexBuildReport) => void): Promise<IndexBuildReport[]> {
+  const client = await pool.connect();
+  const reports: IndexBuildReport[] = [];
+  const s = plan.stagingSchema;
+  try {
+    await client.query(`SELECT set_config('maintenance_work_mem', $1, false), set_config('max_parallel_maintenance_workers', $2, false)`, [
+      plan.options.maintenanceWorkMem,
+      String(plan.options.parallelWorkers),
+    ]);
+    const existing = async (name: string) =>
+      (await client.query(`SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`, [s, name])).rowCount! > 0;
+    const constraintExists = async (table: string, name: string) =>
+      (await client.query(`SELECT 1 FROM pg_constraint WHERE conrelid = $1::regclass AND conname = $2`, [qualify(s, table), name])).rowCount! > 0;
+    const timed = async (table: string, index: string, sql: string) => {
+      const t0 = performance.now();
+      await client.query(sql);
+      const r = { table, index, ms: Math.round(performance.now() - t0) };
+      reports.push(r);
+      onProgress?.(r);
+    };
+    // keys and plain indexes first (graph nodes before edges: the FKs reference the nodes' key)
+    for (const spec of plan.layout.tables) {
+      const st = stagingTableName(spec.name);
+      if (spec.vector?.storage === 'halfvec') {
+        const { rows } = await client.query<{ t: string }>(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2`, [qualify(s, st), spec.vector.column]);
+        if (!rows[0]?.t.startsWith('halfvec')) {
+          await timed(st, `${spec.vector.column} → halfvec`, `ALTER TABLE ${qualify(s, st)} ALTER COLUMN ${quoteIdent(spec.vector.column)} TYPE HALFVEC(${spec.vector.dimension})`);
+        }
+      }
+      if (!(await constraintExists(st, spec.primaryKeyName))) await timed(st, spec.primaryKeyName, `ALTER TABLE ${qualify(s, st)} ADD ${primaryKeyClause(spec)}`);
+      for (const idx of spec.indexes.filter((i) => !i.vector)) {
+        if (!(await existing(idx.name))) await timed(st, idx.name, createIndexSql(s, st, idx, false));
+      }
+    }
+    for (const spec of plan.layout.tables) {
+      const st = stagingTableName(spec.name);
+      const fkSqls = foreignKeySqls(s, st, { ...spec, foreignKeys: (spec.foreignKeys ?? []).map((fk) => ({ ...fk, refTable: stagingTableName(fk.refTable) })) });
+      for (const [i, fk] of (spec.foreignKeys ?? []).entries()) {
+        if (!(await constraintExists(st, fk.name))) await timed(st, fk.name, fkSqls[i]!);
+      }
+    }
+    for (const spec of plan.layout.tables) {
+      const st = stagingTableName(spec.name);
+      for (const idx of spec.indexes.filter((i) => i.vector)) {
+        if (!(await existing(idx.name))) await timed(st, idx.name, createIndexSql(s, st, idx, false));
+      }
+    }
+    await client.query('RESET maintenance_work_mem; RESET max_parallel_maintenance_workers');
+    for (const spec of plan.layout.tables) await client.query(`ANALYZE ${qualify(s, stagingTableName(spec.name))}`);
+    return reports;
+  } catch (error) {
+    throw classifyPgError(error, `Building indexes in "${s}"`);
+  } finally {
+    client.release();
+  }
+}

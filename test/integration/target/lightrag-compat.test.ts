@@ -1,0 +1,114 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createScratchDatabase, type ScratchDatabase } from '../../helpers/db';
+import { planTarget, promote } from '../../../core/target';
+import { canonicalPair } from '../../../core/target/layouts/common';
+import { readFixture, realDir } from './fixtureRecords';
+import { stageFixture } from './stageHelper';
+
+const root = path.resolve(__dirname, '../../..');
+let db: ScratchDatabase;
+let python = '';
+
+beforeAll(async () => {
+  const venv = spawnSync('bash', [path.join(root, 'scripts/lightrag-venv.sh')], { cwd: root, encoding: 'utf8', timeout: 900_000 });
+  if (venv.status !== 0) throw new Error(`scripts/lightrag-venv.sh failed: ${venv.stderr}`);
+  python = venv.stdout.trim().split('\n').pop()!;
+  db = await createScratchDatabase('target_lightrag');
+}, 900_000);
+afterAll(async () => {
+  await db?.drop();
+});
+
+function cosineTopK(q: Float32Array, rows: { id: string; vector: Float32Array }[], k: number): string[] {
+  const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+  const nq = norm(q);
+  return rows
+    .map((r) => ({ id: r.id, d: 1 - r.vector.reduce((s, x, i) => s + x * q[i]!, 0) / (nq * norm(r.vector)) }))
+    .sort((a, b) => a.d - b.d)
+    .slice(0, k)
+    .map((x) => x.id);
+}
+
+describe('LightRAG (lightrag-hku 1.5.7) opens a migrated workspace', () => {
+  it('reads documents, chunks, doc status, graph nodes and edges, and ranks vectors like the source', async () => {
+    const f = readFixture(realDir('bingofhy__LightRag-tmp__rag_storage'));
+    const plan = planTarget({ migrationId: 'compat-1', workspace: 'default', dimension: f.dim });
+    expect(await stageFixture(db.pool, plan, f)).toEqual([]);
+    await promote(db.pool, plan);
+
+    const ents = f.vectors.vdb_entities!;
+    const q = ents[3]!.vector;
+    const topK = 5;
+    const expected = cosineTopK(q, ents, topK);
+    const edge = f.edges[0]!;
+    const spec = {
+      workspace: 'default',
+      dim: f.dim,
+      doc_ids: f.kv.full_docs!.map((r) => r.key),
+      chunk_ids: f.kv.text_chunks!.map((r) => r.key),
+      status_ids: f.kv.doc_status!.slice(0, 3).map((r) => r.key),
+      node_ids: f.nodes.slice(0, 3).map((n) => n.id),
+      node_vector_ids: ents.slice(0, 2).map((r) => r.id),
+      edges: [[edge.target, edge.source]],
+      query_vector: Array.from(q),
+      top_k: topK,
+    };
+    const dir = mkdtempSync(path.join(tmpdir(), 'lightrag-probe-'));
+    writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(spec));
+    const url = new URL(db.url);
+    const run = spawnSync(python, [path.join(__dirname, 'lightrag_probe.py'), path.join(dir, 'spec.json')], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 300_000,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: dir,
+        POSTGRES_HOST: url.hostname,
+        POSTGRES_PORT: url.port || '5432',
+        POSTGRES_USER: decodeURIComponent(url.username),
+        POSTGRES_PASSWORD: decodeURIComponent(url.password),
+        POSTGRES_DATABASE: url.pathname.slice(1),
+        POSTGRES_MAX_CONNECTIONS: '4',
+      },
+    });
+    const line = run.stdout.split('\n').find((l) => l.startsWith('PROBE-RESULT '));
+    if (!line) throw new Error(`probe failed (exit ${run.status}):\n${run.stderr.slice(-4000)}`);
+    const out = JSON.parse(line.slice('PROBE-RESULT '.length));
+
+    // documents
+    for (const r of f.kv.full_docs!) {
+      const d = out.docs.find((x: { id?: string; _id?: string } | null) => x && (x.id ?? x._id) === r.key) ?? out.docs[0];
+      expect(d.content).toBe(r.value.content);
+    }
+    // chunks
+    expect(out.chunks.length).toBe(f.kv.text_chunks!.length);
+    for (const [i, r] of f.kv.text_chunks!.entries()) {
+      expect(out.chunks[i].content).toBe(r.value.content);
+      expect(out.chunks[i].tokens).toBe(r.value.tokens);
+      expect(out.chunks[i].full_doc_id).toBe(r.value.full_doc_id);
+    }
+    for (const [i, r] of f.kv.text_chunks!.entries()) expect(out.chunk_rows[i]?.content).toBe(r.value.content);
+    // doc status
+    for (const id of spec.status_ids) {
+      const src = f.kv.doc_status!.find((r) => r.key === id)!.value;
+      expect(out.status[id].status).toBe(src.status);
+      expect(out.status[id].chunks_list ?? []).toEqual(src.chunks_list ?? []);
+    }
+    // graph
+    for (const id of spec.node_ids) {
+      const src = f.nodes.find((n) => n.id === id)!;
+      expect(out.nodes[id].entity_id).toBe(id);
+      expect(out.nodes[id].description).toBe(src.attributes.description);
+    }
+    expect(out.edges[0].description).toBe(edge.attributes.description);
+    expect(out.edges[0].weight).toBe(edge.attributes.weight);
+    expect(canonicalPair(edge.source, edge.target)).toBeDefined();
+    // vector query: same neighbours as the source vectors give
+    const nameOf = new Map(ents.map((r) => [r.id, r.fields.entity_name as string]));
+    expect(out.neighbours.map((n: string) => nameOf.get(n) ?? n)).toEqual(expected.map((id) => nameOf.get(id)));
+  }, 900_000);
+});
