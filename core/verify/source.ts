@@ -1,0 +1,183 @@
+/**
+ * The source side: one streaming pass over a collection's planned batches (memory bounded by one
+ * batch plus the sample), mapping every record exactly as the loader does — same mapper, same
+ * in-batch duplicate rule (first kept), same encoder (its per-record errors are rejects) — and
+ * hashing the bytes the server's digest query hashes (columns.ts).
+ */
+import { createHash } from 'node:crypto';
+import { readBatch } from '../migration/batches';
+import type { CollectionPlan } from '../source/plan';
+import { BinaryCopyEncoder, EncodeError } from '../target/copy/binaryEncoder';
+import type { AnyRecord, CollectionMapping } from '../target/layouts/types';
+import { NOW_SENTINEL, type VerifyTable } from './columns';
+import { jsonbText } from './jsonb';
+
+const NULL_FIELD = Buffer.from([0xff, 0xff, 0xff, 0xff]);
+
+export interface SourceSampleRow {
+  id: string;
+  /** mapped row values (load-time columns hold NOW_SENTINEL when the record has no time) */
+  row: unknown[];
+  /** per copy column: the send bytes, or null */
+  fields: (Buffer | null)[];
+}
+
+export interface SourceStats {
+  records: number;
+  rejected: number;
+  rows: number;
+  sum: bigint;
+  bucketCount: Int32Array;
+  bucketSum: bigint[];
+  sample: SourceSampleRow[];
+  /** lightrag graph nodes whose row is `{entity_id: id}` only (indistinguishable from added ones) */
+  attributeless: Map<string, Buffer>;
+  /** ids finishStaging reported as cross-batch duplicates: every candidate digest, in file order */
+  duplicateCandidates: Map<string, Buffer[]>;
+  /** digests per id of the rows in `keepBuckets` (diff pass) */
+  perId: Map<string, Buffer[]>;
+}
+
+export interface SourcePassOptions {
+  /** rows whose md5(id) starts with a 32-bit value below this are sampled */
+  sampleBelow: number;
+  duplicateIds: ReadonlySet<string>;
+  keepBuckets?: ReadonlySet<number>;
+  signal?: AbortSignal;
+  onBatch?(batch: number, batches: number): void;
+}
+
+export const int64Of = (digest: Buffer): bigint => digest.readBigInt64BE(0);
+
+export async function sourcePass(t: VerifyTable, mapping: CollectionMapping, plan: CollectionPlan, o: SourcePassOptions): Promise<SourceStats> {
+  const s: SourceStats = {
+    records: 0, rejected: 0, rows: 0, sum: 0n,
+    bucketCount: new Int32Array(256), bucketSum: new Array<bigint>(256).fill(0n),
+    sample: [], attributeless: new Map(), duplicateCandidates: new Map(), perId: new Map(),
+  };
+  const entityOnly = (id: string) => jsonbText({ entity_id: id });
+  for (let k = 0; k < plan.batches.length; k++) {
+    o.signal?.throwIfAborted();
+    o.onBatch?.(k, plan.batches.length);
+    const records = (await readBatch(plan, k)) as AnyRecord[];
+    s.records += records.length;
+    const encoder = new BinaryCopyEncoder(t.types, 1 << 16);
+    const seen = new Set<string>();
+    const kept: { id: string; row: unknown[]; start: number }[] = [];
+    for (const record of records) {
+      const mapped = mapping.map(record, NOW_SENTINEL);
+      if (!mapped.ok || seen.has(mapped.dedupeKey)) {
+        s.rejected++;
+        continue;
+      }
+      const start = encoder.length;
+      try {
+        encoder.encodeRow(mapped.row);
+      } catch (error) {
+        if (!(error instanceof EncodeError)) throw error;
+        s.rejected++;
+        continue;
+      }
+      seen.add(mapped.dedupeKey);
+      kept.push({ id: mapped.id, row: mapped.row, start });
+    }
+    const buf = encoder.take();
+    for (const { id, row, start } of kept) {
+      const fields = rowFields(t, buf, start, row);
+      const digest = digestOf(t, fields);
+      const idHash = createHash('md5').update(id, 'utf8').digest();
+      if (o.duplicateIds.has(id)) {
+        const list = s.duplicateCandidates.get(id) ?? [];
+        list.push(digest);
+        s.duplicateCandidates.set(id, list);
+      } else {
+        s.rows++;
+        s.sum += int64Of(digest);
+        s.bucketCount[idHash[0]!]!++;
+        s.bucketSum[idHash[0]!]! += int64Of(digest);
+        if (o.keepBuckets?.has(idHash[0]!)) {
+          const list = s.perId.get(id) ?? [];
+          list.push(digest);
+          s.perId.set(id, list);
+        }
+      }
+      if (t.endpointNodes && jsonbText(row[t.endpointNodes.properties]) === entityOnly(id)) s.attributeless.set(id, digest);
+      if (idHash.readUInt32BE(0) < o.sampleBelow) s.sample.push({ id, row, fields: fields.map((f) => (f ? Buffer.from(f) : null)) });
+    }
+  }
+  return s;
+}
+
+/** Adds a resolved duplicate (the digest the target kept) to the totals. */
+export function addRow(s: SourceStats, id: string, digest: Buffer, keepBuckets?: ReadonlySet<number>): void {
+  const b = createHash('md5').update(id, 'utf8').digest()[0]!;
+  s.rows++;
+  s.sum += int64Of(digest);
+  s.bucketCount[b]!++;
+  s.bucketSum[b]! += int64Of(digest);
+  if (keepBuckets?.has(b)) s.perId.set(id, [...(s.perId.get(id) ?? []), digest]);
+}
+
+/** Each copy column's send bytes (what the server's sendSql yields), from the encoded row at `start`. */
+export function rowFields(t: VerifyTable, buf: Buffer, start: number, row: unknown[]): (Buffer | null)[] {
+  const out: (Buffer | null)[] = [];
+  let pos = start + 2; // int16 field count
+  for (const c of t.columns) {
+    const len = buf.readInt32BE(pos);
+    const bytes = len < 0 ? null : buf.subarray(pos + 4, pos + 4 + len);
+    pos += 4 + Math.max(len, 0);
+    if (bytes === null) out.push(null);
+    else if (c.type === 'jsonb') out.push(Buffer.from(jsonbText(row[c.index]), 'utf8'));
+    else if ((c.type === 'timestamp' || c.type === 'timestamptz') && c.precision < 6) out.push(roundTimestamp(bytes, c.precision));
+    else if (c.type === 'vector' && t.halfvec) out.push(halfRound(bytes));
+    else out.push(bytes);
+  }
+  return out;
+}
+
+export function digestOf(t: VerifyTable, fields: (Buffer | null)[]): Buffer {
+  const h = createHash('md5');
+  const len = Buffer.alloc(4);
+  for (const c of t.columns) {
+    if (!c.covered) continue;
+    const f = fields[c.index];
+    if (!f) h.update(NULL_FIELD);
+    else {
+      len.writeInt32BE(f.length, 0);
+      h.update(len);
+      h.update(f);
+    }
+  }
+  return h.digest();
+}
+
+/** PostgreSQL's AdjustTimestampForTypmod: round half away from zero to 10^-p seconds. */
+function roundTimestamp(bytes: Buffer, p: number): Buffer {
+  const scale = 10n ** BigInt(6 - p);
+  const v = bytes.readBigInt64BE(0);
+  const r = v >= 0n ? ((v + scale / 2n) / scale) * scale : -(((-v + scale / 2n) / scale) * scale);
+  const out = Buffer.alloc(8);
+  out.writeBigInt64BE(r, 0);
+  return out;
+}
+
+/** vector_send bytes with every float rounded to float16 and back (a halfvec column read as vector). */
+function halfRound(bytes: Buffer): Buffer {
+  const out = Buffer.from(bytes);
+  for (let i = 4; i + 4 <= out.length; i += 4) out.writeFloatBE(toHalf(out.readFloatBE(i)), i);
+  return out;
+}
+
+/** Nearest float16 (ties to even) of a float32, as a number. */
+export function toHalf(x: number): number {
+  if (x === 0 || !Number.isFinite(x)) return x;
+  const a = Math.abs(x);
+  const e = Math.max(Math.floor(Math.log2(a)), -14);
+  const ulp = 2 ** (e - 10);
+  const q = a / ulp;
+  let r = Math.floor(q);
+  const frac = q - r;
+  if (frac > 0.5 || (frac === 0.5 && r % 2 === 1)) r++;
+  const v = r * ulp;
+  return Math.sign(x) * (v > 65504 ? Infinity : v);
+}
