@@ -1,15 +1,33 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { DatabaseError } from '../core/database/errors';
+import type { DatabaseTarget } from '../core/connection';
+import { DatabaseError, describeDatabaseError } from '../core/database/errors';
+import { SourceError } from '../core/source/errors';
+import { TargetError } from '../core/target/errors';
+import { IdentifierError } from '../core/target/identifiers';
 
 /**
- * Maps a core error to what Temporal should do with it: permanent problems fail fast with their
- * message intact, transient ones are retried with the activity's backoff.
+ * Maps a core error to what Temporal should do with it: permanent problems (corrupt file,
+ * dimension conflict, missing pgvector, bad password) fail fast with their message intact,
+ * transient ones (connection reset, server restart) are retried with the activity's backoff.
  */
 export function toActivityFailure(error: unknown): unknown {
-  if (error instanceof DatabaseError) {
+  if (error instanceof SourceError) return ApplicationFailure.nonRetryable(error.message, error.code, error.toJSON());
+  if (error instanceof IdentifierError) return ApplicationFailure.nonRetryable(error.message, 'InvalidIdentifier');
+  if (error instanceof DatabaseError || error instanceof TargetError) {
     return error.kind === 'permanent'
-      ? ApplicationFailure.nonRetryable(error.message, error.code ?? 'DatabaseError')
+      ? ApplicationFailure.nonRetryable(error.message, error.code ?? error.name)
       : ApplicationFailure.retryable(error.message, 'TransientDatabaseError');
   }
   return error;
+}
+
+/** Runs an activity body, classifying whatever it throws (raw driver errors through the target). */
+export async function classified<T>(target: DatabaseTarget | undefined, body: () => Promise<T>): Promise<T> {
+  try {
+    return await body();
+  } catch (error) {
+    const known = error instanceof SourceError || error instanceof TargetError || error instanceof DatabaseError || error instanceof IdentifierError;
+    const isDriverError = typeof (error as { code?: unknown })?.code === 'string';
+    throw toActivityFailure(!known && isDriverError && target ? describeDatabaseError(error, target) : error);
+  }
 }

@@ -2,6 +2,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { z } from 'zod';
 import { DoctorFlagsSchema, formatDoctorReport, runDoctor } from './commands/doctor';
+import { controlCommand, statusCommand } from './commands/control';
+import { migrateCommand, MigrateFlagsSchema, type CommandIo } from './commands/migrate';
 import { UserError } from './errors';
 
 const VERSION: string = (require('../../package.json') as { version: string }).version;
@@ -23,6 +25,7 @@ function buildProgram(): Command {
     .version(VERSION)
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) });
+  const io: CommandIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), isTty: Boolean(process.stdout.isTTY) };
 
   program
     .command('doctor')
@@ -40,6 +43,63 @@ function buildProgram(): Command {
       process.stdout.write(flags.json ? `${JSON.stringify(report)}\n` : `${formatDoctorReport(report)}\n`);
     });
 
+  const backend = program.command('backend').description('Move a database between storage backends.');
+  backend
+    .command('migrate')
+    .argument('[name]', 'database name in the HybridRAG registry')
+    .description('Migrate a LightRAG / HybridRAG database from JSON files into PostgreSQL + pgvector.')
+    .option('--connection-string <url>', 'PostgreSQL connection string (default: $DATABASE_URL)')
+    .option('--batch-size <n>', 'records per batch', '1000')
+    .option('--dry-run', 'preview only: read the files, write nothing', false)
+    .option('--skip-verify', 'promote without comparing staging with the source', false)
+    .option('--resume <job>', 'resume a specific job (also a failed one), keeping its completed batches')
+    .option('--pause-watcher', 'pause the HybridRAG watcher during the migration (default)')
+    .option('--no-pause-watcher', 'leave the watcher running')
+    .option('-y, --yes', 'skip confirmation prompts', false)
+    .option('--staged', 'backup → staging → verify → promote', false)
+    .option('--backup-only', 'create a backup without migrating', false)
+    .option('--rollback <backup-id>', 'restore the JSON files and the previous PostgreSQL generation from a backup')
+    .option('--list-backups', 'list the backups of the database', false)
+    .option('--path <dir>', 'a LightRAG working directory that is not in the registry')
+    .addOption(new Option('--layout <layout>', 'target tables').choices(['lightrag', 'hybridrag']).default('lightrag'))
+    .option('--workspace <name>', "LightRAG workspace of the rows (default: 'default')")
+    .option('--embedding-model <model>', 'write vectors to LightRAG\'s model-suffixed tables')
+    .option('--parallelism <n>', 'batches loaded at once per collection', '2')
+    .addOption(new Option('--worker <mode>', 'who runs the workflow').choices(['auto', 'embedded', 'external']).default('auto'))
+    .option('--json', 'print one JSON object with the result', false)
+    .action(async (name: string | undefined, options: Record<string, unknown>) => {
+      const flags = parseFlags(MigrateFlagsSchema, { ...options, name, pauseWatcher: options.pauseWatcher !== false });
+      const result = await migrateCommand(flags, io);
+      if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    });
+
+  backend
+    .command('status')
+    .argument('[name]', 'database name in the HybridRAG registry')
+    .description('Show the phase, progress, job id and Temporal UI link of a migration.')
+    .option('--path <dir>', 'a LightRAG working directory that is not in the registry')
+    .option('--json', 'print one JSON object', false)
+    .action(async (name: string | undefined, options: { path?: string; json: boolean }) => {
+      const report = await statusCommand(name, options.path, options.json, io);
+      if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+    });
+  for (const action of ['pause', 'resume', 'cancel'] as const) {
+    backend
+      .command(action)
+      .argument('[name]', 'database name in the HybridRAG registry')
+      .description(
+        action === 'pause'
+          ? 'Pause a running migration: no new batch starts, running ones finish.'
+          : action === 'resume'
+            ? 'Resume a paused migration.'
+            : 'Cancel a running migration; its staged batches are kept so it can be resumed.',
+      )
+      .option('--path <dir>', 'a LightRAG working directory that is not in the registry')
+      .action(async (name: string | undefined, options: { path?: string }) => {
+        await controlCommand(action, name, options.path, io);
+      });
+  }
+
   return program;
 }
 
@@ -51,6 +111,8 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     if (error instanceof UserError) {
       process.stderr.write(`error: ${error.message}\n`);
+      // Scripts reading --json get one machine-readable object on failure too.
+      if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: false, error: error.message, exitCode: error.exitCode })}\n`);
       return error.exitCode;
     }
     process.stderr.write(`error: unexpected failure: ${(error as Error)?.stack ?? String(error)}\n`);

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { TASK_QUEUE, type TemporalSettings } from '../core/config';
 import type { CredentialStore } from '../core/credentials';
 import { createWorker } from '../workers/createWorker';
@@ -60,8 +60,8 @@ export interface EmbeddedWorker {
 export async function startEmbeddedWorker(settings: TemporalSettings, credentials: CredentialStore): Promise<EmbeddedWorker> {
   installQuietRuntime();
   const connection = await NativeConnection.connect({ address: settings.address });
-  const worker: Worker = await createWorker({ connection, namespace: settings.namespace, credentials, identity: `${EMBEDDED_IDENTITY_PREFIX}${process.pid}@${hostname()}` });
-  const running = worker.run();
+  const { worker, close } = await createWorker({ connection, namespace: settings.namespace, credentials, identity: `${EMBEDDED_IDENTITY_PREFIX}${process.pid}@${hostname()}` });
+  const running = worker.run().finally(close);
   return {
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();

@@ -4,6 +4,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { TASK_QUEUE } from '../core/config';
 import type { CredentialStore } from '../core/credentials';
 import { createActivities } from '../activities';
+import { PoolRegistry } from '../activities/pools';
 
 export interface WorkerOptions {
   connection: NativeConnection;
@@ -24,15 +25,25 @@ export function defaultActivitySlots(): number {
   return Math.max(2, Math.min(16, os.availableParallelism()));
 }
 
-export async function createWorker(options: WorkerOptions): Promise<Worker> {
-  return Worker.create({
+export interface HybridragWorker {
+  worker: Worker;
+  /** closes the PostgreSQL pools once the worker has stopped */
+  close(): Promise<void>;
+}
+
+export async function createWorker(options: WorkerOptions): Promise<HybridragWorker> {
+  const slots = options.activitySlots ?? defaultActivitySlots();
+  // One connection per activity slot, plus one for the occasional quick activity.
+  const pools = new PoolRegistry(options.credentials, slots + 1);
+  const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     workflowBundle: { codePath: options.workflowBundlePath ?? DEFAULT_WORKFLOW_BUNDLE },
-    activities: createActivities({ credentials: options.credentials }),
-    maxConcurrentActivityTaskExecutions: options.activitySlots ?? defaultActivitySlots(),
+    activities: createActivities({ credentials: options.credentials, pools }),
+    maxConcurrentActivityTaskExecutions: slots,
     shutdownGraceTime: '30 seconds',
     ...(options.identity ? { identity: options.identity } : {}),
   });
+  return { worker, close: () => pools.closeAll() };
 }

@@ -14,11 +14,12 @@ async function main(): Promise<void> {
     throw new Error(`Cannot reach Temporal at ${settings.address} (${(error as Error).message}); start it with npm run services -- up or set TEMPORAL_ADDRESS.`);
   }
   const slots = Number(process.env.HYBRIDRAG_ACTIVITY_SLOTS) || defaultActivitySlots();
-  const worker = await createWorker({ connection, namespace: settings.namespace, credentials: new CredentialStore(), activitySlots: slots });
+  const { worker, close } = await createWorker({ connection, namespace: settings.namespace, credentials: new CredentialStore(), activitySlots: slots });
   console.log(`worker polling ${TASK_QUEUE} on ${settings.address} (namespace ${settings.namespace}, ${slots} activity slots)`);
   try {
     await worker.run();
   } finally {
+    await close();
     await connection.close();
   }
   console.log('worker stopped');

@@ -27,6 +27,10 @@ export const MigrationStateSchema = z.object({
   /** where the job writes, without password: postgres://user@host:port/db */
   target: z.string().optional(),
   workspace: z.string().optional(),
+  /** what decides the target tables, so a rollback can find the generation it replaced */
+  layout: z.enum(['lightrag', 'hybridrag']).optional(),
+  dimension: z.number().int().positive().optional(),
+  embedding_model: z.string().optional(),
 });
 export type MigrationState = z.infer<typeof MigrationStateSchema>;
 

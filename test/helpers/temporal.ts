@@ -20,7 +20,7 @@ export async function connectTestTemporal(credentials = new CredentialStore()): 
   const connection = await Connection.connect({ address });
   const nativeConnection = await NativeConnection.connect({ address });
   const taskQueue = `test-${randomBytes(5).toString('hex')}`;
-  const worker = await createWorker({
+  const { worker, close: closePools } = await createWorker({
     connection: nativeConnection,
     namespace: 'default',
     credentials,
@@ -35,6 +35,7 @@ export async function connectTestTemporal(credentials = new CredentialStore()): 
     async close() {
       worker.shutdown();
       await running;
+      await closePools();
       await connection.close();
       await nativeConnection.close();
     },

@@ -1,0 +1,163 @@
+import { Context } from '@temporalio/activity';
+import { describeTarget, type DatabaseTarget } from '../core/connection';
+import type { CredentialStore } from '../core/credentials';
+import { readBatch } from '../core/migration/batches';
+import { loadPlan, planDatabase, removePlans } from '../core/migration/planning';
+import { switchBackend } from '../core/registry/registry';
+import { stateTimestamp, writeState, type MigrationState } from '../core/state/stateFile';
+import { buildIndexes, checkTarget, finishStaging, loadBatch as loadStagingBatch, prepareStaging, promote } from '../core/target';
+import { summarizeReport, verifyStaging as verifyStagingTables, writeReport } from '../core/verify';
+import type { CollectionName } from '../core/source/records';
+import type { JobContext, SourceSummary, TargetContext } from '../workflows/types';
+import { classified } from './failures';
+import type { PoolRegistry } from './pools';
+import { targetPlanOf } from './targetPlan';
+
+export interface MigrationActivityDependencies {
+  credentials: CredentialStore;
+  pools: PoolRegistry;
+  env?: NodeJS.ProcessEnv;
+  now?: () => Date;
+}
+
+/** Heartbeats every few seconds while a long single statement (an index build) runs. */
+async function withHeartbeat<T>(details: () => unknown, body: () => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  ctx.heartbeat(details());
+  const timer = setInterval(() => ctx.heartbeat(details()), 5_000);
+  try {
+    return await body();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export function createMigrationActivities(deps: MigrationActivityDependencies) {
+  const now = deps.now ?? (() => new Date());
+  return {
+    /** Mirrors the workflow's state into `.migration_state.json` (atomic). */
+    async recordState(input: { databasePath: string; state: Omit<MigrationState, 'updated_at' | 'target'>; target?: DatabaseTarget }): Promise<void> {
+      await writeState(input.databasePath, { ...input.state, ...(input.target ? { target: describeTarget(input.target) } : {}), updated_at: stateTimestamp(now()) });
+    },
+
+    /** Plans every collection (one streaming pass per file); plans go to files, counts come back. */
+    async planSource(input: { job: JobContext; batchSize: number }): Promise<SourceSummary> {
+      return classified(undefined, async () => {
+        Context.current().heartbeat('planning');
+        const plan = await planDatabase(input.job.databasePath, input.job.jobId, { batchSize: input.batchSize, ...(deps.env ? { env: deps.env } : {}) });
+        return {
+          collections: plan.collections.map(({ collection, plan: p, planFile }) => ({
+            collection,
+            file: p.file,
+            bytes: p.size,
+            records: p.recordCount,
+            batches: p.batches.length,
+            planFile,
+            ...(p.kind === 'vdb' ? { dimension: p.dim, dimensionSource: p.dimSource } : {}),
+          })),
+          absent: plan.absent,
+          dimension: plan.dimension,
+          dimensionSource: plan.dimensionSource,
+          ...(plan.embeddingModel ? { embeddingModel: plan.embeddingModel } : {}),
+        };
+      });
+    },
+
+    /** Checks the target (pgvector, privileges) and creates this job's staging tables. */
+    async prepareTarget(ctx: TargetContext): Promise<{ notes: string[] }> {
+      return classified(ctx.job.target, async () => {
+        const plan = targetPlanOf(ctx);
+        const pool = deps.pools.get(ctx.job.target);
+        const checked = await checkTarget(pool, plan);
+        await prepareStaging(pool, plan);
+        return { notes: [...plan.notes, ...checked.notes] };
+      });
+    },
+
+    /** Reads one batch by its byte range and loads it into staging, exactly once in effect. */
+    async loadBatch(input: { ctx: TargetContext; collection: string; planFile: string; batchIndex: number }): Promise<{ rows: number; rejected: number; status: string }> {
+      return classified(input.ctx.job.target, async () => {
+        const heartbeat = Context.current();
+        heartbeat.heartbeat({ batch: input.batchIndex, step: 'reading' });
+        const sourcePlan = await loadPlan(input.planFile);
+        const records = await readBatch(sourcePlan, input.batchIndex);
+        heartbeat.heartbeat({ batch: input.batchIndex, step: 'loading', records: records.length });
+        const result = await loadStagingBatch(deps.pools.get(input.ctx.job.target), targetPlanOf(input.ctx), {
+          collection: input.collection as CollectionName,
+          batchIndex: input.batchIndex,
+          records,
+        });
+        return { rows: records.length, rejected: result.rejected.length, status: result.status };
+      });
+    },
+
+    /** Cross-collection steps in PostgreSQL (chunk join, endpoint nodes) and cross-batch duplicates. */
+    async finishStaging(ctx: TargetContext): Promise<{ notes: string[] }> {
+      return classified(ctx.job.target, async () => {
+        const result = await withHeartbeat(() => 'finishing', () => finishStaging(deps.pools.get(ctx.job.target), targetPlanOf(ctx)));
+        const notes = result.duplicates.length ? [`${result.duplicates.length} records had an id that another record of the same collection also has; the last loaded was kept and each is listed in the report`] : [];
+        return { notes };
+      });
+    },
+
+    /** Builds the indexes after the data (vector index with maintenance settings). */
+    async buildIndexes(ctx: TargetContext): Promise<void> {
+      await classified(ctx.job.target, () => withHeartbeat(() => 'building indexes', async () => void (await buildIndexes(deps.pools.get(ctx.job.target), targetPlanOf(ctx)))));
+    },
+
+    /**
+     * Phase 3: counts, an order-independent checksum over exact bytes, a deterministic sample and
+     * vector dimensions per collection, staging against the source files; the report is written
+     * to <database>/.migration_reports/<job>.json.
+     */
+    async verifyStaging(input: TargetContext & { expected: SourceSummary }): Promise<{ passed: boolean; reportFile: string; summary: string[]; lines: string[] }> {
+      return classified(input.job.target, async () => {
+        const ctx = Context.current();
+        const sources = await Promise.all(input.expected.collections.map(async (c) => ({ collection: c.collection as CollectionName, plan: await loadPlan(c.planFile) })));
+        const report = await verifyStagingTables(deps.pools.get(input.job.target), targetPlanOf(input), sources, {
+          signal: ctx.cancellationSignal,
+          onProgress: (p) => ctx.heartbeat(p),
+        });
+        const reportFile = await writeReport(input.job.databasePath, input.job.jobId, report);
+        const lines = summarizeReport(report);
+        return { passed: report.passed, reportFile, summary: lines.filter((l) => l.startsWith('FAIL')), lines };
+      });
+    },
+
+    /** Promotes staging to production in one transaction, keeping the previous generation. */
+    async promote(ctx: TargetContext): Promise<{ notes: string[] }> {
+      return classified(ctx.job.target, async () => {
+        const result = await withHeartbeat(() => 'promoting', () => promote(deps.pools.get(ctx.job.target), targetPlanOf(ctx)));
+        await removePlans(ctx.job.databasePath, ctx.job.jobId);
+        const swapped = result.tables.filter((t) => t.mode === 'swap').length;
+        const replaced = result.tables.length - swapped;
+        return { notes: [`${result.tables.length} tables promoted in one transaction (${swapped} swapped in whole, ${replaced} with this workspace's rows replaced); the previous generation is kept for rollback`] };
+      });
+    },
+
+    /** Switches the registry entry to the PostgreSQL backend (no password), keeping a copy of the file. */
+    async switchRegistry(input: { path: string; name: string; job: JobContext; stamp: string }): Promise<{ copyPath: string }> {
+      const { target, workspace } = input.job;
+      const { copyPath } = await switchBackend(
+        input.path,
+        input.name,
+        {
+          backend_type: 'postgres',
+          backend_config: {
+            backend_type: 'postgres',
+            postgres_host: target.host,
+            postgres_port: target.port,
+            postgres_user: target.user,
+            postgres_database: target.database,
+            postgres_workspace: workspace,
+          },
+        },
+        input.stamp,
+      );
+      return { copyPath };
+    },
+
+  };
+}
+
+export type MigrationActivities = ReturnType<typeof createMigrationActivities>;

@@ -1,0 +1,80 @@
+import { temporalSettings, workflowUiLink } from '../../core/config';
+import { readState, type MigrationState } from '../../core/state/stateFile';
+import type { MigrationProgress } from '../../workflows/types';
+import { resolveDatabase } from '../database';
+import { UserError } from '../errors';
+import { progressLine } from '../progress';
+import { connectTemporal } from '../temporal';
+import type { CommandIo } from './migrate';
+
+export interface StatusReport {
+  database: string;
+  path: string;
+  state: MigrationState | null;
+  workflow: { id: string; status: string; url: string } | null;
+  progress: MigrationProgress | null;
+}
+
+async function stateOf(name: string | undefined, dir: string | undefined) {
+  const db = await resolveDatabase(name, dir);
+  const state = await readState(db.path).catch((error: Error) => {
+    throw new UserError(error.message);
+  });
+  return { db, state };
+}
+
+/** `hybridrag backend status <name>`: phase, progress, job id and the Temporal UI link. */
+export async function statusCommand(name: string | undefined, dir: string | undefined, json: boolean, io: CommandIo): Promise<StatusReport> {
+  const { db, state } = await stateOf(name, dir);
+  const report: StatusReport = { database: db.name, path: db.path, state: state ?? null, workflow: null, progress: null };
+  if (state?.workflow_id) {
+    const settings = temporalSettings(process.env);
+    const session = await connectTemporal(settings);
+    try {
+      const handle = session.client.workflow.getHandle(state.workflow_id);
+      const described = await handle.describe().catch(() => undefined);
+      if (described) {
+        report.workflow = { id: state.workflow_id, status: described.status.name, url: workflowUiLink(settings, state.workflow_id) };
+        if (described.status.name === 'RUNNING') report.progress = await handle.query<MigrationProgress>('progress').catch(() => null);
+      }
+    } finally {
+      await session.close();
+    }
+  }
+  if (!json) {
+    io.out(`Database:  ${db.name} (${db.path})\n`);
+    if (!state) {
+      io.out('Migration: none yet (no .migration_state.json)\n');
+      return report;
+    }
+    io.out(`Job:       ${state.job_id}${state.mode ? ` (${state.mode})` : ''}\n`);
+    io.out(`Phase:     ${report.progress?.phase ?? state.phase}${report.progress ? ` — ${report.progress.step}` : ''}\n`);
+    if (state.backup_id) io.out(`Backup:    ${state.backup_id}\n`);
+    io.out(`Updated:   ${state.updated_at}\n`);
+    if (report.workflow) io.out(`Workflow:  ${report.workflow.status} · ${report.workflow.url}\n`);
+    if (report.progress) io.out(`Progress:\n${progressLine(report.progress)}\n`);
+    for (const error of state.errors) io.out(`Error:     ${error}\n`);
+  }
+  return report;
+}
+
+const SIGNALS = { pause: 'paused', resume: 'resumed', cancel: 'cancelling' } as const;
+
+/** `hybridrag backend pause|resume|cancel <name>`: a signal to the running migration. */
+export async function controlCommand(action: keyof typeof SIGNALS, name: string | undefined, dir: string | undefined, io: CommandIo): Promise<{ workflowId: string; action: string }> {
+  const { db, state } = await stateOf(name, dir);
+  if (!state?.workflow_id) throw new UserError(`No migration of '${db.name}' has been started; nothing to ${action}.`);
+  const session = await connectTemporal(temporalSettings(process.env));
+  try {
+    const handle = session.client.workflow.getHandle(state.workflow_id);
+    const described = await handle.describe().catch(() => undefined);
+    if (described?.status.name !== 'RUNNING') {
+      throw new UserError(`The migration of '${db.name}' (job ${state.job_id}) is not running (${described?.status.name.toLowerCase() ?? 'unknown to Temporal'}); nothing to ${action}.`);
+    }
+    await handle.signal(action);
+    io.out(`Migration of '${db.name}' (job ${state.job_id}): ${SIGNALS[action]}.\n`);
+    return { workflowId: state.workflow_id, action };
+  } finally {
+    await session.close();
+  }
+}

@@ -1,0 +1,288 @@
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import { ConnectionStringError, describeTarget, parseConnectionString, type DatabaseTarget } from '../../core/connection';
+import { CredentialStore } from '../../core/credentials';
+import { TASK_QUEUE, temporalSettings, workflowUiLink } from '../../core/config';
+import { planCollections } from '../../core/migration/planning';
+import { readState, stateTimestamp, writeState } from '../../core/state/stateFile';
+import { SourceError } from '../../core/source/errors';
+import { planTarget } from '../../core/target/plan';
+import type { CollectionName } from '../../core/source/records';
+import type { MigrationInput, MigrationResult } from '../../workflows/migration';
+import { DATABASE_ATTRIBUTE } from '../../workflows/searchAttributes';
+import type { MigrationProgress } from '../../workflows/types';
+import { shortBackupId } from '../backupIds';
+import { resolveDatabase, type DatabaseRef } from '../database';
+import { UserError } from '../errors';
+import { failureMessage } from '../failures';
+import { migrationWorkflowId, newJobId } from '../jobs';
+import { banner, closingBanner, formatDuration, PhasePrinter } from '../progress';
+import { confirm } from '../prompt';
+import { backupOnlyCommand, listBackupsCommand, rollbackCommand } from './backups';
+import { pauseWatcher } from '../watcher';
+import { awaitResult, hostWorker } from '../runner';
+import { connectTemporal } from '../temporal';
+
+export const MigrateFlagsSchema = z
+  .object({
+    name: z.string().min(1).optional(),
+    path: z.string().min(1).optional(),
+    connectionString: z.string().min(1).optional(),
+    batchSize: z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'must be at least 1').max(100_000, 'must be at most 100000').default(1000),
+    dryRun: z.boolean().default(false),
+    skipVerify: z.boolean().default(false),
+    resume: z.string().regex(/^job-[A-Za-z0-9-]+$/, 'must be a job id such as job-20251219-213814-ab12 (see hybridrag backend status)').optional(),
+    pauseWatcher: z.boolean().default(true),
+    yes: z.boolean().default(false),
+    staged: z.boolean().default(false),
+    backupOnly: z.boolean().default(false),
+    rollback: z.string().min(1).optional(),
+    listBackups: z.boolean().default(false),
+    layout: z.enum(['lightrag', 'hybridrag']).default('lightrag'),
+    workspace: z.string().min(1).max(255).optional(),
+    embeddingModel: z.string().min(1).optional(),
+    json: z.boolean().default(false),
+    worker: z.enum(['auto', 'embedded', 'external']).default('auto'),
+    parallelism: z.coerce.number().int().min(1).max(64).default(2),
+  })
+  .superRefine((flags, ctx) => {
+    const actions = (['dryRun', 'backupOnly', 'rollback', 'listBackups'] as const).filter((k) => flags[k]);
+    const flagName = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    if (actions.length > 1) {
+      ctx.addIssue({ code: 'custom', path: [actions[1]!], message: `cannot be combined with ${flagName(actions[0]!)}; choose one` });
+    }
+    for (const k of ['staged', 'resume', 'skipVerify'] as const) {
+      const other = actions.find((a) => a !== 'dryRun' || k === 'resume');
+      if (flags[k] && other) ctx.addIssue({ code: 'custom', path: [k], message: `cannot be combined with ${flagName(other)}; choose one` });
+    }
+  });
+export type MigrateFlags = z.infer<typeof MigrateFlagsSchema>;
+
+export interface CommandIo {
+  out(text: string): void;
+  err(text: string): void;
+  isTty: boolean;
+}
+
+function parseTarget(flags: MigrateFlags): { target: DatabaseTarget; password?: string } {
+  const url = flags.connectionString ?? process.env.DATABASE_URL;
+  if (!url) throw new UserError('No PostgreSQL to migrate into: pass --connection-string postgresql://user:pass@host:5432/db (or set DATABASE_URL).', 2);
+  try {
+    return parseConnectionString(url);
+  } catch (error) {
+    if (error instanceof ConnectionStringError) throw new UserError(error.message, 2);
+    throw error;
+  }
+}
+
+/** Assumed staging speed for the dry run's estimate (records/s on 2 cores; see docs/benchmarks.md). */
+const ESTIMATED_RECORDS_PER_SECOND = { vector: 8_000, other: 40_000 };
+
+/** `--dry-run`: what would be migrated and where; reads the files, writes nothing anywhere. */
+export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo): Promise<unknown> {
+  const { target } = parseTarget(flags);
+  let plans;
+  try {
+    plans = await planCollections(db.path, { batchSize: flags.batchSize });
+  } catch (error) {
+    if (error instanceof SourceError) throw new UserError(error.message);
+    throw error;
+  }
+  if (plans.collections.length === 0) {
+    throw new UserError(`${db.path} holds no LightRAG data files (kv_store_*.json, vdb_*.json, graph_chunk_entity_relation.graphml); check the path.`);
+  }
+  const workspace = flags.workspace ?? 'default';
+  const model = flags.embeddingModel ?? plans.embeddingModel;
+  const layout = planTarget({ migrationId: 'dry-run', workspace, layout: flags.layout, dimension: plans.dimension, ...(model ? { embeddingModel: model } : {}) }).layout;
+  let seconds = 0;
+  const rows = plans.collections.map(({ collection, plan }) => {
+    const vector = plan.kind === 'vdb';
+    seconds += plan.recordCount / (vector ? ESTIMATED_RECORDS_PER_SECOND.vector : ESTIMATED_RECORDS_PER_SECOND.other);
+    return {
+      collection,
+      file: path.basename(plan.file),
+      records: plan.recordCount,
+      bytes: plan.size,
+      batches: plan.batches.length,
+      dimension: plan.kind === 'vdb' ? plan.dim : null,
+      dimensionSource: plan.kind === 'vdb' ? plan.dimSource : null,
+      table: layout.collections[collection as CollectionName]?.table ?? null,
+    };
+  });
+  const report = { database: db.name, path: db.path, target: describeTarget(target), workspace, layout: flags.layout, dimension: plans.dimension, dimensionSource: plans.dimensionSource, collections: rows, absent: plans.absent, estimatedSeconds: Math.ceil(seconds) };
+  if (flags.json) return report;
+  io.out(`${banner(`DRY RUN: migration preview for '${db.name}'`)}\n`);
+  io.out(`Source:     ${db.path}\nTarget:     ${report.target} (workspace '${workspace}', layout ${flags.layout})\n`);
+  io.out(`Dimension:  ${plans.dimension} (from ${plans.dimensionSource})\n\n`);
+  const header = ['collection', 'records', 'dim', 'size', 'batches', 'target table'];
+  const table = rows.map((r) => [r.collection, r.records.toLocaleString('en-US'), r.dimension ? `${r.dimension} (${r.dimensionSource})` : '-', `${(r.bytes / 1024).toLocaleString('en-US', { maximumFractionDigits: 1 })} KB`, String(r.batches), r.table ?? '-']);
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `   ${cells.map((c, i) => (i === 1 || i === 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ')}`.trimEnd();
+  io.out(`${line(header)}\n${table.map(line).join('\n')}\n\n`);
+  if (plans.absent.length) io.out(`Absent (nothing to migrate): ${plans.absent.join(', ')}\n`);
+  io.out(`Estimated time: about ${formatDuration(report.estimatedSeconds)} at ${ESTIMATED_RECORDS_PER_SECOND.vector.toLocaleString('en-US')} vectors/s\n`);
+  io.out(`${closingBanner('No changes made (dry run).')}\n`);
+  return report;
+}
+
+/** A staged or direct migration through Temporal, attaching to a running one for the same database and target. */
+export async function runMigration(flags: MigrateFlags, db: DatabaseRef, io: CommandIo): Promise<MigrationResult> {
+  const { target, password } = parseTarget(flags);
+  const credentials = new CredentialStore();
+  if (password !== undefined) credentials.remember(target, password);
+  const workspace = flags.workspace ?? 'default';
+  const mode = flags.staged ? 'staged' : 'direct';
+  const state = await readState(db.path).catch((error: Error) => {
+    throw new UserError(error.message);
+  });
+
+  let jobId: string;
+  let existingBackupId: string | null = null;
+  if (flags.resume) {
+    jobId = flags.resume;
+    if (state?.job_id === jobId) existingBackupId = state.backup_id;
+    if (!flags.json) io.out(`Resuming job ${jobId}: its completed batches are kept.\n`);
+  } else if (state && !['promoted', 'rolled_back'].includes(state.phase)) {
+    jobId = state.job_id;
+    existingBackupId = state.backup_id;
+    if (!flags.json) io.out(`⚠️  Previous ${state.mode ?? 'staged'} migration detected at phase: ${state.phase}\n   Resuming from last checkpoint...\n`);
+  } else {
+    jobId = newJobId();
+  }
+
+  const settings = temporalSettings(process.env);
+  const session = await connectTemporal(settings);
+  try {
+    const workflowId = migrationWorkflowId(db.name, target, workspace);
+    const running = await session.client.workflow.getHandle(workflowId).describe().then((d) => (d.status.name === 'RUNNING' ? d : undefined), () => undefined);
+    if (!running) {
+      await confirm(`Migrate '${db.name}' (${db.path}) into ${describeTarget(target)}, workspace '${workspace}'?`, flags.yes);
+      if (!state || state.job_id !== jobId) {
+        await writeState(db.path, { phase: 'initial', backup_id: existingBackupId, staging_complete: false, verification_passed: false, promoted: false, errors: [], updated_at: stateTimestamp(new Date()), job_id: jobId, workflow_id: workflowId, mode, target: describeTarget(target), workspace });
+      }
+    }
+    const watcher = await holdWatcher(flags, db, io);
+    const host = await hostWorker(session, credentials, flags.worker);
+    try {
+      const input: MigrationInput = {
+        job: {
+          jobId,
+          databaseName: db.name,
+          databasePath: db.path,
+          target,
+          workspace,
+          layout: flags.layout,
+          ...(flags.embeddingModel ? { embeddingModel: flags.embeddingModel } : {}),
+        },
+        mode,
+        batchSize: flags.batchSize,
+        skipVerify: flags.skipVerify,
+        parallelism: flags.parallelism,
+        collectionParallelism: 2,
+        existingBackupId,
+        ...(db.registry ? { registry: db.registry } : {}),
+      };
+      const handle = await session.client.workflow.start('migrationWorkflow', {
+        taskQueue: TASK_QUEUE,
+        workflowId,
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        searchAttributes: { [DATABASE_ATTRIBUTE]: [db.name] },
+      });
+      const link = workflowUiLink(settings, workflowId);
+      if (!flags.json) {
+        if (running) io.out(`A migration of '${db.name}' into this target is already running; attaching to it.\n`);
+        io.out(`${banner(`${mode === 'staged' ? 'STAGED MIGRATION' : 'MIGRATION'} for '${db.name}'`, mode === 'staged' ? 'Workflow: Backup → Staging → Verify → Promote' : 'Workflow: Staging → Verify → Promote')}\n`);
+        io.out(`Job ${jobId} · watch it in the Temporal UI: ${link}\n`);
+      }
+      const printer = new PhasePrinter(mode, io.out, io.isTty);
+      let last: MigrationProgress | undefined;
+      const poll = setInterval(() => {
+        handle
+          .query<MigrationProgress>('progress')
+          .then((p) => {
+            last = p;
+            if (!flags.json) printer.update(p);
+          })
+          .catch(() => undefined);
+      }, io.isTty ? 500 : 1000);
+      let result: MigrationResult;
+      try {
+        result = await awaitResult<MigrationResult>(handle, host, flags.worker);
+      } catch (error) {
+        if (last && !flags.json) printer.finish({ ...last, phase: last.phase });
+        throw new UserError(failureMessage(error));
+      } finally {
+        clearInterval(poll);
+      }
+      if (!flags.json) {
+        printer.finish(result.progress);
+        if (result.verification) {
+          io.out(`\nVerification (${result.verification.reportFile}):\n${result.verification.lines.map((l) => `   ${l}`).join('\n')}\n`);
+        }
+        for (const note of result.notes) io.out(`   note: ${note}\n`);
+        if (result.outcome === 'promoted') {
+          io.out(`\n${closingBanner(`✅ ${mode === 'staged' ? 'STAGED MIGRATION' : 'MIGRATION'} COMPLETED SUCCESSFULLY`)}\n\n`);
+          if (result.backupId) {
+            const id = shortBackupId(result.backupId);
+            io.out(`Backup retained: ${id}\nTo rollback if needed: hybridrag backend migrate ${db.name} --rollback ${id}\n`);
+          }
+        }
+      }
+      if (result.outcome === 'verification_failed') {
+        throw new UserError(`Verification failed (${result.verification?.summary.join('; ')}); nothing was promoted — see ${result.verification?.reportFile || 'the report'}, fix the cause and run again, or --skip-verify to promote anyway.`);
+      }
+      if (result.outcome === 'cancelled') throw new UserError(`The migration was cancelled; its staged batches are kept — run the same command again to resume job ${jobId}.`);
+      return result;
+    } finally {
+      await host.stop();
+      watcher.release();
+    }
+  } finally {
+    await session.close();
+  }
+}
+
+/**
+ * Pauses the database's HybridRAG watcher (unless --no-pause-watcher) and makes sure it is resumed
+ * on every way out: success, failure, Ctrl-C or a kill.
+ */
+async function holdWatcher(flags: MigrateFlags, db: DatabaseRef, io: CommandIo): Promise<{ release(): void }> {
+  if (!flags.pauseWatcher) return { release() {} };
+  const pause = await pauseWatcher(db.name, process.env.HOME || os.homedir());
+  if (!pause.wasRunning) return { release() {} };
+  if (!flags.json) io.out(`Watcher for '${db.name}' (pid ${pause.pid}) paused${pause.acknowledged ? '' : ' (it has not acknowledged yet)'}.\n`);
+  const onSignal = (signal: NodeJS.Signals) => {
+    pause.resume();
+    io.err(`\nInterrupted: the watcher is resumed; the migration's progress is kept — run the same command again to attach or resume.\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    release() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      pause.resume();
+      if (!flags.json) io.out(`Watcher for '${db.name}' resumed.\n`);
+    },
+  };
+}
+
+/** `hybridrag backend migrate <name> …` */
+export async function migrateCommand(flags: MigrateFlags, io: CommandIo): Promise<unknown> {
+  const db = await resolveDatabase(flags.name, flags.path);
+  if (flags.dryRun) return dryRun(flags, db, io);
+  if (flags.listBackups) return listBackupsCommand(db, flags, io);
+  if (flags.backupOnly || flags.rollback) {
+    const watcher = await holdWatcher(flags, db, io);
+    try {
+      return flags.rollback ? await rollbackCommand(db, flags.rollback, flags, io) : await backupOnlyCommand(db, flags, io);
+    } finally {
+      watcher.release();
+    }
+  }
+  const result = await runMigration(flags, db, io);
+  return { outcome: result.outcome, jobId: result.jobId, backupId: result.backupId, rows: result.progress.rowsDone, collections: result.progress.collections, notes: result.notes };
+}

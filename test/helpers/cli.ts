@@ -1,0 +1,36 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { inject } from 'vitest';
+
+const root = path.resolve(__dirname, '../..');
+export const CLI = path.join(root, 'dist/client/cli.js');
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `hybridrag` binary (built by `npm run build`) with a clean environment. */
+export function hybridrag(args: string[], env: NodeJS.ProcessEnv = {}, options: { input?: string } = {}): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: root,
+      env: {
+        PATH: process.env.PATH,
+        HOME: env.HOME ?? process.env.HOME,
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        TEMPORAL_UI_URL: inject('temporalUiUrl'),
+        ...env,
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}

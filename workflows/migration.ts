@@ -1,0 +1,215 @@
+import {
+  defineQuery,
+  executeChild,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  ParentClosePolicy,
+  type SignalDefinition,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { MigrationPhase } from '../core/state/stateFile';
+import { batchLoadedSignal, collectionLoadWorkflow, type CollectionLoadResult } from './collection';
+import { cancelSignal, pauseSignal, resumeSignal } from './control';
+import { PHASE_ATTRIBUTE, ROWS_DONE_ATTRIBUTE } from './searchAttributes';
+import { MigrationTracker } from './tracker';
+import type { JobContext, MigrationProgress, SourceSummary, TargetContext } from './types';
+
+export { cancelSignal, pauseSignal, resumeSignal };
+export const progressQuery = defineQuery<MigrationProgress>('progress');
+
+export interface MigrationInput {
+  job: JobContext;
+  /** staged: backup → staging → verify → promote; direct: the same without the backup */
+  mode: 'staged' | 'direct';
+  batchSize: number;
+  skipVerify: boolean;
+  /** batches loaded at once per collection */
+  parallelism: number;
+  /** collections loaded at once */
+  collectionParallelism: number;
+  /** a backup made by an earlier run of the same job (resume): Phase 1 is not repeated */
+  existingBackupId?: string | null;
+  /** the HybridRAG registry entry switched to PostgreSQL after promote */
+  registry?: { path: string; name: string };
+  /** test hook passed to the collection children */
+  batchesPerRun?: number;
+}
+
+export type MigrationOutcome = 'promoted' | 'verification_failed' | 'cancelled';
+
+export interface MigrationResult {
+  outcome: MigrationOutcome;
+  jobId: string;
+  backupId: string | null;
+  progress: MigrationProgress;
+  source: SourceSummary;
+  verification?: { passed: boolean; reportFile: string; summary: string[]; lines: string[] };
+  notes: string[];
+}
+
+const quick = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
+});
+const long = proxyActivities<Activities>({
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
+});
+
+/** One migration job of one database into one target: the phases of the original guide. */
+export async function migrationWorkflow(input: MigrationInput): Promise<MigrationResult> {
+  const { job } = input;
+  const tracker = new MigrationTracker(job.jobId);
+  const children = new Map<string, string>();
+  const notes: string[] = [];
+  const totalPhases = input.mode === 'staged' ? 4 : 3;
+
+  setHandler(progressQuery, () => tracker.progress(Date.now()));
+  setHandler(batchLoadedSignal, ({ collection, rows, rejected }) => tracker.batchLoaded(collection, rows, rejected, Date.now()));
+  const forward = async (signal: SignalDefinition<[], string>) => {
+    for (const id of children.values()) await getExternalWorkflowHandle(id).signal(signal).catch(() => undefined);
+  };
+  setHandler(pauseSignal, async () => {
+    tracker.paused = true;
+    refreshDetails();
+    await forward(pauseSignal);
+  });
+  setHandler(resumeSignal, async () => {
+    tracker.paused = false;
+    refreshDetails();
+    await forward(resumeSignal);
+  });
+  setHandler(cancelSignal, async () => {
+    tracker.cancelRequested = true;
+    refreshDetails();
+    await forward(cancelSignal);
+  });
+
+  function refreshDetails(): void {
+    setCurrentDetails(tracker.details(Date.now()));
+  }
+
+  async function enterPhase(phase: MigrationPhase | undefined, step: string, extra: { stagingComplete?: boolean; verificationPassed?: boolean; promoted?: boolean } = {}): Promise<void> {
+    tracker.step = step;
+    if (phase) tracker.phase = phase;
+    upsertSearchAttributes({ [PHASE_ATTRIBUTE]: [tracker.phase], [ROWS_DONE_ATTRIBUTE]: [tracker.rowsDone] });
+    refreshDetails();
+    if (phase) {
+      await quick.recordState({
+        databasePath: job.databasePath,
+        target: job.target,
+        state: {
+          phase: tracker.phase,
+          backup_id: tracker.backupId,
+          staging_complete: extra.stagingComplete ?? ['staged', 'verified', 'promoted'].includes(tracker.phase),
+          verification_passed: extra.verificationPassed ?? ['verified', 'promoted'].includes(tracker.phase),
+          promoted: extra.promoted ?? tracker.phase === 'promoted',
+          errors: tracker.errors,
+          job_id: job.jobId,
+          workflow_id: workflowInfo().workflowId,
+          mode: input.mode,
+          workspace: job.workspace,
+          layout: job.layout,
+          ...(planned ? { dimension: planned.dimension, ...(planned.embeddingModel ? { embedding_model: planned.embeddingModel } : {}) } : {}),
+        },
+      });
+    }
+  }
+
+  let planned: { dimension: number; embeddingModel?: string } | undefined;
+  const phaseLabel = (n: number, text: string) => `Phase ${n}/${totalPhases}: ${text}`;
+  let n = 0;
+
+  // Phase 1: backup (staged only; kept from an earlier run of the same job).
+  if (input.mode === 'staged') {
+    n += 1;
+    tracker.backupId = input.existingBackupId ?? null;
+    if (!tracker.backupId) {
+      await enterPhase(undefined, phaseLabel(n, 'creating backup'));
+      tracker.backupId = (await long.backupDatabase({ databasePath: job.databasePath, databaseName: job.databaseName })).backupId;
+    }
+    await enterPhase('prepared', phaseLabel(n, `backup ${tracker.backupId}`));
+  }
+
+  // Phase 2: staging.
+  n += 1;
+  await enterPhase(undefined, phaseLabel(n, 'planning the source files'));
+  const source = await long.planSource({ job, batchSize: input.batchSize });
+  tracker.planned(source);
+  const model = job.embeddingModel ?? source.embeddingModel;
+  const targetContext: TargetContext = { job, dimension: source.dimension, ...(model ? { embeddingModel: model } : {}) };
+  planned = targetContext;
+  await enterPhase(undefined, phaseLabel(n, 'preparing staging tables'));
+  notes.push(...(await quick.prepareTarget(targetContext)).notes);
+
+  const pending = [...source.collections];
+  const running = new Set<Promise<void>>();
+  const results: CollectionLoadResult[] = [];
+  while (pending.length > 0 || running.size > 0) {
+    while (pending.length > 0 && running.size < input.collectionParallelism && !tracker.cancelRequested) {
+      const collection = pending.shift()!;
+      const childId = `${workflowInfo().workflowId}/${collection.collection}`;
+      children.set(collection.collection, childId);
+      tracker.step = phaseLabel(n, `staging ${[...children.keys()].filter((c) => !results.some((r) => r.collection === c)).join(', ')}`);
+      refreshDetails();
+      const task: Promise<void> = executeChild(collectionLoadWorkflow, {
+        workflowId: childId,
+        args: [{ ctx: targetContext, collection, parentWorkflowId: workflowInfo().workflowId, parallelism: input.parallelism, paused: tracker.paused, ...(input.batchesPerRun ? { batchesPerRun: input.batchesPerRun } : {}) }],
+        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+      }).then((result) => {
+        results.push(result);
+        tracker.collectionDone(result.collection, result.state);
+        children.delete(result.collection);
+        refreshDetails();
+      });
+      running.add(task);
+      void task.finally(() => running.delete(task));
+    }
+    if (tracker.cancelRequested && pending.length > 0) pending.length = 0;
+    if (running.size > 0) await Promise.race(running);
+  }
+
+  if (tracker.cancelRequested) {
+    tracker.errors.push('cancelled by request; staging is kept — run the same command again (or --resume) to continue');
+    await enterPhase('cancelled', 'cancelled');
+    return { outcome: 'cancelled', jobId: job.jobId, backupId: tracker.backupId, progress: tracker.progress(Date.now()), source, notes };
+  }
+
+  await enterPhase(undefined, phaseLabel(n, 'finishing staging (joins, duplicates)'));
+  const finished = await long.finishStaging(targetContext);
+  notes.push(...finished.notes);
+  await enterPhase(undefined, phaseLabel(n, 'building indexes'));
+  await long.buildIndexes(targetContext);
+  await enterPhase('staged', phaseLabel(n, 'data in staging tables'));
+
+  // Phase 3 (direct: 2): verify. Direct mode verifies before promoting too: staging makes that free.
+  let verification: MigrationResult['verification'];
+  n += 1;
+  if (!input.skipVerify) {
+    await enterPhase(undefined, phaseLabel(n, 'verifying staged data'));
+    verification = await long.verifyStaging({ ...targetContext, expected: source });
+    if (!verification.passed) {
+      tracker.errors.push(...verification.summary);
+      await enterPhase('verification_failed', phaseLabel(n, 'verification failed'));
+      return { outcome: 'verification_failed', jobId: job.jobId, backupId: tracker.backupId, progress: tracker.progress(Date.now()), source, verification, notes };
+    }
+    await enterPhase('verified', phaseLabel(n, 'verification passed'));
+  } else {
+    notes.push('verification skipped (--skip-verify): the staged data was promoted without being compared to the source');
+    await enterPhase('verified', phaseLabel(n, 'verification skipped'), { verificationPassed: false });
+  }
+
+  // Phase 4 (direct: 3): promote, in one transaction; the previous generation is kept for rollback.
+  n += 1;
+  await enterPhase(undefined, phaseLabel(n, 'promoting staging to production'));
+  const promoted = await long.promote(targetContext);
+  notes.push(...promoted.notes);
+  if (input.registry) await quick.switchRegistry({ ...input.registry, job, stamp: job.jobId });
+  await enterPhase('promoted', phaseLabel(n, 'promoted'), { verificationPassed: !input.skipVerify });
+  return { outcome: 'promoted', jobId: job.jobId, backupId: tracker.backupId, progress: tracker.progress(Date.now()), source, ...(verification ? { verification } : {}), notes };
+}

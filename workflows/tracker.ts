@@ -1,0 +1,94 @@
+import type { MigrationPhase } from '../core/state/stateFile';
+import type { CollectionProgress, MigrationProgress, SourceSummary } from './types';
+
+/**
+ * The migration workflow's state and message handlers, as a plain class: deterministic, no I/O,
+ * unit-testable without a server. Time comes in as arguments (workflow time).
+ */
+export class MigrationTracker {
+  phase: MigrationPhase = 'initial';
+  step = 'starting';
+  paused = false;
+  cancelRequested = false;
+  backupId: string | null = null;
+  errors: string[] = [];
+  private collections = new Map<string, CollectionProgress>();
+  private loadStartedAt: number | undefined;
+  private rowsAtLoadStart = 0;
+  private lastRowsAt: number | undefined;
+
+  constructor(readonly jobId: string) {}
+
+  planned(summary: SourceSummary): void {
+    this.collections = new Map(
+      summary.collections.map((c) => [c.collection, { collection: c.collection, records: c.records, batches: c.batches, batchesDone: 0, rowsDone: 0, rejected: 0, state: 'waiting' }]),
+    );
+  }
+
+  /** A collection child reports one finished batch (rows counts records read, loaded or rejected). */
+  batchLoaded(collection: string, rows: number, rejected: number, now: number): void {
+    const c = this.collections.get(collection);
+    if (!c) return;
+    if (this.loadStartedAt === undefined) {
+      this.loadStartedAt = now;
+      this.rowsAtLoadStart = this.rowsDone;
+    }
+    c.state = 'loading';
+    c.batchesDone += 1;
+    c.rowsDone += rows;
+    c.rejected += rejected;
+    this.lastRowsAt = now;
+  }
+
+  collectionDone(collection: string, state: 'done' | 'cancelled'): void {
+    const c = this.collections.get(collection);
+    if (c) c.state = state;
+  }
+
+  get rowsDone(): number {
+    let n = 0;
+    for (const c of this.collections.values()) n += c.rowsDone;
+    return n;
+  }
+
+  get rowsTotal(): number {
+    let n = 0;
+    for (const c of this.collections.values()) n += c.records;
+    return n;
+  }
+
+  rate(now: number): number {
+    if (this.loadStartedAt === undefined) return 0;
+    const end = this.lastRowsAt !== undefined && this.rowsDone >= this.rowsTotal ? this.lastRowsAt : now;
+    const seconds = (end - this.loadStartedAt) / 1000;
+    return seconds > 0 ? (this.rowsDone - this.rowsAtLoadStart) / seconds : 0;
+  }
+
+  progress(now: number): MigrationProgress {
+    const rate = this.rate(now);
+    const left = this.rowsTotal - this.rowsDone;
+    return {
+      jobId: this.jobId,
+      phase: this.phase,
+      step: this.step,
+      paused: this.paused,
+      cancelRequested: this.cancelRequested,
+      collections: [...this.collections.values()].map((c) => ({ ...c })),
+      rowsDone: this.rowsDone,
+      rowsTotal: this.rowsTotal,
+      rowsPerSecond: Math.round(rate),
+      etaSeconds: rate > 0 && left > 0 ? Math.ceil(left / rate) : left === 0 ? 0 : null,
+      backupId: this.backupId,
+      errors: [...this.errors],
+    };
+  }
+
+  /** One paragraph for the Temporal UI's current details. */
+  details(now: number): string {
+    const p = this.progress(now);
+    const lines = [`**${p.step}**${p.paused ? ' — paused' : ''}${p.cancelRequested ? ' — cancelling' : ''}`, ''];
+    lines.push(`phase: ${p.phase} · rows ${p.rowsDone.toLocaleString('en-US')} / ${p.rowsTotal.toLocaleString('en-US')} · ${p.rowsPerSecond.toLocaleString('en-US')} rows/s${p.etaSeconds !== null ? ` · ETA ${p.etaSeconds}s` : ''}`);
+    for (const c of p.collections) lines.push(`- ${c.collection}: ${c.rowsDone}/${c.records} (${c.state})`);
+    return lines.join('\n');
+  }
+}

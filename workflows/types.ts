@@ -1,0 +1,68 @@
+import type { DatabaseTarget } from '../core/connection';
+import type { MigrationPhase } from '../core/state/stateFile';
+
+/** Everything a migration job's activities need to find the source and the target. Plain data, no secret. */
+export interface JobContext {
+  jobId: string;
+  databaseName: string;
+  databasePath: string;
+  target: DatabaseTarget;
+  workspace: string;
+  layout: 'lightrag' | 'hybridrag';
+  embeddingModel?: string;
+  vectorIndex?: 'hnsw' | 'hnsw_halfvec' | 'ivfflat' | 'none';
+  highDimensionIndex?: 'none' | 'halfvec';
+}
+
+/** One source collection as planned: counts and where its read plan is, never its rows. */
+export interface CollectionSummary {
+  collection: string;
+  file: string;
+  bytes: number;
+  records: number;
+  batches: number;
+  planFile: string;
+  dimension?: number;
+  dimensionSource?: string;
+}
+
+export interface SourceSummary {
+  collections: CollectionSummary[];
+  absent: string[];
+  dimension: number;
+  dimensionSource: string;
+  embeddingModel?: string;
+}
+
+export interface CollectionProgress {
+  collection: string;
+  records: number;
+  batches: number;
+  batchesDone: number;
+  rowsDone: number;
+  rejected: number;
+  state: 'waiting' | 'loading' | 'done' | 'cancelled';
+}
+
+export interface MigrationProgress {
+  jobId: string;
+  phase: MigrationPhase;
+  /** what the job is doing now, e.g. "Phase 2/4: staging vdb_entities" */
+  step: string;
+  paused: boolean;
+  cancelRequested: boolean;
+  collections: CollectionProgress[];
+  rowsDone: number;
+  rowsTotal: number;
+  rowsPerSecond: number;
+  etaSeconds: number | null;
+  backupId: string | null;
+  errors: string[];
+}
+
+/** The job plus what planning learned that decides the target tables. */
+export interface TargetContext {
+  job: JobContext;
+  dimension: number;
+  embeddingModel?: string;
+}
