@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { TASK_QUEUE, type TemporalSettings } from '../core/config';
 import type { CredentialStore } from '../core/credentials';
@@ -85,4 +85,24 @@ function installQuietRuntime(): void {
 
 function firstLine(error: unknown): string {
   return String((error as Error)?.message ?? error).split('\n')[0] ?? 'unknown error';
+}
+
+/**
+ * Starts a workflow, or attaches to the running one with the same id. A server that cannot take
+ * it (shard not ready, namespace missing) is reported in one sentence, not as a stack trace.
+ */
+export async function startOrAttach(session: TemporalSession, workflowType: string, options: { workflowId: string; args: unknown[]; searchAttributes?: Record<string, string[]>; workflowExecutionTimeout?: string }): Promise<WorkflowHandle> {
+  try {
+    return await session.client.workflow.start(workflowType, {
+      taskQueue: TASK_QUEUE,
+      workflowId: options.workflowId,
+      args: options.args,
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      ...(options.searchAttributes ? { searchAttributes: options.searchAttributes } : {}),
+      ...(options.workflowExecutionTimeout ? { workflowExecutionTimeout: options.workflowExecutionTimeout } : {}),
+    });
+  } catch (error) {
+    const cause = (error as { cause?: { details?: string } }).cause?.details ?? firstLine(error);
+    throw new UserError(`Temporal at ${session.settings.address} could not start the workflow ${options.workflowId} (${cause}); check the server with npm run services -- status and try again.`);
+  }
 }

@@ -1,7 +1,7 @@
 import { listBackups } from '../../core/backup';
 import { describeTarget, parseConnectionString } from '../../core/connection';
 import { CredentialStore } from '../../core/credentials';
-import { TASK_QUEUE, temporalSettings, workflowUiLink } from '../../core/config';
+import { temporalSettings, workflowUiLink } from '../../core/config';
 import { readState } from '../../core/state/stateFile';
 import type { RollbackInput, RollbackResult } from '../../workflows/backup';
 import { shortBackupId, fullBackupId } from '../backupIds';
@@ -11,7 +11,7 @@ import { failureMessage } from '../failures';
 import { banner, closingBanner } from '../progress';
 import { confirm } from '../prompt';
 import { awaitResult, hostWorker, type WorkerMode } from '../runner';
-import { connectTemporal } from '../temporal';
+import { connectTemporal, startOrAttach } from '../temporal';
 import type { CommandIo } from './migrate';
 
 interface BackupFlags {
@@ -44,7 +44,7 @@ async function withTemporal<T>(flags: BackupFlags, credentials: CredentialStore,
   const host = await hostWorker(session, credentials, flags.worker);
   try {
     return await body(async <R>(workflow: string, id: string, args: unknown[]) => {
-      const handle = await session.client.workflow.start(workflow, { taskQueue: TASK_QUEUE, workflowId: id, args, workflowIdConflictPolicy: 'USE_EXISTING' });
+      const handle = await startOrAttach(session, workflow, { workflowId: id, args });
       try {
         return { result: await awaitResult<R>(handle, host, flags.worker), link: workflowUiLink(settings, id) };
       } catch (error) {

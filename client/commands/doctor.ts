@@ -6,7 +6,7 @@ import type { DoctorResult } from '../../workflows/doctor';
 import { UserError } from '../errors';
 import { failureMessage } from '../failures';
 import { awaitResult, hostWorker } from '../runner';
-import { connectTemporal } from '../temporal';
+import { connectTemporal, startOrAttach } from '../temporal';
 
 export const DoctorFlagsSchema = z.object({
   connectionString: z.string({ error: 'No PostgreSQL to check: pass --connection-string postgres://user@host:port/db or set DATABASE_URL.' }).min(1),
@@ -42,13 +42,7 @@ export async function runDoctor(flags: DoctorFlags): Promise<DoctorReport> {
   const host = await hostWorker(session, credentials, flags.worker);
   try {
     const workflowId = `doctor/${credentialKey(parsed.target)}/${parsed.target.database}`;
-    const handle = await session.client.workflow.start('doctorWorkflow', {
-      taskQueue: TASK_QUEUE,
-      workflowId,
-      args: [{ target: parsed.target }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowExecutionTimeout: '5 minutes',
-    });
+    const handle = await startOrAttach(session, 'doctorWorkflow', { workflowId, args: [{ target: parsed.target }], workflowExecutionTimeout: '5 minutes' });
     let result: DoctorResult;
     try {
       result = await awaitResult<DoctorResult>(handle, host, flags.worker);

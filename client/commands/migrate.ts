@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConnectionStringError, describeTarget, parseConnectionString, type DatabaseTarget } from '../../core/connection';
 import { CredentialStore } from '../../core/credentials';
-import { TASK_QUEUE, temporalSettings, workflowUiLink } from '../../core/config';
+import { temporalSettings, workflowUiLink } from '../../core/config';
 import { planCollections } from '../../core/migration/planning';
 import { readState, stateTimestamp, writeState } from '../../core/state/stateFile';
 import { SourceError } from '../../core/source/errors';
@@ -22,7 +22,7 @@ import { confirm } from '../prompt';
 import { backupOnlyCommand, listBackupsCommand, rollbackCommand } from './backups';
 import { pauseWatcher } from '../watcher';
 import { awaitResult, hostWorker } from '../runner';
-import { connectTemporal } from '../temporal';
+import { connectTemporal, startOrAttach } from '../temporal';
 
 export const MigrateFlagsSchema = z
   .object({
@@ -183,13 +183,7 @@ export async function runMigration(flags: MigrateFlags, db: DatabaseRef, io: Com
         existingBackupId,
         ...(db.registry ? { registry: db.registry } : {}),
       };
-      const handle = await session.client.workflow.start('migrationWorkflow', {
-        taskQueue: TASK_QUEUE,
-        workflowId,
-        args: [input],
-        workflowIdConflictPolicy: 'USE_EXISTING',
-        searchAttributes: { [DATABASE_ATTRIBUTE]: [db.name] },
-      });
+      const handle = await startOrAttach(session, 'migrationWorkflow', { workflowId, args: [input], searchAttributes: { [DATABASE_ATTRIBUTE]: [db.name] } });
       const link = workflowUiLink(settings, workflowId);
       if (!flags.json) {
         if (running) io.out(`A migration of '${db.name}' into this target is already running; attaching to it.\n`);
