@@ -1,10 +1,12 @@
 import os from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { TASK_QUEUE } from '../core/config';
 import type { CredentialStore } from '../core/credentials';
 import { createActivities } from '../activities';
 import { PoolRegistry } from '../activities/pools';
+import { withTestHooks } from './testHooks';
 
 export interface WorkerOptions {
   connection: NativeConnection;
@@ -17,9 +19,14 @@ export interface WorkerOptions {
   identity?: string;
   /** tests isolate themselves on a queue of their own */
   taskQueue?: string;
+  /** where the fault-injection hooks of workers/testHooks.ts are read from (default: process.env) */
+  hooksEnv?: NodeJS.ProcessEnv;
 }
 
-export const DEFAULT_WORKFLOW_BUNDLE = path.resolve(__dirname, '..', 'workflow-bundle.js');
+/** dist/workflow-bundle.js, found from the compiled worker (dist/workers) or from the sources (workers/). */
+export const DEFAULT_WORKFLOW_BUNDLE =
+  [path.resolve(__dirname, '..', 'workflow-bundle.js'), path.resolve(__dirname, '..', 'dist', 'workflow-bundle.js')].find((p) => existsSync(p)) ??
+  path.resolve(__dirname, '..', 'workflow-bundle.js');
 
 export function defaultActivitySlots(): number {
   return Math.max(2, Math.min(16, os.availableParallelism()));
@@ -40,7 +47,7 @@ export async function createWorker(options: WorkerOptions): Promise<HybridragWor
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     workflowBundle: { codePath: options.workflowBundlePath ?? DEFAULT_WORKFLOW_BUNDLE },
-    activities: createActivities({ credentials: options.credentials, pools }),
+    activities: withTestHooks(createActivities({ credentials: options.credentials, pools }), options.hooksEnv ?? process.env),
     maxConcurrentActivityTaskExecutions: slots,
     shutdownGraceTime: '30 seconds',
     ...(options.identity ? { identity: options.identity } : {}),

@@ -37,9 +37,13 @@ export interface MigrationInput {
   registry?: { path: string; name: string };
   /** test hook passed to the collection children */
   batchesPerRun?: number;
+  /** stop once this phase is reached (the programmatic API runs the phases one call at a time) */
+  stopAfter?: 'prepared' | 'staged' | 'verified';
+  /** an earlier run of this job got that far: skip loading (verify) or loading and verifying (promote) */
+  startAt?: 'verify' | 'promote';
 }
 
-export type MigrationOutcome = 'promoted' | 'verification_failed' | 'cancelled';
+export type MigrationOutcome = 'promoted' | 'verification_failed' | 'cancelled' | 'stopped';
 
 export interface MigrationResult {
   outcome: MigrationOutcome;
@@ -115,6 +119,7 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
           mode: input.mode,
           workspace: job.workspace,
           layout: job.layout,
+          batch_size: input.batchSize,
           ...(planned ? { dimension: planned.dimension, ...(planned.embeddingModel ? { embedding_model: planned.embeddingModel } : {}) } : {}),
         },
       });
@@ -122,6 +127,16 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
   }
 
   let planned: { dimension: number; embeddingModel?: string } | undefined;
+  const stopped = (verification?: MigrationResult['verification']): MigrationResult => ({
+    outcome: 'stopped',
+    jobId: job.jobId,
+    backupId: tracker.backupId,
+    progress: tracker.progress(Date.now()),
+    source: source ?? { collections: [], absent: [], dimension: 0, dimensionSource: 'none' },
+    ...(verification ? { verification } : {}),
+    notes,
+  });
+  let source: SourceSummary | undefined;
   const phaseLabel = (n: number, text: string) => `Phase ${n}/${totalPhases}: ${text}`;
   let n = 0;
 
@@ -134,75 +149,87 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
       tracker.backupId = (await long.backupDatabase({ databasePath: job.databasePath, databaseName: job.databaseName })).backupId;
     }
     await enterPhase('prepared', phaseLabel(n, `backup ${tracker.backupId}`));
+    if (input.stopAfter === 'prepared') return stopped();
   }
 
   // Phase 2: staging.
   n += 1;
   await enterPhase(undefined, phaseLabel(n, 'planning the source files'));
-  const source = await long.planSource({ job, batchSize: input.batchSize });
-  tracker.planned(source);
-  const model = job.embeddingModel ?? source.embeddingModel;
-  const targetContext: TargetContext = { job, dimension: source.dimension, ...(model ? { embeddingModel: model } : {}) };
+  const summary = await long.planSource({ job, batchSize: input.batchSize });
+  source = summary;
+  tracker.planned(summary);
+  const model = job.embeddingModel ?? summary.embeddingModel;
+  const targetContext: TargetContext = { job, dimension: summary.dimension, ...(model ? { embeddingModel: model } : {}) };
   planned = targetContext;
-  await enterPhase(undefined, phaseLabel(n, 'preparing staging tables'));
-  notes.push(...(await quick.prepareTarget(targetContext)).notes);
+  if (!input.startAt) await stage();
 
-  const pending = [...source.collections];
-  const running = new Set<Promise<void>>();
-  const results: CollectionLoadResult[] = [];
-  while (pending.length > 0 || running.size > 0) {
-    while (pending.length > 0 && running.size < input.collectionParallelism && !tracker.cancelRequested) {
-      const collection = pending.shift()!;
-      const childId = `${workflowInfo().workflowId}/${collection.collection}`;
-      children.set(collection.collection, childId);
-      tracker.step = phaseLabel(n, `staging ${[...children.keys()].filter((c) => !results.some((r) => r.collection === c)).join(', ')}`);
-      refreshDetails();
-      const task: Promise<void> = executeChild(collectionLoadWorkflow, {
-        workflowId: childId,
-        args: [{ ctx: targetContext, collection, parentWorkflowId: workflowInfo().workflowId, parallelism: input.parallelism, paused: tracker.paused, ...(input.batchesPerRun ? { batchesPerRun: input.batchesPerRun } : {}) }],
-        parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-      }).then((result) => {
-        results.push(result);
-        tracker.collectionDone(result.collection, result.state);
-        children.delete(result.collection);
+  async function stage(): Promise<void> {
+    await enterPhase(undefined, phaseLabel(n, 'preparing staging tables'));
+    notes.push(...(await quick.prepareTarget(targetContext)).notes);
+
+    const pending = [...summary.collections];
+    const running = new Set<Promise<void>>();
+    const results: CollectionLoadResult[] = [];
+    while (pending.length > 0 || running.size > 0) {
+      while (pending.length > 0 && running.size < input.collectionParallelism && !tracker.cancelRequested) {
+        const collection = pending.shift()!;
+        const childId = `${workflowInfo().workflowId}/${collection.collection}`;
+        children.set(collection.collection, childId);
+        tracker.step = phaseLabel(n, `staging ${[...children.keys()].filter((c) => !results.some((r) => r.collection === c)).join(', ')}`);
         refreshDetails();
-      });
-      running.add(task);
-      void task.finally(() => running.delete(task));
+        const task: Promise<void> = executeChild(collectionLoadWorkflow, {
+          workflowId: childId,
+          args: [{ ctx: targetContext, collection, parentWorkflowId: workflowInfo().workflowId, parallelism: input.parallelism, paused: tracker.paused, ...(input.batchesPerRun ? { batchesPerRun: input.batchesPerRun } : {}) }],
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+        }).then((result) => {
+          results.push(result);
+          tracker.collectionDone(result.collection, result.state);
+          children.delete(result.collection);
+          refreshDetails();
+        });
+        running.add(task);
+        void task.finally(() => running.delete(task));
+      }
+      if (tracker.cancelRequested && pending.length > 0) pending.length = 0;
+      if (running.size > 0) await Promise.race(running);
     }
-    if (tracker.cancelRequested && pending.length > 0) pending.length = 0;
-    if (running.size > 0) await Promise.race(running);
+
+    if (tracker.cancelRequested) return;
+
+    await enterPhase(undefined, phaseLabel(n, 'finishing staging (joins, duplicates)'));
+    const finished = await long.finishStaging(targetContext);
+    notes.push(...finished.notes);
+    await enterPhase(undefined, phaseLabel(n, 'building indexes'));
+    await long.buildIndexes(targetContext);
+    await enterPhase('staged', phaseLabel(n, 'data in staging tables'));
   }
 
   if (tracker.cancelRequested) {
     tracker.errors.push('cancelled by request; staging is kept — run the same command again (or --resume) to continue');
     await enterPhase('cancelled', 'cancelled');
-    return { outcome: 'cancelled', jobId: job.jobId, backupId: tracker.backupId, progress: tracker.progress(Date.now()), source, notes };
+    return { outcome: 'cancelled', jobId: job.jobId, backupId: tracker.backupId, progress: tracker.progress(Date.now()), source: summary, notes };
   }
-
-  await enterPhase(undefined, phaseLabel(n, 'finishing staging (joins, duplicates)'));
-  const finished = await long.finishStaging(targetContext);
-  notes.push(...finished.notes);
-  await enterPhase(undefined, phaseLabel(n, 'building indexes'));
-  await long.buildIndexes(targetContext);
-  await enterPhase('staged', phaseLabel(n, 'data in staging tables'));
+  if (input.stopAfter === 'staged') return stopped();
 
   // Phase 3 (direct: 2): verify. Direct mode verifies before promoting too: staging makes that free.
   let verification: MigrationResult['verification'];
   n += 1;
-  if (!input.skipVerify) {
+  if (input.startAt === 'promote') {
+    // verified by an earlier run of this job
+  } else if (!input.skipVerify) {
     await enterPhase(undefined, phaseLabel(n, 'verifying staged data'));
-    verification = await long.verifyStaging({ ...targetContext, expected: source });
+    verification = await long.verifyStaging({ ...targetContext, expected: summary });
     if (!verification.passed) {
       tracker.errors.push(...verification.summary);
       await enterPhase('verification_failed', phaseLabel(n, 'verification failed'));
-      return { outcome: 'verification_failed', jobId: job.jobId, backupId: tracker.backupId, progress: tracker.progress(Date.now()), source, verification, notes };
+      return { outcome: 'verification_failed', jobId: job.jobId, backupId: tracker.backupId, progress: tracker.progress(Date.now()), source: summary, verification, notes };
     }
     await enterPhase('verified', phaseLabel(n, 'verification passed'));
   } else {
     notes.push('verification skipped (--skip-verify): the staged data was promoted without being compared to the source');
     await enterPhase('verified', phaseLabel(n, 'verification skipped'), { verificationPassed: false });
   }
+  if (input.stopAfter === 'verified') return stopped(verification);
 
   // Phase 4 (direct: 3): promote, in one transaction; the previous generation is kept for rollback.
   n += 1;
@@ -211,5 +238,5 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
   notes.push(...promoted.notes);
   if (input.registry) await quick.switchRegistry({ ...input.registry, job, stamp: job.jobId });
   await enterPhase('promoted', phaseLabel(n, 'promoted'), { verificationPassed: !input.skipVerify });
-  return { outcome: 'promoted', jobId: job.jobId, backupId: tracker.backupId, progress: tracker.progress(Date.now()), source, ...(verification ? { verification } : {}), notes };
+  return { outcome: 'promoted', jobId: job.jobId, backupId: tracker.backupId, progress: tracker.progress(Date.now()), source: summary, ...(verification ? { verification } : {}), notes };
 }

@@ -139,13 +139,16 @@ export async function runMigration(flags: MigrateFlags, db: DatabaseRef, io: Com
 
   let jobId: string;
   let existingBackupId: string | null = null;
+  let batchSize = flags.batchSize;
   if (flags.resume) {
     jobId = flags.resume;
     if (state?.job_id === jobId) existingBackupId = state.backup_id;
+    if (state?.job_id === jobId && state.batch_size) batchSize = state.batch_size;
     if (!flags.json) io.out(`Resuming job ${jobId}: its completed batches are kept.\n`);
   } else if (state && !['promoted', 'rolled_back'].includes(state.phase)) {
     jobId = state.job_id;
     existingBackupId = state.backup_id;
+    if (state.batch_size) batchSize = state.batch_size;
     if (!flags.json) io.out(`⚠️  Previous ${state.mode ?? 'staged'} migration detected at phase: ${state.phase}\n   Resuming from last checkpoint...\n`);
   } else {
     jobId = newJobId();
@@ -159,7 +162,7 @@ export async function runMigration(flags: MigrateFlags, db: DatabaseRef, io: Com
     if (!running) {
       await confirm(`Migrate '${db.name}' (${db.path}) into ${describeTarget(target)}, workspace '${workspace}'?`, flags.yes);
       if (!state || state.job_id !== jobId) {
-        await writeState(db.path, { phase: 'initial', backup_id: existingBackupId, staging_complete: false, verification_passed: false, promoted: false, errors: [], updated_at: stateTimestamp(new Date()), job_id: jobId, workflow_id: workflowId, mode, target: describeTarget(target), workspace });
+        await writeState(db.path, { phase: 'initial', backup_id: existingBackupId, staging_complete: false, verification_passed: false, promoted: false, errors: [], updated_at: stateTimestamp(new Date()), job_id: jobId, workflow_id: workflowId, mode, target: describeTarget(target), workspace, batch_size: batchSize });
       }
     }
     const watcher = await holdWatcher(flags, db, io);
@@ -176,7 +179,8 @@ export async function runMigration(flags: MigrateFlags, db: DatabaseRef, io: Com
           ...(flags.embeddingModel ? { embeddingModel: flags.embeddingModel } : {}),
         },
         mode,
-        batchSize: flags.batchSize,
+        // Batch boundaries are the exactly-once keys: a resumed job keeps the batch size it began with.
+        batchSize,
         skipVerify: flags.skipVerify,
         parallelism: flags.parallelism,
         collectionParallelism: 2,

@@ -31,6 +31,8 @@ export const MigrationStateSchema = z.object({
   layout: z.enum(['lightrag', 'hybridrag']).optional(),
   dimension: z.number().int().positive().optional(),
   embedding_model: z.string().optional(),
+  /** batch boundaries (and so the exactly-once markers) depend on it: a resumed job keeps it */
+  batch_size: z.number().int().positive().optional(),
 });
 export type MigrationState = z.infer<typeof MigrationStateSchema>;
 
