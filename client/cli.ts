@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { z } from 'zod';
 import { DoctorFlagsSchema, formatDoctorReport, runDoctor } from './commands/doctor';
 import { controlCommand, statusCommand } from './commands/control';
+import { setupDockerCommand } from './commands/setupDocker';
 import { migrateCommand, MigrateFlagsSchema, type CommandIo } from './commands/migrate';
 import { UserError } from './errors';
 
@@ -83,6 +84,10 @@ function buildProgram(): Command {
       const report = await statusCommand(name, options.path, options.json, io);
       if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
     });
+  backend
+    .command('setup-docker')
+    .description('Start PostgreSQL + pgvector, Temporal, its UI and a worker with Docker Compose (where a Docker engine runs).')
+    .action(() => setupDockerCommand(io));
   for (const action of ['pause', 'resume', 'cancel'] as const) {
     backend
       .command(action)
