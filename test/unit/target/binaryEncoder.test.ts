@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { allFinite, BinaryCopyEncoder, copyHeader, copyTrailer, EncodeError, firstNonFinite, toPgMicros } from '../../../core/target/copy/binaryEncoder';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allFinite, BinaryCopyEncoder, copyHeader, copyTrailer, EncodeError, firstNonFinite, toPgMicros, useVectorKernel } from '../../../core/target/copy/binaryEncoder';
 import { compareCodePoints, lightragIndexName, modelSuffix, quoteIdent, validateWorkspace } from '../../../core/target/identifiers';
 import { canonicalPair, chunkIdsFrom, isoToUtcMs } from '../../../core/target/layouts/common';
 
@@ -150,32 +150,56 @@ describe('binary COPY encoder: vector fast path and buffer hand-over', () => {
     expect(allFinite(new Float32Array([-0, 1.4e-45, -1.4e-45]))).toBe(true);
   });
 
-  it('vector bytes equal the per-element big-endian reference, also from a view at an odd offset in a shared buffer', () => {
-    const backing = new Float32Array(5000).map(() => rand());
-    backing[10] = -0;
-    backing[11] = 1.4e-45;
-    for (const v of [backing.subarray(3, 3 + 1536), backing.subarray(7, 7 + 5), backing.subarray(0, 1), new Float32Array(16000).map(() => rand())]) {
-      const e = new BinaryCopyEncoder(['text', 'vector'], 64); // tiny start: forces growth mid-row
-      e.encodeRow(['x', v]);
-      const b = e.take();
-      const at = 2 + 4 + 1;
-      expect(b.readInt32BE(at)).toBe(4 + v.length * 4);
-      expect(b.readInt16BE(at + 4)).toBe(v.length);
-      expect(b.subarray(at + 8).equals(reference(v))).toBe(true);
-    }
-    // the caller's vector is never modified (the byte swap happens in the encoder's buffer)
-    const v = new Float32Array([1, 2, 3]);
-    new BinaryCopyEncoder(['vector']).encodeRow([v]);
-    expect([...v]).toEqual([1, 2, 3]);
+  it('the WASM SIMD vector kernel is available on this node (else the swap32 path runs)', () => {
+    expect(useVectorKernel(true)).toBe(true);
   });
 
-  it('rejects a non-finite element by index without writing anything', () => {
-    const e = new BinaryCopyEncoder(['vector']);
-    const v = new Float32Array(1536).fill(0.5);
-    v[1000] = NaN;
-    expect(() => e.encodeRow([v])).toThrow('vector element 1000 is NaN; pgvector rejects NaN and infinite values');
-    expect(e.length).toBe(0);
-    expect(e.rows).toBe(0);
+  describe.each([
+    ['WASM SIMD kernel', true],
+    ['allFinite + set + swap32', false],
+  ])('vector path: %s', (_name, kernel) => {
+    beforeAll(() => void useVectorKernel(kernel));
+    afterAll(() => void useVectorKernel(true));
+
+    it('vector bytes equal the per-element big-endian reference, also from a view at an odd offset in a shared buffer', () => {
+      const backing = new Float32Array(5000).map(() => rand());
+      backing[10] = -0;
+      backing[11] = 1.4e-45;
+      for (const v of [backing.subarray(3, 3 + 1536), backing.subarray(7, 7 + 5), backing.subarray(0, 1), new Float32Array(16000).map(() => rand())]) {
+        const e = new BinaryCopyEncoder(['text', 'vector'], 64); // tiny start: forces growth mid-row
+        e.encodeRow(['x', v]);
+        const b = e.take();
+        const at = 2 + 4 + 1;
+        expect(b.readInt32BE(at)).toBe(4 + v.length * 4);
+        expect(b.readInt16BE(at + 4)).toBe(v.length);
+        expect(b.subarray(at + 8).equals(reference(v))).toBe(true);
+      }
+      // the caller's vector is never modified (the byte swap happens in the encoder's buffer)
+      const v = new Float32Array([1, 2, 3]);
+      new BinaryCopyEncoder(['vector']).encodeRow([v]);
+      expect([...v]).toEqual([1, 2, 3]);
+    });
+
+    it('rejects a non-finite element by index without writing anything', () => {
+      const e = new BinaryCopyEncoder(['vector']);
+      const v = new Float32Array(1536).fill(0.5);
+      v[1000] = NaN;
+      expect(() => e.encodeRow([v])).toThrow('vector element 1000 is NaN; pgvector rejects NaN and infinite values');
+      expect(e.length).toBe(0);
+      expect(e.rows).toBe(0);
+      for (const n of [1, 3, 4, 5, 17, 1536]) {
+        for (const bad of [NaN, Infinity, -Infinity]) {
+          const w = new Float32Array(n).fill(1);
+          w[n - 1] = bad; // also in the zero-padded last 16 bytes
+          expect(() => e.encodeRow([w])).toThrow(`vector element ${n - 1} is ${bad}`);
+        }
+      }
+      expect(e.length).toBe(0);
+      // a good row after rejected ones is intact
+      const ok = new Float32Array([0.25, -1, 3]);
+      e.encodeRow([ok]);
+      expect(e.take().subarray(2 + 8).equals(reference(ok))).toBe(true);
+    });
   });
 
   it('writes header and trailer in place, and take(next) continues in the buffer it is given', () => {

@@ -76,6 +76,13 @@ describe('loadBatch streaming many chunks', () => {
     expect(again).toEqual({ status: 'already-loaded', rows: 1497, rejected: ra.rejected });
   });
 
+  it('an empty batch (header and trailer only) commits its marker with 0 rows', async () => {
+    const plan = planTarget({ migrationId: 'chunks-0', workspace: 'default', dimension: DIM });
+    await prepareStaging(db.pool, plan);
+    expect(await loadBatch(db.pool, plan, { collection: 'vdb_entities', batchIndex: 0, records: [] })).toEqual({ status: 'loaded', rows: 0, rejected: [] });
+    expect(await loadBatch(db.pool, plan, { collection: 'vdb_entities', batchIndex: 0, records: records(3) })).toEqual({ status: 'already-loaded', rows: 0, rejected: [] });
+  });
+
   it('a source that fails after several chunks were sent rolls everything back; the retry loads it', async () => {
     const plan = planTarget({ migrationId: 'chunks-2', workspace: 'default', dimension: DIM });
     await prepareStaging(db.pool, plan);
