@@ -20,8 +20,10 @@ export class PoolRegistry {
     let pool = this.pools.get(key);
     if (!pool) {
       pool = openPool(target, this.credentials, { max: this.size, applicationName: 'hybridrag-migrate worker' });
-      // An idle connection dropped by a server restart must not crash the worker.
+      // A connection dropped by a server restart must not crash the worker: idle ones report on
+      // the pool, checked-out ones on the client (the query in flight fails and is retried).
       pool.on('error', () => undefined);
+      pool.on('connect', (client) => client.on('error', () => undefined));
       this.pools.set(key, pool);
     }
     return pool;
