@@ -95,8 +95,8 @@ describe('staged migration through the registry, backups and rollback (real bina
 
   it('resumes after the CLI is killed mid-migration and ends with exact counts', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'gen-'));
-    generateStore({ out: dir, records: 1500, dim: 64, era: 'newest', seed: 7, chunkChars: 400 });
-    const args = ['backend', 'migrate', 'gen', '--path', dir, '--staged', '-y', '--connection-string', db.url, '--workspace', 'killed', '--batch-size', '25', '--parallelism', '1', '--worker', 'embedded'];
+    generateStore({ out: dir, records: 800, dim: 64, era: 'newest', seed: 7, chunkChars: 400 });
+    const args = ['backend', 'migrate', 'gen', '--path', dir, '--staged', '-y', '--connection-string', db.url, '--workspace', 'killed', '--batch-size', '40', '--parallelism', '1', '--worker', 'embedded'];
     const first = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: inject('temporalAddress') }, stdio: 'ignore' });
     await waitFor(async () => (await db.pool.query(`SELECT count(*) AS n FROM pg_namespace WHERE nspname LIKE 'hybridrag_stage_%'`)).rows[0].n > 0 && state(dir).phase === 'prepared');
     await new Promise((r) => setTimeout(r, 1500));
@@ -108,16 +108,16 @@ describe('staged migration through the registry, backups and rollback (real bina
     expect(again.stdout).toMatch(/A migration of 'gen' into this target is already running; attaching to it\.|Previous staged migration detected at phase: prepared\n {3}Resuming from last checkpoint\.\.\./);
     expect(again.stdout).toContain('✅ STAGED MIGRATION COMPLETED SUCCESSFULLY');
     expect(state(dir)).toMatchObject({ phase: 'promoted', job_id: jobId });
-    expect(await count('lightrag_vdb_chunks', 'killed')).toBe(1500);
-    expect(await count('lightrag_doc_chunks', 'killed')).toBe(1500);
+    expect(await count('lightrag_vdb_chunks', 'killed')).toBe(800);
+    expect(await count('lightrag_doc_chunks', 'killed')).toBe(800);
     const dupes = await db.pool.query(`SELECT id FROM lightrag_vdb_chunks WHERE workspace = 'killed' GROUP BY id HAVING count(*) > 1`);
     expect(dupes.rowCount).toBe(0);
   });
 
   it('pause stops new batches, status shows it, resume finishes; the live progress line updates in a terminal', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'gen-'));
-    generateStore({ out: dir, records: 1200, dim: 64, era: 'newest', seed: 9, chunkChars: 400 });
-    const args = ['backend', 'migrate', 'gen', '--path', dir, '-y', '--connection-string', db.url, '--workspace', 'paused', '--batch-size', '20', '--parallelism', '1', '--worker', 'embedded'];
+    generateStore({ out: dir, records: 600, dim: 64, era: 'newest', seed: 9, chunkChars: 400 });
+    const args = ['backend', 'migrate', 'gen', '--path', dir, '-y', '--connection-string', db.url, '--workspace', 'paused', '--batch-size', '30', '--parallelism', '1', '--worker', 'embedded'];
     // `script` gives the CLI a pseudo-terminal, so it draws its live progress line.
     const command = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: inject('temporalAddress'), TERM: 'xterm' }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -144,7 +144,7 @@ describe('staged migration through the registry, backups and rollback (real bina
     const updates = screen.split('\r\x1b[2K').filter((part) => /^ {3}\d+% · /.test(part));
     expect(new Set(updates.map((u) => u.split('\n')[0])).size).toBeGreaterThan(2);
     expect(screen).toContain('✅ MIGRATION COMPLETED SUCCESSFULLY');
-    expect(await count('lightrag_vdb_chunks', 'paused')).toBe(1200);
+    expect(await count('lightrag_vdb_chunks', 'paused')).toBe(600);
     const notRunning = await hybridrag(['backend', 'pause', '--path', dir]);
     expect(notRunning.code).toBe(1);
     expect(notRunning.stderr).toMatch(/is not running \(completed\); nothing to pause\./);
