@@ -1,7 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { describeTarget, type DatabaseTarget } from '../core/connection';
 import type { CredentialStore } from '../core/credentials';
-import { readBatch } from '../core/migration/batches';
+import { readBatch } from '../core/source';
 import { loadPlan, planDatabase, removePlans } from '../core/migration/planning';
 import { switchBackend } from '../core/registry/registry';
 import { stateTimestamp, writeState, type MigrationState } from '../core/state/stateFile';
@@ -56,6 +56,7 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
             ...(p.kind === 'vdb' ? { dimension: p.dim, dimensionSource: p.dimSource } : {}),
           })),
           absent: plan.absent,
+          otherWorkspaces: plan.otherWorkspaces,
           dimension: plan.dimension,
           dimensionSource: plan.dimensionSource,
           ...(plan.embeddingModel ? { embeddingModel: plan.embeddingModel } : {}),

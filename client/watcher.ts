@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { isProcessAlive } from '../core/processes';
 
 export interface WatcherPause {
   /** a watcher process was running for the database */
@@ -11,14 +12,6 @@ export interface WatcherPause {
   resume(): void;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function readPid(file: string): number | undefined {
   if (!existsSync(file)) return undefined;
@@ -37,7 +30,7 @@ export async function pauseWatcher(name: string, home: string, timeoutMs = 30_00
   const pid = readPid(path.join(control, `${name}.pid`)) ?? readPid(path.join(home, '.hybridrag', 'watchers', `${name}.pid`));
   const pauseFile = path.join(control, `${name}.pause`);
   const ackFile = path.join(control, `${name}.pause_ack`);
-  if (pid === undefined || !alive(pid)) return { wasRunning: false, acknowledged: false, resume() {} };
+  if (pid === undefined || !isProcessAlive(pid)) return { wasRunning: false, acknowledged: false, resume() {} };
   mkdirSync(control, { recursive: true });
   rmSync(ackFile, { force: true });
   writeFileSync(pauseFile, 'pause_requested');
@@ -49,6 +42,6 @@ export async function pauseWatcher(name: string, home: string, timeoutMs = 30_00
     rmSync(ackFile, { force: true });
   };
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && !existsSync(ackFile) && alive(pid)) await new Promise((r) => setTimeout(r, 200));
+  while (Date.now() < deadline && !existsSync(ackFile) && isProcessAlive(pid)) await new Promise((r) => setTimeout(r, 200));
   return { wasRunning: true, acknowledged: existsSync(ackFile), pid, resume };
 }

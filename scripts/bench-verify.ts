@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { readBatch } from '../core/migration/batches';
+import { readBatch } from '../core/source';
 import { planCollections } from '../core/migration/planning';
 import { generateStore } from '../core/source/generate';
 import { cleanupStaging, finishStaging, loadBatch, planTarget, prepareStaging } from '../core/target';

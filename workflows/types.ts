@@ -29,6 +29,8 @@ export interface CollectionSummary {
 export interface SourceSummary {
   collections: CollectionSummary[];
   absent: string[];
+  /** LightRAG workspaces in sub-folders: separate migrations, not part of this one */
+  otherWorkspaces?: string[];
   dimension: number;
   dimensionSource: string;
   embeddingModel?: string;

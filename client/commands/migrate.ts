@@ -89,9 +89,6 @@ export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo
     if (error instanceof SourceError) throw new UserError(error.message);
     throw error;
   }
-  if (plans.collections.length === 0) {
-    throw new UserError(`${db.path} holds no LightRAG data files (kv_store_*.json, vdb_*.json, graph_chunk_entity_relation.graphml); check the path.`);
-  }
   const workspace = flags.workspace ?? 'default';
   const model = flags.embeddingModel ?? plans.embeddingModel;
   const layout = planTarget({ migrationId: 'dry-run', workspace, layout: flags.layout, dimension: plans.dimension, ...(model ? { embeddingModel: model } : {}) }).layout;
@@ -110,7 +107,7 @@ export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo
       table: layout.collections[collection as CollectionName]?.table ?? null,
     };
   });
-  const report = { database: db.name, path: db.path, target: describeTarget(target), workspace, layout: flags.layout, dimension: plans.dimension, dimensionSource: plans.dimensionSource, collections: rows, absent: plans.absent, estimatedSeconds: Math.ceil(seconds) };
+  const report = { database: db.name, path: db.path, target: describeTarget(target), workspace, layout: flags.layout, dimension: plans.dimension, dimensionSource: plans.dimensionSource, collections: rows, absent: plans.absent, otherWorkspaces: plans.otherWorkspaces, estimatedSeconds: Math.ceil(seconds) };
   if (flags.json) return report;
   io.out(`${banner(`DRY RUN: migration preview for '${db.name}'`)}\n`);
   io.out(`Source:     ${db.path}\nTarget:     ${report.target} (workspace '${workspace}', layout ${flags.layout})\n`);
@@ -121,9 +118,15 @@ export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo
   const line = (cells: string[]) => `   ${cells.map((c, i) => (i === 1 || i === 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ')}`.trimEnd();
   io.out(`${line(header)}\n${table.map(line).join('\n')}\n\n`);
   if (plans.absent.length) io.out(`Absent (nothing to migrate): ${plans.absent.join(', ')}\n`);
+  if (plans.otherWorkspaces.length) io.out(`${workspacesNote(db, plans.otherWorkspaces)}\n`);
   io.out(`Estimated time: about ${formatDuration(report.estimatedSeconds)} at ${ESTIMATED_RECORDS_PER_SECOND.vector.toLocaleString('en-US')} vectors/s\n`);
   io.out(`${closingBanner('No changes made (dry run).')}\n`);
   return report;
+}
+
+function workspacesNote(db: DatabaseRef, workspaces: string[]): string {
+  const first = workspaces[0]!;
+  return `Workspaces in sub-folders (${workspaces.join(', ')}) are separate LightRAG workspaces, not part of this migration: migrate each with --path ${path.join(db.path, first)} --workspace ${first}`;
 }
 
 /** A staged or direct migration through Temporal, attaching to a running one for the same database and target. */
@@ -220,6 +223,7 @@ export async function runMigration(flags: MigrateFlags, db: DatabaseRef, io: Com
           io.out(`\nVerification (${result.verification.reportFile}):\n${result.verification.lines.map((l) => `   ${l}`).join('\n')}\n`);
         }
         for (const note of result.notes) io.out(`   note: ${note}\n`);
+        if (result.source.otherWorkspaces?.length) io.out(`   note: ${workspacesNote(db, result.source.otherWorkspaces)}\n`);
         if (result.outcome === 'promoted') {
           io.out(`\n${closingBanner(`✅ ${mode === 'staged' ? 'STAGED MIGRATION' : 'MIGRATION'} COMPLETED SUCCESSFULLY`)}\n\n`);
           if (result.backupId) {

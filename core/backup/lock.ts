@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { RestoreLockedError } from './errors';
 import { backupsDir } from './naming';
+import { isProcessAlive } from '../processes';
 
 export const LOCK_FILE = 'restore.lock';
 
@@ -16,14 +17,6 @@ interface LockOwner {
   started_at: string;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function readOwner(file: string): Promise<LockOwner | undefined> {
   try {
@@ -55,7 +48,7 @@ export async function acquireRestoreLock(root: string): Promise<() => Promise<vo
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const owner = await readOwner(file);
-    if (owner && owner.host === os.hostname() && owner.pid !== process.pid && !alive(owner.pid)) {
+    if (owner && owner.host === os.hostname() && owner.pid !== process.pid && !isProcessAlive(owner.pid)) {
       await fsp.rm(file, { force: true });
       continue;
     }

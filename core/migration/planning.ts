@@ -1,13 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { planGraphml } from '../source/graphml';
-import { parsePlan, type CollectionPlan, type VdbPlan } from '../source/plan';
-import { planKv, planVdb } from '../source/planner';
-import { SourceError } from '../source/errors';
-import { KV_COLLECTIONS, VECTOR_COLLECTIONS, type CollectionName } from '../source/records';
-import { DEFAULT_DIM } from '../source/dimension';
-import { GRAPH_FILE, KV_FILES, VECTOR_FILES } from './collections';
+import { DEFAULT_DIM, discover, NotLightRagDirectoryError, parsePlan, planWorkspace, SourceError, type CollectionName, type CollectionPlan, type VdbPlan } from '../source';
 
 export const PLAN_DIR = '.migration_plans';
 
@@ -19,6 +13,8 @@ export interface PlannedCollection {
 
 export interface SourcePlans {
   collections: { collection: CollectionName; plan: CollectionPlan }[];
+  /** workspaces in sub-folders, not part of this migration */
+  otherWorkspaces: string[];
   /** collections whose file is not in the folder */
   absent: CollectionName[];
   dimension: number;
@@ -35,27 +31,24 @@ export interface DatabasePlan extends Omit<SourcePlans, 'collections'> {
   collections: PlannedCollection[];
 }
 
-/** Plans every collection present in a LightRAG working directory: one streaming pass per file, nothing written. */
+/**
+ * Plans every collection present in a LightRAG working directory: one streaming pass per file,
+ * nothing written. Workspaces in sub-folders are separate migrations (each its own LightRAG
+ * workspace): they are named in `otherWorkspaces`, never silently mixed into this one.
+ */
 export async function planCollections(databasePath: string, options: PlanDatabaseOptions): Promise<SourcePlans> {
-  const plans: { collection: CollectionName; plan: CollectionPlan }[] = [];
-  const absent: CollectionName[] = [];
+  const { workspaces } = await discover(databasePath);
+  const root = workspaces.find((w) => w.workspace === '');
+  const otherWorkspaces = workspaces.filter((w) => w.workspace !== '').map((w) => w.workspace);
+  if (!root) {
+    throw new NotLightRagDirectoryError(
+      `${databasePath} holds LightRAG workspaces in sub-folders (${otherWorkspaces.join(', ')}) but no data files itself; migrate each with --path ${path.join(databasePath, otherWorkspaces[0] ?? '')} --workspace ${otherWorkspaces[0] ?? ''}.`,
+      databasePath,
+    );
+  }
   const opts = { batchSize: options.batchSize, ...(options.env ? { env: options.env } : {}) };
-  for (const collection of KV_COLLECTIONS) {
-    const file = path.join(databasePath, KV_FILES[collection]);
-    if (existsSync(file)) plans.push({ collection, plan: await planKv(file, collection, opts) });
-    else absent.push(collection);
-  }
-  for (const collection of VECTOR_COLLECTIONS) {
-    const file = path.join(databasePath, VECTOR_FILES[collection]);
-    if (existsSync(file)) plans.push({ collection, plan: await planVdb(file, collection, opts) });
-    else absent.push(collection);
-  }
-  const graphFile = path.join(databasePath, GRAPH_FILE);
-  if (existsSync(graphFile)) {
-    const graph = await planGraphml(graphFile, opts);
-    plans.push({ collection: 'graph_nodes', plan: graph.nodes }, { collection: 'graph_edges', plan: graph.edges });
-  } else absent.push('graph_nodes', 'graph_edges');
-
+  const plans = (await planWorkspace(root, opts)).map((plan) => ({ collection: plan.collection as CollectionName, plan }));
+  const absent = root.absent;
   const vectorPlans = plans.map((p) => p.plan).filter((p): p is VdbPlan => p.kind === 'vdb');
   const dims = new Set(vectorPlans.map((p) => p.dim));
   if (dims.size > 1) {
@@ -68,6 +61,7 @@ export async function planCollections(databasePath: string, options: PlanDatabas
   return {
     collections: plans,
     absent,
+    otherWorkspaces,
     dimension: first?.dim ?? DEFAULT_DIM,
     dimensionSource: first ? first.dimSource : 'default',
     ...(model ? { embeddingModel: model } : {}),

@@ -5,7 +5,7 @@
  * hashing the bytes the server's digest query hashes (columns.ts).
  */
 import { createHash } from 'node:crypto';
-import { readBatch } from '../migration/batches';
+import { readBatch } from '../source';
 import type { CollectionPlan } from '../source/plan';
 import { BinaryCopyEncoder, EncodeError } from '../target/copy/binaryEncoder';
 import type { AnyRecord, CollectionMapping } from '../target/layouts/types';

@@ -60,6 +60,24 @@ describe('hybridrag backend migrate (real binary, real services)', () => {
     expect(report.collections.find((c) => c.collection === 'vdb_chunks')?.records).toBe(4);
   });
 
+  it('names workspaces in sub-folders instead of mixing them in, and refuses a folder that only holds sub-folder workspaces', async () => {
+    const dir = copyFixture('ljxpython__langgraph_teach__rag_storage');
+    const run = await hybridrag(['backend', 'migrate', '--path', dir, '--dry-run', '--connection-string', db.url]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`Workspaces in sub-folders (knowledge_base, llm_collection) are separate LightRAG workspaces, not part of this migration: migrate each with --path ${dir}/knowledge_base --workspace knowledge_base`);
+    const parent = path.dirname(copyFixture('hr231__portOS__rag_storage'));
+    const nested = path.join(parent, `only-subfolders-${Date.now()}`);
+    const { mkdirSync, cpSync } = await import('node:fs');
+    mkdirSync(nested);
+    cpSync(path.join(dir, 'knowledge_base'), path.join(nested, 'ws1'), { recursive: true });
+    const refused = await hybridrag(['backend', 'migrate', '--path', nested, '--dry-run', '--connection-string', db.url]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(`error: ${nested} holds LightRAG workspaces in sub-folders (ws1) but no data files itself; migrate each with --path ${nested}/ws1 --workspace ws1.\n`);
+    const notLightrag = await hybridrag(['backend', 'migrate', '--path', parent, '--dry-run', '--connection-string', db.url]);
+    expect(notLightrag.code).toBe(1);
+    expect(notLightrag.stderr.split('\n')).toHaveLength(2);
+  });
+
   it('refuses to write without -y in a non-interactive shell, and writes nothing', async () => {
     const dir = copyFixture(FIXTURE);
     const before = snapshot(dir);

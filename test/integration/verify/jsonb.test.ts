@@ -5,7 +5,7 @@ import { jsonbText } from '../../../core/verify';
 import { createScratchDatabase, type ScratchDatabase } from '../../helpers/db';
 import { REAL } from '../target/fixtureRecords';
 import { planFixture } from './stageSources';
-import { readBatch } from '../../../core/migration/batches';
+import { readBatch } from '../../../core/source';
 
 let db: ScratchDatabase;
 beforeAll(async () => {

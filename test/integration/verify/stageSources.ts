@@ -1,7 +1,7 @@
 /** Stages planned source files with the production readers and the real loader (what the workflow does). */
 import path from 'node:path';
 import type pg from 'pg';
-import { readBatch } from '../../../core/migration/batches';
+import { readBatch } from '../../../core/source';
 import { planCollections } from '../../../core/migration/planning';
 import type { VerifySource } from '../../../core/verify';
 import { finishStaging, loadBatch, planTarget, prepareStaging, type TargetPlan } from '../../../core/target';
