@@ -5,6 +5,7 @@ import { switchBackend } from '../core/registry/registry';
 import { rollbackPromote } from '../core/target';
 import type { TargetContext } from '../workflows/types';
 import { classified } from './failures';
+import { withHeartbeat } from './migration';
 import { targetPlanOf } from './targetPlan';
 import type { PoolRegistry } from './pools';
 
@@ -28,10 +29,15 @@ export function createBackupActivities({ pools }: BackupActivityDependencies) {
     async backupDatabase(input: { databasePath: string; databaseName: string }): Promise<{ backupId: string; files: number; bytes: number }> {
       const ctx = Context.current();
       try {
-        const result = await createBackup(input.databasePath, input.databaseName, {
-          signal: ctx.cancellationSignal,
-          onProgress: (p) => ctx.heartbeat({ file: p.file, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, attempt: p.attempt }),
-        });
+        let progress: unknown = 'starting';
+        const result = await withHeartbeat(
+          () => progress,
+          () =>
+            createBackup(input.databasePath, input.databaseName, {
+              signal: ctx.cancellationSignal,
+              onProgress: (p) => ctx.heartbeat((progress = { file: p.file, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, attempt: p.attempt })),
+            }),
+        );
         return { backupId: result.id, files: result.meta.file_count, bytes: result.meta.total_size };
       } catch (error) {
         throw backupFailure(error);
@@ -42,10 +48,15 @@ export function createBackupActivities({ pools }: BackupActivityDependencies) {
     async restoreFiles(input: { databasePath: string; backupId: string }): Promise<{ restored: number; displaced: string[] }> {
       const ctx = Context.current();
       try {
-        const result = await restoreBackup(input.databasePath, input.backupId, {
-          signal: ctx.cancellationSignal,
-          onProgress: (p) => ctx.heartbeat(p),
-        });
+        let progress: unknown = 'starting';
+        const result = await withHeartbeat(
+          () => progress,
+          () =>
+            restoreBackup(input.databasePath, input.backupId, {
+              signal: ctx.cancellationSignal,
+              onProgress: (p) => ctx.heartbeat((progress = p)),
+            }),
+        );
         return { restored: result.restored.length, displaced: result.displaced };
       } catch (error) {
         throw backupFailure(error);

@@ -20,11 +20,17 @@ export interface MigrationActivityDependencies {
   now?: () => Date;
 }
 
-/** Heartbeats every few seconds while a long single statement (an index build) runs. */
-async function withHeartbeat<T>(details: () => unknown, body: () => Promise<T>): Promise<T> {
+/**
+ * Heartbeats while a long single statement (an index build, a batch's COPY) runs: every 5 seconds,
+ * or a third of the heartbeat timeout when that is shorter, so a live worker is never timed out
+ * and a dead one is noticed within the timeout.
+ */
+export async function withHeartbeat<T>(details: () => unknown, body: () => Promise<T>): Promise<T> {
   const ctx = Context.current();
   ctx.heartbeat(details());
-  const timer = setInterval(() => ctx.heartbeat(details()), 5_000);
+  const timeout = ctx.info.heartbeatTimeoutMs;
+  const every = timeout ? Math.max(200, Math.min(5_000, Math.floor(timeout / 3))) : 5_000;
+  const timer = setInterval(() => ctx.heartbeat(details()), every);
   try {
     return await body();
   } finally {
@@ -78,17 +84,22 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
     /** Reads one batch by its byte range and loads it into staging, exactly once in effect. */
     async loadBatch(input: { ctx: TargetContext; collection: string; planFile: string; batchIndex: number }): Promise<{ rows: number; rejected: number; status: string }> {
       return classified(input.ctx.job.target, async () => {
-        const heartbeat = Context.current();
-        heartbeat.heartbeat({ batch: input.batchIndex, step: 'reading' });
-        const sourcePlan = await loadPlan(input.planFile);
-        const records = await readBatch(sourcePlan, input.batchIndex);
-        heartbeat.heartbeat({ batch: input.batchIndex, step: 'loading', records: records.length });
-        const result = await loadStagingBatch(deps.pools.get(input.ctx.job.target), targetPlanOf(input.ctx), {
-          collection: input.collection as CollectionName,
-          batchIndex: input.batchIndex,
-          records,
-        });
-        return { rows: records.length, rejected: result.rejected.length, status: result.status };
+        let progress: Record<string, unknown> = { batch: input.batchIndex, step: 'reading' };
+        return withHeartbeat(
+          () => progress,
+          async () => {
+            const sourcePlan = await loadPlan(input.planFile);
+            const records = await readBatch(sourcePlan, input.batchIndex);
+            progress = { batch: input.batchIndex, step: 'loading', records: records.length };
+            Context.current().heartbeat(progress);
+            const result = await loadStagingBatch(deps.pools.get(input.ctx.job.target), targetPlanOf(input.ctx), {
+              collection: input.collection as CollectionName,
+              batchIndex: input.batchIndex,
+              records,
+            });
+            return { rows: records.length, rejected: result.rejected.length, status: result.status };
+          },
+        );
       });
     },
 
@@ -115,10 +126,15 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
       return classified(input.job.target, async () => {
         const ctx = Context.current();
         const sources = await Promise.all(input.expected.collections.map(async (c) => ({ collection: c.collection as CollectionName, plan: await loadPlan(c.planFile) })));
-        const report = await verifyStagingTables(deps.pools.get(input.job.target), targetPlanOf(input), sources, {
-          signal: ctx.cancellationSignal,
-          onProgress: (p) => ctx.heartbeat(p),
-        });
+        let progress: unknown = 'verifying';
+        const report = await withHeartbeat(
+          () => progress,
+          () =>
+            verifyStagingTables(deps.pools.get(input.job.target), targetPlanOf(input), sources, {
+              signal: ctx.cancellationSignal,
+              onProgress: (p) => ctx.heartbeat((progress = p)),
+            }),
+        );
         const reportFile = await writeReport(input.job.databasePath, input.job.jobId, report);
         const lines = summarizeReport(report);
         return { passed: report.passed, reportFile, summary: lines.filter((l) => l.startsWith('FAIL')), lines };

@@ -53,9 +53,10 @@ abstract class WorkflowDriver {
   /** Runs one workflow to its result with a worker (external or embedded), as the CLI does. */
   protected async runWorkflow<R>(workflowType: string, workflowId: string, args: unknown[]): Promise<R> {
     const session = await connectTemporal(temporalSettings(process.env, this.options.temporal ?? {}));
-    const host = await hostWorker(session, this.credentials, this.options.worker ?? 'auto');
+    const running = await session.client.workflow.getHandle(workflowId).describe().then((d) => (d.status.name === 'RUNNING' ? d : undefined), () => undefined);
+    const host = await hostWorker(session, this.credentials, this.options.worker ?? 'auto', { workflowId, ...(running ? { runningQueue: running.taskQueue } : {}) });
     try {
-      const handle = await startOrAttach(session, workflowType, { workflowId, args });
+      const handle = await startOrAttach(session, workflowType, { workflowId, taskQueue: host.taskQueue, args });
       try {
         return await awaitResult<R>(handle, host, this.options.worker ?? 'auto');
       } catch (error) {
@@ -81,7 +82,7 @@ abstract class WorkflowDriver {
       mode,
       batchSize: this.options.batchSize ?? 1000,
       skipVerify: false,
-      parallelism: this.options.parallelism ?? 2,
+      parallelism: this.options.parallelism ?? 4,
       collectionParallelism: 2,
       ...(this.options.registry ? { registry: this.options.registry } : {}),
       ...extra,

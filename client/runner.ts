@@ -1,12 +1,15 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { CredentialStore } from '../core/credentials';
-import { startEmbeddedWorker, workerIsPolling, type EmbeddedWorker, type TemporalSession } from './temporal';
+import { TASK_QUEUE } from '../core/config';
+import { embeddedTaskQueue, startEmbeddedWorker, workerIsPolling, type EmbeddedWorker, type TemporalSession } from './temporal';
 
 export type WorkerMode = 'auto' | 'embedded' | 'external';
 
 export interface WorkerHost {
   /** true when this process runs the worker */
   embedded: boolean;
+  /** the queue to start the workflow on (and the one the embedded worker polls) */
+  taskQueue: string;
   /** starts an embedded worker if none runs yet (no-op when one does) */
   ensureEmbedded(): Promise<void>;
   stop(): Promise<void>;
@@ -16,20 +19,35 @@ export interface WorkerHost {
  * Decides who runs the workflows: an external worker when one polls the task queue, otherwise a
  * worker embedded in this process.
  */
-export async function hostWorker(session: TemporalSession, credentials: CredentialStore, mode: WorkerMode = 'auto'): Promise<WorkerHost> {
+export async function hostWorker(
+  session: TemporalSession,
+  credentials: CredentialStore,
+  mode: WorkerMode = 'auto',
+  workflow: { workflowId?: string; runningQueue?: string } = {},
+): Promise<WorkerHost> {
   let embedded: EmbeddedWorker | undefined;
   const host: WorkerHost = {
     embedded: false,
+    taskQueue: workflow.runningQueue ?? TASK_QUEUE,
     async ensureEmbedded() {
       if (embedded) return;
-      embedded = await startEmbeddedWorker(session.settings, credentials);
+      embedded = await startEmbeddedWorker(session.settings, credentials, host.taskQueue);
       host.embedded = true;
     },
     async stop() {
       await embedded?.stop();
     },
   };
-  if (mode === 'embedded' || (mode === 'auto' && !(await workerIsPolling(session)))) await host.ensureEmbedded();
+  if (workflow.runningQueue) {
+    // Attaching: carry on where the workflow runs; a private queue has no worker but ours.
+    if (mode === 'embedded' || (mode === 'auto' && (workflow.runningQueue !== TASK_QUEUE || !(await workerIsPolling(session))))) await host.ensureEmbedded();
+    return host;
+  }
+  if (mode === 'embedded' || (mode === 'auto' && !(await workerIsPolling(session)))) {
+    // An embedded worker serves this workflow only: another CLI's job never lands on it.
+    if (workflow.workflowId) host.taskQueue = embeddedTaskQueue(workflow.workflowId);
+    await host.ensureEmbedded();
+  }
   return host;
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -57,10 +58,10 @@ export interface EmbeddedWorker {
 }
 
 /** Runs a worker inside the CLI process, for users who have not started `npm run worker`. */
-export async function startEmbeddedWorker(settings: TemporalSettings, credentials: CredentialStore): Promise<EmbeddedWorker> {
+export async function startEmbeddedWorker(settings: TemporalSettings, credentials: CredentialStore, taskQueue: string = TASK_QUEUE): Promise<EmbeddedWorker> {
   installQuietRuntime();
   const connection = await NativeConnection.connect({ address: settings.address });
-  const { worker, close } = await createWorker({ connection, namespace: settings.namespace, credentials, identity: `${EMBEDDED_IDENTITY_PREFIX}${process.pid}@${hostname()}` });
+  const { worker, close } = await createWorker({ connection, namespace: settings.namespace, credentials, taskQueue, identity: `${EMBEDDED_IDENTITY_PREFIX}${process.pid}@${hostname()}` });
   const running = worker.run().finally(close);
   return {
     async stop() {
@@ -88,13 +89,22 @@ function firstLine(error: unknown): string {
 }
 
 /**
+ * The task queue of the workflows an embedded worker runs: one per workflow id, so a CLI's worker
+ * only ever runs its own migration (with the password it was given), never another CLI's job for
+ * which it has no credentials; a rerun after a crash polls the same queue and carries on.
+ */
+export function embeddedTaskQueue(workflowId: string): string {
+  return `${TASK_QUEUE}/embedded/${createHash('sha256').update(workflowId).digest('hex').slice(0, 16)}`;
+}
+
+/**
  * Starts a workflow, or attaches to the running one with the same id. A server that cannot take
  * it (shard not ready, namespace missing) is reported in one sentence, not as a stack trace.
  */
-export async function startOrAttach(session: TemporalSession, workflowType: string, options: { workflowId: string; args: unknown[]; searchAttributes?: Record<string, string[]>; workflowExecutionTimeout?: string }): Promise<WorkflowHandle> {
+export async function startOrAttach(session: TemporalSession, workflowType: string, options: { workflowId: string; args: unknown[]; taskQueue?: string; searchAttributes?: Record<string, string[]>; workflowExecutionTimeout?: string }): Promise<WorkflowHandle> {
   try {
     return await session.client.workflow.start(workflowType, {
-      taskQueue: TASK_QUEUE,
+      taskQueue: options.taskQueue ?? TASK_QUEUE,
       workflowId: options.workflowId,
       args: options.args,
       workflowIdConflictPolicy: 'USE_EXISTING',

@@ -4,7 +4,11 @@ import { temporalSettings, TASK_QUEUE } from '../core/config';
 import { CredentialStore } from '../core/credentials';
 import { createWorker, defaultActivitySlots } from './createWorker';
 
-/** `npm run worker`: a standalone worker; stops gracefully on SIGINT / SIGTERM. */
+/**
+ * `npm run worker`: a standalone worker; stops gracefully on SIGINT / SIGTERM.
+ * HYBRIDRAG_ACTIVITY_SLOTS sets concurrent activities; HYBRIDRAG_TASK_QUEUE another task queue
+ * (tests run their workers on a queue of their own).
+ */
 async function main(): Promise<void> {
   const settings = temporalSettings();
   let connection: NativeConnection;
@@ -14,8 +18,9 @@ async function main(): Promise<void> {
     throw new Error(`Cannot reach Temporal at ${settings.address} (${(error as Error).message}); start it with npm run services -- up or set TEMPORAL_ADDRESS.`);
   }
   const slots = Number(process.env.HYBRIDRAG_ACTIVITY_SLOTS) || defaultActivitySlots();
-  const { worker, close } = await createWorker({ connection, namespace: settings.namespace, credentials: new CredentialStore(), activitySlots: slots });
-  console.log(`worker polling ${TASK_QUEUE} on ${settings.address} (namespace ${settings.namespace}, ${slots} activity slots)`);
+  const taskQueue = process.env.HYBRIDRAG_TASK_QUEUE || TASK_QUEUE;
+  const { worker, close } = await createWorker({ connection, namespace: settings.namespace, credentials: new CredentialStore(), activitySlots: slots, taskQueue });
+  console.log(`worker polling ${taskQueue} on ${settings.address} (namespace ${settings.namespace}, ${slots} activity slots)`);
   try {
     await worker.run();
   } finally {

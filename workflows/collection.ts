@@ -3,11 +3,13 @@ import {
   continueAsNew,
   defineSignal,
   getExternalWorkflowHandle,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
   setCurrentDetails,
 } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
 import type { MigrationActivities } from '../activities/migration';
 import { cancelSignal, pauseSignal, resumeSignal } from './control';
 import type { CollectionSummary, TargetContext } from './types';
@@ -29,6 +31,8 @@ export interface CollectionLoadInput {
   paused?: boolean;
   /** test hook: continue-as-new after this many batches in one run (default: when Temporal suggests it) */
   batchesPerRun?: number;
+  /** how soon a batch of a crashed worker is retried elsewhere (MigrationInput.heartbeatTimeout) */
+  heartbeatTimeout?: Duration;
 }
 
 export interface CollectionLoadResult {
@@ -38,11 +42,13 @@ export interface CollectionLoadResult {
   nextBatch: number;
 }
 
-const { loadBatch } = proxyActivities<MigrationActivities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+function batchActivities(heartbeatTimeout: Duration) {
+  return proxyActivities<MigrationActivities>({
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout,
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  });
+}
 
 /**
  * Loads one collection's batches with bounded parallelism. Every batch is exactly-once in effect
@@ -50,6 +56,7 @@ const { loadBatch } = proxyActivities<MigrationActivities>({
  * new before its history grows large, carrying only the index of the next batch.
  */
 export async function collectionLoadWorkflow(input: CollectionLoadInput): Promise<CollectionLoadResult> {
+  const { loadBatch } = batchActivities(input.heartbeatTimeout ?? '30 seconds');
   let paused = input.paused ?? false;
   let cancelled = false;
   setHandler(pauseSignal, () => void (paused = true));
@@ -65,18 +72,44 @@ export async function collectionLoadWorkflow(input: CollectionLoadInput): Promis
   const runLimit = input.batchesPerRun ?? Number.POSITIVE_INFINITY;
   const runOver = () => next - start >= runLimit || workflowInfo().continueAsNewSuggested;
 
+  let signalling = 0;
+  // Before this patch a batch held its slot until its progress signal reached the parent (one
+  // more workflow task per batch, batches serialised behind signals), and a failed progress
+  // signal failed the collection. Histories of running workflows keep the old order.
+  const progressOffSlot = patched('progress-signal-off-batch-slot');
   const launch = (batchIndex: number) => {
     inFlight += 1;
-    void loadBatch({ ctx: input.ctx, collection: input.collection.collection, planFile: input.collection.planFile, batchIndex })
-      .then(async (result) => {
-        await parent.signal(batchLoadedSignal, { collection: input.collection.collection, batchIndex, rows: result.rows, rejected: result.rejected });
-      })
-      .catch((error: unknown) => {
-        failure ??= error;
-      })
-      .finally(() => {
+    const loaded = loadBatch({ ctx: input.ctx, collection: input.collection.collection, planFile: input.collection.planFile, batchIndex });
+    const progress = (result: { rows: number; rejected: number }) => parent.signal(batchLoadedSignal, { collection: input.collection.collection, batchIndex, rows: result.rows, rejected: result.rejected });
+    if (!progressOffSlot) {
+      void loaded
+        .then(async (result) => {
+          await progress(result);
+        })
+        .catch((error: unknown) => {
+          failure ??= error;
+        })
+        .finally(() => {
+          inFlight -= 1;
+        });
+      return;
+    }
+    void loaded.then(
+      (result) => {
         inFlight -= 1;
-      });
+        signalling += 1;
+        // Progress is informative: it never holds a batch slot, and a lost signal fails nothing.
+        void progress(result)
+          .catch(() => undefined)
+          .finally(() => {
+            signalling -= 1;
+          });
+      },
+      (error: unknown) => {
+        inFlight -= 1;
+        failure ??= error;
+      },
+    );
   };
 
   while (next < total && !cancelled && failure === undefined && !runOver()) {
@@ -87,7 +120,7 @@ export async function collectionLoadWorkflow(input: CollectionLoadInput): Promis
     next += 1;
   }
   // Running batches always finish: nothing is left half-done, and `next` is then a clean resume point.
-  await condition(() => inFlight === 0);
+  await condition(() => inFlight === 0 && signalling === 0);
   if (failure !== undefined) throw failure;
   if (cancelled) return { collection: input.collection.collection, state: 'cancelled', nextBatch: next };
   if (next < total) {

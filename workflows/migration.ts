@@ -1,6 +1,5 @@
 import {
   defineQuery,
-  executeChild,
   getExternalWorkflowHandle,
   proxyActivities,
   setCurrentDetails,
@@ -8,8 +7,10 @@ import {
   upsertSearchAttributes,
   workflowInfo,
   ParentClosePolicy,
+  startChild,
   type SignalDefinition,
 } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { MigrationPhase } from '../core/state/stateFile';
 import { batchLoadedSignal, collectionLoadWorkflow, type CollectionLoadResult } from './collection';
@@ -37,6 +38,12 @@ export interface MigrationInput {
   registry?: { path: string; name: string };
   /** test hook passed to the collection children */
   batchesPerRun?: number;
+  /**
+   * How long a long activity may go without a heartbeat before Temporal retries it elsewhere,
+   * i.e. how soon the work of a crashed worker is picked up (default 30 seconds; activities
+   * heartbeat every 5 s, or a third of this when shorter). Tests shorten it.
+   */
+  heartbeatTimeout?: Duration;
   /** stop once this phase is reached (the programmatic API runs the phases one call at a time) */
   stopAfter?: 'prepared' | 'staged' | 'verified';
   /** an earlier run of this job got that far: skip loading (verify) or loading and verifying (promote) */
@@ -59,15 +66,19 @@ const quick = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
-const long = proxyActivities<Activities>({
-  startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
-});
+export const DEFAULT_HEARTBEAT_TIMEOUT = '30 seconds';
+function longActivities(heartbeatTimeout: Duration) {
+  return proxyActivities<Activities>({
+    startToCloseTimeout: '12 hours',
+    heartbeatTimeout,
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
+  });
+}
 
 /** One migration job of one database into one target: the phases of the original guide. */
 export async function migrationWorkflow(input: MigrationInput): Promise<MigrationResult> {
   const { job } = input;
+  const long = longActivities(input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT);
   const tracker = new MigrationTracker(job.jobId);
   const children = new Map<string, string>();
   const notes: string[] = [];
@@ -177,18 +188,37 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
         children.set(collection.collection, childId);
         tracker.step = phaseLabel(n, `staging ${[...children.keys()].filter((c) => !results.some((r) => r.collection === c)).join(', ')}`);
         refreshDetails();
-        const task: Promise<void> = executeChild(collectionLoadWorkflow, {
+        const pausedAtStart = tracker.paused;
+        const task: Promise<void> = startChild(collectionLoadWorkflow, {
           workflowId: childId,
-          args: [{ ctx: targetContext, collection, parentWorkflowId: workflowInfo().workflowId, parallelism: input.parallelism, paused: tracker.paused, ...(input.batchesPerRun ? { batchesPerRun: input.batchesPerRun } : {}) }],
+          args: [
+            {
+              ctx: targetContext,
+              collection,
+              parentWorkflowId: workflowInfo().workflowId,
+              parallelism: input.parallelism,
+              paused: pausedAtStart,
+              ...(input.batchesPerRun ? { batchesPerRun: input.batchesPerRun } : {}),
+              ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
+            },
+          ],
           parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-        }).then((result) => {
+        })
+          .then(async (child) => {
+            // A pause, resume or cancel sent while the child was starting went to a workflow that
+            // did not exist yet and was lost: hand the started child the current state.
+            if (tracker.paused !== pausedAtStart) await child.signal(tracker.paused ? pauseSignal : resumeSignal).catch(() => undefined);
+            if (tracker.cancelRequested) await child.signal(cancelSignal).catch(() => undefined);
+            return child.result();
+          })
+          .then((result) => {
           results.push(result);
           tracker.collectionDone(result.collection, result.state);
           children.delete(result.collection);
           refreshDetails();
         });
         running.add(task);
-        void task.finally(() => running.delete(task));
+        void task.finally(() => running.delete(task)).catch(() => undefined);
       }
       if (tracker.cancelRequested && pending.length > 0) pending.length = 0;
       if (running.size > 0) await Promise.race(running);

@@ -83,12 +83,18 @@ export class MigrationTracker {
     };
   }
 
-  /** One paragraph for the Temporal UI's current details. */
+  /**
+   * Markdown for the Temporal UI's current details. The UI's markdown turns "1/3" into a fraction
+   * glyph and runs a list on from the paragraph before it: counts are written "1 of 3" and the
+   * list stands after a blank line.
+   */
   details(now: number): string {
     const p = this.progress(now);
-    const lines = [`**${p.step}**${p.paused ? ' — paused' : ''}${p.cancelRequested ? ' — cancelling' : ''}`, ''];
-    lines.push(`phase: ${p.phase} · rows ${p.rowsDone.toLocaleString('en-US')} / ${p.rowsTotal.toLocaleString('en-US')} · ${p.rowsPerSecond.toLocaleString('en-US')} rows/s${p.etaSeconds !== null ? ` · ETA ${p.etaSeconds}s` : ''}`);
-    for (const c of p.collections) lines.push(`- ${c.collection}: ${c.rowsDone}/${c.records} (${c.state})`);
+    const step = p.step.replace(/(\d+)\/(\d+)/g, '$1 of $2');
+    const lines = [`**${step}**${p.paused ? ' — paused' : ''}${p.cancelRequested ? ' — cancelling' : ''}`, ''];
+    lines.push(`phase: ${p.phase} · rows ${p.rowsDone.toLocaleString('en-US')} of ${p.rowsTotal.toLocaleString('en-US')} · ${p.rowsPerSecond.toLocaleString('en-US')} rows/s${p.etaSeconds !== null ? ` · ETA ${p.etaSeconds}s` : ''}`);
+    if (p.collections.length) lines.push('');
+    for (const c of p.collections) lines.push(`- ${c.collection}: ${c.rowsDone} of ${c.records} (${c.state})`);
     return lines.join('\n');
   }
 }

@@ -10,7 +10,7 @@ import { UserError } from '../errors';
 import { failureMessage } from '../failures';
 import { banner, closingBanner } from '../progress';
 import { confirm } from '../prompt';
-import { awaitResult, hostWorker, type WorkerMode } from '../runner';
+import { awaitResult, hostWorker, type WorkerHost, type WorkerMode } from '../runner';
 import { connectTemporal, startOrAttach } from '../temporal';
 import type { CommandIo } from './migrate';
 
@@ -41,10 +41,13 @@ export async function listBackupsCommand(db: DatabaseRef, flags: { json: boolean
 async function withTemporal<T>(flags: BackupFlags, credentials: CredentialStore, body: (run: <R>(workflow: string, id: string, args: unknown[]) => Promise<{ result: R; link: string }>) => Promise<T>): Promise<T> {
   const settings = temporalSettings(process.env);
   const session = await connectTemporal(settings);
-  const host = await hostWorker(session, credentials, flags.worker);
+  const hosts: WorkerHost[] = [];
   try {
     return await body(async <R>(workflow: string, id: string, args: unknown[]) => {
-      const handle = await startOrAttach(session, workflow, { workflowId: id, args });
+      const running = await session.client.workflow.getHandle(id).describe().then((d) => (d.status.name === 'RUNNING' ? d : undefined), () => undefined);
+      const host = await hostWorker(session, credentials, flags.worker, { workflowId: id, ...(running ? { runningQueue: running.taskQueue } : {}) });
+      hosts.push(host);
+      const handle = await startOrAttach(session, workflow, { workflowId: id, taskQueue: host.taskQueue, args });
       try {
         return { result: await awaitResult<R>(handle, host, flags.worker), link: workflowUiLink(settings, id) };
       } catch (error) {
@@ -52,7 +55,7 @@ async function withTemporal<T>(flags: BackupFlags, credentials: CredentialStore,
       }
     });
   } finally {
-    await host.stop();
+    for (const host of hosts) await host.stop();
     await session.close();
   }
 }

@@ -379,7 +379,11 @@ export async function planVdb(file: string, collection: VectorCollection, opts: 
     const small = async (key: string, limit: number): Promise<unknown> => {
       const pos = res.top.get(key);
       if (!pos || pos.end - pos.start > limit) return undefined;
-      return JSON.parse((await readRange(fh, pos.start, pos.end)).toString('utf8'));
+      try {
+        return JSON.parse((await readRange(fh, pos.start, pos.end)).toString('utf8'));
+      } catch (e) {
+        throw new SourceFormatError('INVALID_JSON', `${file}: "${key}" at byte ${pos.start} is not valid JSON (${(e as Error).message}); the file is damaged — restore it from a backup.`, { file, byteOffset: pos.start });
+      }
     };
     const embeddingDimKey = await small('embedding_dim', 64);
     const additional = await small('additional_data', 1024 * 1024);
@@ -420,7 +424,16 @@ export async function planVdb(file: string, collection: VectorCollection, opts: 
     let recordVectorDim: number | undefined;
     if (res.firstVector) {
       const slice = await readRange(fh, res.firstVector.start, res.firstVector.end);
-      const rec = JSON.parse(slice.toString('utf8')) as { vector?: unknown };
+      let rec: { vector?: unknown };
+      try {
+        rec = JSON.parse(slice.toString('utf8')) as { vector?: unknown };
+      } catch (e) {
+        throw new SourceFormatError('INVALID_JSON', `${file}: record ${res.firstVector.index} at byte ${res.firstVector.start} is not valid JSON (${(e as Error).message}); the file is damaged — restore it from a backup.`, {
+          file,
+          recordIndex: res.firstVector.index,
+          byteOffset: res.firstVector.start,
+        });
+      }
       if (typeof rec.vector !== 'string') {
         throw new SourceFormatError('INVALID_VECTOR', `${file}: the "vector" field of record ${res.firstVector.index} is not a base64 string; the file is damaged — restore it from a backup.`, {
           file,

@@ -4,6 +4,25 @@ import { createIndexSql, foreignKeySqls, primaryKeyClause } from './ddl';
 import { qualify, quoteIdent } from './identifiers';
 import { stagingTableName, type TargetPlan } from './plan';
 
+/** '512MB', '2GB', '65536kB', '1024' (kB, as PostgreSQL reads a bare number) → kB */
+export function toKb(setting: string): number {
+  const m = /^\s*(\d+)\s*(kB|MB|GB|TB)?\s*$/i.exec(setting);
+  if (!m) throw new Error(`${setting} is not a memory size such as 512MB or 2GB`);
+  const unit = (m[2] ?? 'kB').toUpperCase();
+  return Number(m[1]) * (unit === 'KB' ? 1 : unit === 'MB' ? 1024 : unit === 'GB' ? 1024 ** 2 : 1024 ** 3);
+}
+
+/**
+ * Memory (kB) pgvector's in-memory HNSW build needs for `rows` vectors: per element the value
+ * (varlena header + 4 or 2 bytes per dimension), the element (~100 bytes with its heap tids) and
+ * its neighbour lists (2m candidates on layer 0, m on the few upper layers, 16 bytes each), plus a
+ * quarter for allocator slack and 64 MB for the rest of the build.
+ */
+export function hnswGraphKb(rows: number, dimension: number, storage: 'vector' | 'halfvec', m: number): number {
+  const perElement = 8 + dimension * (storage === 'halfvec' ? 2 : 4) + 100 + 16 * (2 * m + m);
+  return Math.ceil((rows * perElement * 1.25) / 1024) + 64 * 1024;
+}
+
 export interface IndexBuildReport {
   table: string;
   index: string;
@@ -62,7 +81,15 @@ export async function buildIndexes(pool: pg.Pool, plan: TargetPlan, onProgress?:
     for (const spec of plan.layout.tables) {
       const st = stagingTableName(spec.name);
       for (const idx of spec.indexes.filter((i) => i.vector)) {
-        if (!(await existing(idx.name))) await timed(st, idx.name, createIndexSql(s, st, idx, false));
+        if (await existing(idx.name)) continue;
+        // An HNSW graph that outgrows maintenance_work_mem is finished on disk, several times slower:
+        // give the build what this table's graph needs (never less than the plan's setting, at most its cap).
+        if (/USING hnsw/i.test(idx.using) && spec.vector) {
+          const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${qualify(s, st)}`);
+          const kb = Math.max(toKb(plan.options.maintenanceWorkMem), Math.min(hnswGraphKb(Number(rows[0]!.n), spec.vector.dimension, spec.vector.storage, plan.options.hnswM), toKb(plan.options.maintenanceWorkMemMax)));
+          await client.query(`SELECT set_config('maintenance_work_mem', $1, false)`, [`${kb}kB`]);
+        }
+        await timed(st, idx.name, createIndexSql(s, st, idx, false));
       }
     }
     await client.query('RESET maintenance_work_mem; RESET max_parallel_maintenance_workers');

@@ -25,8 +25,10 @@ export interface TargetOptions {
   ivfflatLists?: number;
   /** schema of the production tables (LightRAG uses the role's search_path, normally public) */
   targetSchema?: string;
-  /** maintenance_work_mem for index builds, e.g. '512MB' */
+  /** maintenance_work_mem for index builds, e.g. '512MB' (an HNSW build gets more when its graph needs it, up to maintenanceWorkMemMax) */
   maintenanceWorkMem?: string;
+  /** the most maintenance_work_mem an HNSW build is given so that its graph stays in memory, e.g. '4GB' */
+  maintenanceWorkMemMax?: string;
   /** max_parallel_maintenance_workers for index builds */
   parallelWorkers?: number;
 }
@@ -62,6 +64,7 @@ export function planTarget(input: TargetOptions): TargetPlan {
     ivfflatLists: 100,
     targetSchema: 'public',
     maintenanceWorkMem: '512MB',
+    maintenanceWorkMemMax: '4GB',
     parallelWorkers: 1,
     ...input,
   };

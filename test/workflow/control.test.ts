@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { parseConnectionString } from '../../core/connection';
+import { markerTable } from '../../core/target';
+import { targetPlanOf } from '../../activities/targetPlan';
+import { cancelSignal, pauseSignal, progressQuery, resumeSignal, type MigrationInput, type migrationWorkflow } from '../../workflows/migration';
+import { createScratchDatabase, type ScratchDatabase } from '../helpers/db';
+import { copyFixture } from '../helpers/fixtures';
+import { expectExactMigration } from '../helpers/migrationCheck';
+import { historyText } from '../helpers/temporal';
+import { startWorkerProcess, until, type WorkerProcess } from '../helpers/workerProcess';
+
+/** Pause, resume and cancel of a running migration; every batch waits 300 ms so there is time to act. */
+const FIXTURE = 'Rajendk-AITech__LightRAG__rag_storage';
+let connection: Connection;
+let client: Client;
+let worker: WorkerProcess;
+let db: ScratchDatabase;
+const taskQueue = `control-${Math.random().toString(16).slice(2, 10)}`;
+
+beforeAll(async () => {
+  db = await createScratchDatabase('wf_control');
+  connection = await Connection.connect({ address: inject('temporalAddress') });
+  client = new Client({ connection });
+  worker = await startWorkerProcess({ temporalAddress: inject('temporalAddress'), taskQueue, password: parseConnectionString(db.url).password!, env: { HYBRIDRAG_TEST_BATCH_DELAY_MS: '300' } });
+});
+afterAll(async () => {
+  await worker?.stop();
+  await connection?.close();
+  await db?.drop();
+});
+
+function migration(dir: string, jobId: string, workspace: string): MigrationInput {
+  return {
+    job: { jobId, databaseName: 'rajendk', databasePath: dir, target: parseConnectionString(db.url).target, workspace, layout: 'lightrag' },
+    mode: 'direct',
+    batchSize: 3,
+    skipVerify: false,
+    parallelism: 2,
+    collectionParallelism: 2,
+    heartbeatTimeout: '10 seconds',
+  };
+}
+
+const batchesDone = async (h: WorkflowHandle) => (await h.query(progressQuery)).collections.reduce((n, c) => n + c.batchesDone, 0);
+
+/** Events of a collection child's history after its first `signalName` signal. */
+async function childEventsAfterSignal(childId: string, signalName: string) {
+  const { events } = await client.workflow.getHandle(childId).fetchHistory();
+  const at = events!.findIndex((e) => e.workflowExecutionSignaledEventAttributes?.signalName === signalName);
+  return at < 0 ? undefined : events!.slice(at + 1);
+}
+
+describe('pause, resume, cancel', () => {
+  it('pause stops new batches within one batch; resume finishes the job exactly', async () => {
+    const input = migration(copyFixture(FIXTURE), 'job-control-pause', 'pause');
+    const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', { taskQueue, workflowId: `test-pause/${taskQueue}`, args: [input] });
+    await until(async () => (await batchesDone(handle)) >= 2, 60_000, 'two batches');
+    await handle.signal(pauseSignal);
+    // Batches already running finish (at most `parallelism` per loading collection); then nothing moves.
+    const p = await handle.query(progressQuery);
+    await new Promise((r) => setTimeout(r, 1500));
+    const settled = await batchesDone(handle);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await batchesDone(handle)).toBe(settled);
+    const paused = await handle.query(progressQuery);
+    expect(paused.paused).toBe(true);
+    expect(paused.rowsDone).toBeLessThan(paused.rowsTotal);
+    // In every child that got the pause, no batch was scheduled after it.
+    let pausedChildren = 0;
+    for (const c of p.collections) {
+      const after = await childEventsAfterSignal(`${handle.workflowId}/${c.collection}`, 'pause').catch(() => undefined);
+      if (!after) continue;
+      pausedChildren += 1;
+      expect(after.filter((e) => e.activityTaskScheduledEventAttributes).length).toBe(0);
+      // at most the batches already running (parallelism) completed after the pause
+      expect(after.filter((e) => e.activityTaskCompletedEventAttributes).length).toBeLessThanOrEqual(input.parallelism);
+    }
+    expect(pausedChildren).toBeGreaterThan(0);
+    await handle.signal(resumeSignal);
+    const result = await handle.result();
+    await expectExactMigration(db.pool, FIXTURE, input.job, result);
+  });
+
+  it('cancel stops the job resumable, the state file says so, and a rerun of the job finishes it', async () => {
+    const dir = copyFixture(FIXTURE);
+    const input = migration(dir, 'job-control-cancel', 'cancel');
+    const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', { taskQueue, workflowId: `test-cancel/${taskQueue}`, args: [input] });
+    await until(async () => (await batchesDone(handle)) >= 3, 60_000, 'three batches');
+    await handle.signal(cancelSignal);
+    const cancelled = await handle.result();
+    expect(cancelled.outcome).toBe('cancelled');
+    expect(cancelled.progress.rowsDone).toBeLessThan(cancelled.progress.rowsTotal);
+    const state = JSON.parse(readFileSync(path.join(dir, '.migration_state.json'), 'utf8')) as { phase: string; errors: string[]; staging_complete: boolean; job_id: string };
+    expect(state).toMatchObject({ phase: 'cancelled', staging_complete: false, job_id: 'job-control-cancel' });
+    expect(state.errors.join(' ')).toMatch(/staging is kept.*resume/);
+    // Staging is kept: the batches done so far are marked loaded.
+    const plan = targetPlanOf({ job: input.job, dimension: cancelled.source.dimension });
+    const { rows } = await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${markerTable(plan)}`);
+    const kept = Number(rows[0]!.n);
+    expect(kept).toBeGreaterThan(0);
+
+    // The same job again: kept batches are not loaded twice, the rest is, and the result is exact.
+    const rerun = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', { taskQueue, workflowId: `test-cancel-rerun/${taskQueue}`, args: [input] });
+    const result = await rerun.result();
+    await expectExactMigration(db.pool, FIXTURE, input.job, result);
+    let alreadyLoaded = 0;
+    for (const c of result.source.collections) {
+      const text = historyText(await client.workflow.getHandle(`${rerun.workflowId}/${c.collection}`).fetchHistory());
+      alreadyLoaded += text.split('"status":"already-loaded"').length - 1;
+    }
+    expect(alreadyLoaded).toBe(kept);
+  });
+});

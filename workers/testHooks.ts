@@ -1,0 +1,64 @@
+/**
+ * Fault-injection hooks for the fault tests (test/faults). Inert unless the worker process's
+ * environment sets them; nothing in production sets them.
+ *
+ *   HYBRIDRAG_TEST_HANG=<activity>[:<n>][:after]
+ *       the n-th call (default 1) of that activity in this worker process writes the file named by
+ *       HYBRIDRAG_TEST_HANG_MARKER and then never returns — before the activity's body runs, or
+ *       after it (its effects committed, its result never reported) with `:after` — so a test can
+ *       kill -9 the worker at an exact point of a migration.
+ *   HYBRIDRAG_TEST_BATCH_DELAY_MS=<ms>
+ *       every loadBatch waits that long first, so a migration stays mid-collection for a while.
+ */
+import { writeFileSync } from 'node:fs';
+
+type ActivityMap = Record<string, (...args: never[]) => Promise<unknown>>;
+
+interface HangHook {
+  activity: string;
+  call: number;
+  after: boolean;
+  marker: string | undefined;
+}
+
+function parseHang(spec: string | undefined, marker: string | undefined): HangHook | undefined {
+  if (!spec) return undefined;
+  const [activity, ...rest] = spec.split(':');
+  const after = rest.includes('after');
+  const call = Number(rest.find((r) => /^\d+$/.test(r)) ?? 1);
+  return activity ? { activity, call, after, marker } : undefined;
+}
+
+const forever = () => new Promise<never>(() => undefined);
+
+/** The activities unchanged when no hook is set; otherwise wrapped as the hooks say. */
+export function withTestHooks<T extends object>(activities: T, env: NodeJS.ProcessEnv = process.env): T {
+  const hang = parseHang(env.HYBRIDRAG_TEST_HANG, env.HYBRIDRAG_TEST_HANG_MARKER);
+  const delay = Number(env.HYBRIDRAG_TEST_BATCH_DELAY_MS) || 0;
+  if (!hang && !delay) return activities;
+  const wrapped: ActivityMap = { ...(activities as unknown as ActivityMap) };
+  let calls = 0;
+  const stop = async (args: unknown): Promise<never> => {
+    if (hang?.marker) writeFileSync(hang.marker, JSON.stringify({ activity: hang.activity, call: calls, after: hang.after, args }));
+    return forever();
+  };
+  if (hang && wrapped[hang.activity]) {
+    const original = wrapped[hang.activity]!;
+    wrapped[hang.activity] = async (...args: never[]) => {
+      calls += 1;
+      const hit = calls === hang.call;
+      if (hit && !hang.after) return stop(args[0]);
+      const result = await original(...args);
+      if (hit) return stop(args[0]);
+      return result;
+    };
+  }
+  if (delay && wrapped.loadBatch) {
+    const original = wrapped.loadBatch;
+    wrapped.loadBatch = async (...args: never[]) => {
+      await new Promise((r) => setTimeout(r, delay));
+      return original(...args);
+    };
+  }
+  return wrapped as unknown as T;
+}
