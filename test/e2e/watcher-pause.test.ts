@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, truncateSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,11 +65,13 @@ describe('watcher pause during a migration', () => {
     const { child, log } = startFakeWatcher(home, 'hackrx');
     try {
       await waitFor(() => existsSync(path.join(home, '.hybridrag/watcher_control/hackrx.pid')));
-      const url = new URL(db.url);
-      url.pathname = '/no_such_database_here';
-      const run = await hybridrag(['backend', 'migrate', 'hackrx', '--path', copyFixture('kunj-10__HackRx-6.0__data'), '-y', '--connection-string', url.toString(), '--worker', 'embedded'], { HOME: home });
+      // A source file damaged on disk: the target checks pass, the migration fails while reading.
+      const dir = copyFixture('kunj-10__HackRx-6.0__data');
+      const file = path.join(dir, 'vdb_chunks.json');
+      truncateSync(file, Math.floor(statSync(file).size / 2));
+      const run = await hybridrag(['backend', 'migrate', 'hackrx', '--path', dir, '-y', '--connection-string', db.url, '--workspace', 'broken', '--worker', 'embedded'], { HOME: home });
       expect(run.code).toBe(1);
-      expect(run.stderr).toMatch(/The database "no_such_database_here" does not exist/);
+      expect(run.stderr).toMatch(/^error: .*vdb_chunks\.json/);
       await waitFor(() => readFileSync(log, 'utf8').includes('resumed'));
       expect(readFileSync(log, 'utf8')).toBe('paused\nresumed\n');
     } finally {
