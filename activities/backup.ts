@@ -1,6 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import { BackupError, createBackup, restoreBackup } from '../core/backup';
+import { createBackup, restoreBackup } from '../core/backup';
 import { switchBackend } from '../core/registry/registry';
 import { rollbackPromote } from '../core/target';
 import type { TargetContext } from '../workflows/types';
@@ -14,53 +13,32 @@ export interface BackupActivityDependencies {
 }
 
 /**
- * Most backup errors are the user's to fix (disk full, damaged archive, unsafe entries): they fail
- * fast. The few core/backup marks retryable (a file still being written, a held restore lock,
- * EBUSY) are retried with the activity's backoff.
+ * Runs a long file operation of core/backup: cancellation from Temporal, its progress reported as
+ * heartbeats (and repeated on a timer while it is between progress callbacks), errors classified.
  */
-function backupFailure(error: unknown): unknown {
-  if (!(error instanceof BackupError)) return error;
-  return error.retryable ? ApplicationFailure.retryable(error.message, error.name) : ApplicationFailure.nonRetryable(error.message, error.name, error.toJSON());
+function withFileProgress<T>(body: (options: { signal: AbortSignal; onProgress: (p: object) => void }) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  let progress: unknown = 'starting';
+  return classified(undefined, () =>
+    withHeartbeat(
+      () => progress,
+      () => body({ signal: ctx.cancellationSignal, onProgress: (p) => ctx.heartbeat((progress = p)) }),
+    ),
+  );
 }
 
 export function createBackupActivities({ pools }: BackupActivityDependencies) {
   return {
     /** Phase 1: a streaming tar.gz of the database's data files, with per-file sha256. */
     async backupDatabase(input: { databasePath: string; databaseName: string }): Promise<{ backupId: string; files: number; bytes: number }> {
-      const ctx = Context.current();
-      try {
-        let progress: unknown = 'starting';
-        const result = await withHeartbeat(
-          () => progress,
-          () =>
-            createBackup(input.databasePath, input.databaseName, {
-              signal: ctx.cancellationSignal,
-              onProgress: (p) => ctx.heartbeat((progress = { file: p.file, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, attempt: p.attempt })),
-            }),
-        );
-        return { backupId: result.id, files: result.meta.file_count, bytes: result.meta.total_size };
-      } catch (error) {
-        throw backupFailure(error);
-      }
+      const result = await withFileProgress((options) => createBackup(input.databasePath, input.databaseName, options));
+      return { backupId: result.id, files: result.meta.file_count, bytes: result.meta.total_size };
     },
 
     /** Rollback, files: verifies the backup's checksums, then swaps the files back into place. */
     async restoreFiles(input: { databasePath: string; backupId: string }): Promise<{ restored: number; displaced: string[] }> {
-      const ctx = Context.current();
-      try {
-        let progress: unknown = 'starting';
-        const result = await withHeartbeat(
-          () => progress,
-          () =>
-            restoreBackup(input.databasePath, input.backupId, {
-              signal: ctx.cancellationSignal,
-              onProgress: (p) => ctx.heartbeat((progress = p)),
-            }),
-        );
-        return { restored: result.restored.length, displaced: result.displaced };
-      } catch (error) {
-        throw backupFailure(error);
-      }
+      const result = await withFileProgress((options) => restoreBackup(input.databasePath, input.backupId, options));
+      return { restored: result.restored.length, displaced: result.displaced };
     },
 
     /** Rollback, PostgreSQL: puts the generation the job replaced back in one transaction. */
