@@ -65,9 +65,10 @@ const program = new Command('bench')
   .option('--json <file>', 'write the results as JSON')
   .option('--insert-sample <n>', 'rows per collection for the one-INSERT-per-row baseline', (v) => Number(v), 300)
   .option('--no-raw', 'skip the raw COPY measurement')
-  .option('--no-insert', 'skip the INSERT-per-row baseline');
+  .option('--no-insert', 'skip the INSERT-per-row baseline')
+  .option('--worker-node-args <args>', 'extra node arguments for the worker process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"', '');
 program.parse();
-const o = program.opts<{ sizes: string; dim: number; chunkChars: number; batchSize: number; parallelism: number; slots?: number; skipIndex?: boolean; indexUpTo?: number; keep?: boolean; json?: string; insertSample: number; raw: boolean; insert: boolean }>();
+const o = program.opts<{ sizes: string; dim: number; chunkChars: number; batchSize: number; parallelism: number; slots?: number; skipIndex?: boolean; indexUpTo?: number; keep?: boolean; json?: string; insertSample: number; raw: boolean; insert: boolean; workerNodeArgs: string }>();
 
 const log = (s: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
 
@@ -421,7 +422,7 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
   // the worker, a separate process
   let ready!: () => void;
   const polling = new Promise<void>((r) => (ready = r));
-  const worker = watch([path.join(DIST, 'workers/main.js')], env, (l) => l.includes('worker polling') && ready());
+  const worker = watch([...o.workerNodeArgs.split(/\s+/).filter(Boolean), path.join(DIST, 'workers/main.js')], env, (l) => l.includes('worker polling') && ready());
   await Promise.race([polling, worker.exit.then((c) => Promise.reject(new Error(`worker exited ${c}: ${worker.stderr}`)))]);
   log(`worker pid ${worker.child.pid} polling`);
 
