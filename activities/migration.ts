@@ -9,6 +9,7 @@ import { buildIndexes, checkTarget, finishStaging, loadBatch as loadStagingBatch
 import { summarizeReport, verifyStaging as verifyStagingTables, writeReport } from '../core/verify';
 import type { CollectionName } from '../core/source/records';
 import type { JobContext, SourceSummary, TargetContext } from '../workflows/types';
+import { z } from 'zod';
 import { classified } from './failures';
 import type { PoolRegistry } from './pools';
 import { targetPlanOf } from './targetPlan';
@@ -37,6 +38,22 @@ export async function withHeartbeat<T>(details: () => unknown, body: () => Promi
     clearInterval(timer);
   }
 }
+
+/** What a batch range activity did: records read (loaded or rejected), rejects, batches by outcome. */
+export interface BatchRangeResult {
+  rows: number;
+  rejected: number;
+  loaded: number;
+  alreadyLoaded: number;
+}
+
+/** Heartbeat details of a batch range: the next batch to load and the totals so far (read back on a retry). */
+const SegmentProgressSchema = z.object({
+  next: z.number().int().nonnegative(),
+  step: z.string(),
+  done: z.object({ rows: z.number(), rejected: z.number(), loaded: z.number(), alreadyLoaded: z.number() }),
+});
+type SegmentProgress = z.infer<typeof SegmentProgressSchema>;
 
 export function createMigrationActivities(deps: MigrationActivityDependencies) {
   const now = deps.now ?? (() => new Date());
@@ -81,25 +98,41 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
       });
     },
 
-    /** Reads one batch by its byte range and loads it into staging, exactly once in effect. */
-    async loadBatch(input: { ctx: TargetContext; collection: string; planFile: string; batchIndex: number }): Promise<{ rows: number; rejected: number; status: string }> {
+    /**
+     * Loads `batchCount` consecutive batches (default 1) of a collection, one after another, each
+     * read by its byte range and committed exactly once with its marker. Several batches per
+     * activity spread Temporal's fixed cost per task (its events, the workflow tasks, the progress
+     * signal) over more rows. A retry starts at the batch after the last one its heartbeat reported
+     * committed; batches loaded before that are found by their markers and not loaded again.
+     */
+    async loadBatch(input: { ctx: TargetContext; collection: string; planFile: string; batchIndex: number; batchCount?: number }): Promise<BatchRangeResult> {
       return classified(input.ctx.job.target, async () => {
-        let progress: Record<string, unknown> = { batch: input.batchIndex, step: 'reading' };
-        return withHeartbeat(
-          () => progress,
-          async () => {
-            const sourcePlan = await loadPlan(input.planFile);
-            const records = await readBatch(sourcePlan, input.batchIndex);
-            progress = { batch: input.batchIndex, step: 'loading', records: records.length };
-            Context.current().heartbeat(progress);
-            const result = await loadStagingBatch(deps.pools.get(input.ctx.job.target), targetPlanOf(input.ctx), {
-              collection: input.collection as CollectionName,
-              batchIndex: input.batchIndex,
-              records,
-            });
-            return { rows: records.length, rejected: result.rejected.length, status: result.status };
-          },
-        );
+        const ctx = Context.current();
+        const end = input.batchIndex + (input.batchCount ?? 1);
+        const parsed = SegmentProgressSchema.safeParse(ctx.info.heartbeatDetails);
+        const resumed = parsed.success && parsed.data.next > input.batchIndex && parsed.data.next <= end ? parsed.data : undefined;
+        const done: BatchRangeResult = resumed?.done ?? { rows: 0, rejected: 0, loaded: 0, alreadyLoaded: 0 };
+        let next = resumed?.next ?? input.batchIndex;
+        let step = 'reading';
+        const progress = (): SegmentProgress => ({ next, step, done });
+        return withHeartbeat(progress, async () => {
+          const sourcePlan = await loadPlan(input.planFile);
+          const pool = deps.pools.get(input.ctx.job.target);
+          const targetPlan = targetPlanOf(input.ctx);
+          for (; next < end; ) {
+            step = 'reading';
+            const records = await readBatch(sourcePlan, next);
+            step = 'loading';
+            const result = await loadStagingBatch(pool, targetPlan, { collection: input.collection as CollectionName, batchIndex: next, records });
+            done.rows += records.length;
+            done.rejected += result.rejected.length;
+            if (result.status === 'loaded') done.loaded += 1;
+            else done.alreadyLoaded += 1;
+            next += 1;
+            ctx.heartbeat(progress());
+          }
+          return done;
+        });
       });
     },
 

@@ -8,7 +8,7 @@
  *       after it (its effects committed, its result never reported) with `:after` — so a test can
  *       kill -9 the worker at an exact point of a migration.
  *   HYBRIDRAG_TEST_BATCH_DELAY_MS=<ms>
- *       every loadBatch waits that long first, so a migration stays mid-collection for a while.
+ *       every loadBatch waits that long per batch it loads first, so a migration stays mid-collection for a while.
  */
 import { writeFileSync } from 'node:fs';
 
@@ -56,7 +56,8 @@ export function withTestHooks<T extends object>(activities: T, env: NodeJS.Proce
   if (delay && wrapped.loadBatch) {
     const original = wrapped.loadBatch;
     wrapped.loadBatch = async (...args: never[]) => {
-      await new Promise((r) => setTimeout(r, delay));
+      const batches = (args[0] as { batchCount?: number } | undefined)?.batchCount ?? 1;
+      await new Promise((r) => setTimeout(r, delay * batches));
       return original(...args);
     };
   }

@@ -12,12 +12,13 @@ import {
 import type { Duration } from '@temporalio/common';
 import type { MigrationActivities } from '../activities/migration';
 import { cancelSignal, pauseSignal, resumeSignal } from './control';
+import { batchesPerActivity } from '../core/migration/batchRanges';
 import type { CollectionSummary, TargetContext } from './types';
 
 export { cancelSignal, pauseSignal, resumeSignal };
 
-/** Sent to the parent migration after every batch. */
-export const batchLoadedSignal = defineSignal<[{ collection: string; batchIndex: number; rows: number; rejected: number }]>('batchLoaded');
+/** Sent to the parent migration after every load activity: `batches` batches from `batchIndex` (1 when absent). */
+export const batchLoadedSignal = defineSignal<[{ collection: string; batchIndex: number; rows: number; rejected: number; batches?: number }]>('batchLoaded');
 
 export interface CollectionLoadInput {
   ctx: TargetContext;
@@ -31,6 +32,8 @@ export interface CollectionLoadInput {
   paused?: boolean;
   /** test hook: continue-as-new after this many batches in one run (default: when Temporal suggests it) */
   batchesPerRun?: number;
+  /** consecutive batches per load activity (default: core/migration/batchRanges.ts sizes them by bytes) */
+  batchesPerActivity?: number;
   /** how soon a batch of a crashed worker is retried elsewhere (MigrationInput.heartbeatTimeout) */
   heartbeatTimeout?: Duration;
 }
@@ -77,10 +80,15 @@ export async function collectionLoadWorkflow(input: CollectionLoadInput): Promis
   // more workflow task per batch, batches serialised behind signals), and a failed progress
   // signal failed the collection. Histories of running workflows keep the old order.
   const progressOffSlot = patched('progress-signal-off-batch-slot');
-  const launch = (batchIndex: number) => {
+  // Before this patch every activity loaded one batch; histories recorded then replay that way.
+  const ranges = patched('batch-ranges-per-activity');
+  const perActivity = ranges ? batchesPerActivity(input.collection, input.parallelism, input.batchesPerActivity) : 1;
+  const launch = (batchIndex: number, batchCount: number) => {
     inFlight += 1;
-    const loaded = loadBatch({ ctx: input.ctx, collection: input.collection.collection, planFile: input.collection.planFile, batchIndex });
-    const progress = (result: { rows: number; rejected: number }) => parent.signal(batchLoadedSignal, { collection: input.collection.collection, batchIndex, rows: result.rows, rejected: result.rejected });
+    const args = { ctx: input.ctx, collection: input.collection.collection, planFile: input.collection.planFile, batchIndex };
+    const loaded = loadBatch(ranges ? { ...args, batchCount } : args);
+    const progress = (result: { rows: number; rejected: number }) =>
+      parent.signal(batchLoadedSignal, { collection: input.collection.collection, batchIndex, rows: result.rows, rejected: result.rejected, ...(ranges ? { batches: batchCount } : {}) });
     if (!progressOffSlot) {
       void loaded
         .then(async (result) => {
@@ -115,9 +123,11 @@ export async function collectionLoadWorkflow(input: CollectionLoadInput): Promis
   while (next < total && !cancelled && failure === undefined && !runOver()) {
     await condition(() => (!paused && inFlight < input.parallelism) || cancelled || failure !== undefined);
     if (cancelled || failure !== undefined) break;
-    setCurrentDetails(`${input.collection.collection}: batch ${next + 1} of ${total}${paused ? ' (paused)' : ''}`);
-    launch(next);
-    next += 1;
+    // a range never crosses the run's batch limit, so continue-as-new happens where the test asks
+    const count = Math.min(perActivity, total - next, Number.isFinite(runLimit) ? start + runLimit - next : perActivity);
+    setCurrentDetails(`${input.collection.collection}: batch ${next + 1}${count > 1 ? `–${next + count}` : ''} of ${total}${paused ? ' (paused)' : ''}`);
+    launch(next, count);
+    next += count;
   }
   // Running batches always finish: nothing is left half-done, and `next` is then a clean resume point.
   await condition(() => inFlight === 0 && signalling === 0);

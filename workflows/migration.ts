@@ -38,6 +38,8 @@ export interface MigrationInput {
   registry?: { path: string; name: string };
   /** test hook passed to the collection children */
   batchesPerRun?: number;
+  /** consecutive batches per load activity (default: sized by bytes, see core/migration/batchRanges.ts) */
+  batchesPerActivity?: number;
   /**
    * How long a long activity may go without a heartbeat before Temporal retries it elsewhere,
    * i.e. how soon the work of a crashed worker is picked up (default 30 seconds; activities
@@ -85,7 +87,7 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
   const totalPhases = input.mode === 'staged' ? 4 : 3;
 
   setHandler(progressQuery, () => tracker.progress(Date.now()));
-  setHandler(batchLoadedSignal, ({ collection, rows, rejected }) => tracker.batchLoaded(collection, rows, rejected, Date.now()));
+  setHandler(batchLoadedSignal, ({ collection, rows, rejected, batches }) => tracker.batchLoaded(collection, rows, rejected, Date.now(), batches));
   const forward = async (signal: SignalDefinition<[], string>) => {
     for (const id of children.values()) await getExternalWorkflowHandle(id).signal(signal).catch(() => undefined);
   };
@@ -199,6 +201,7 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
               parallelism: input.parallelism,
               paused: pausedAtStart,
               ...(input.batchesPerRun ? { batchesPerRun: input.batchesPerRun } : {}),
+              ...(input.batchesPerActivity ? { batchesPerActivity: input.batchesPerActivity } : {}),
               ...(input.heartbeatTimeout !== undefined ? { heartbeatTimeout: input.heartbeatTimeout } : {}),
             },
           ],

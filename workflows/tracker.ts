@@ -25,8 +25,8 @@ export class MigrationTracker {
     );
   }
 
-  /** A collection child reports one finished batch (rows counts records read, loaded or rejected). */
-  batchLoaded(collection: string, rows: number, rejected: number, now: number): void {
+  /** A collection child reports finished batches (rows counts records read, loaded or rejected). */
+  batchLoaded(collection: string, rows: number, rejected: number, now: number, batches = 1): void {
     const c = this.collections.get(collection);
     if (!c) return;
     if (this.loadStartedAt === undefined) {
@@ -34,7 +34,7 @@ export class MigrationTracker {
       this.rowsAtLoadStart = this.rowsDone;
     }
     c.state = 'loading';
-    c.batchesDone += 1;
+    c.batchesDone += batches;
     c.rowsDone += rows;
     c.rejected += rejected;
     this.lastRowsAt = now;

@@ -62,12 +62,12 @@ export async function startWorkerProcess(options: { temporalAddress: string; tas
 }
 
 /** Polls until check() is truthy. */
-export async function until<T>(check: () => Promise<T | undefined | false> | T | undefined | false, ms = 60_000, what = 'condition'): Promise<T> {
+export async function until<T>(check: () => Promise<T | undefined | false> | T | undefined | false, ms = 60_000, what = 'condition', everyMs = 100): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await check();
     if (v) return v;
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }

@@ -21,6 +21,7 @@ import { connectTestTemporal, type TestTemporal } from '../helpers/temporal';
  * against the current workflow bundle: a change that breaks determinism for running
  * workflows fails here. Record them again (after an intended, versioned change) with
  *   HYBRIDRAG_RECORD_HISTORIES=1 npx vitest run test/workflow/replay.test.ts
+ * after copying the histories to keep to v1-*.json (or v2-…) with their ids in workflow-ids.txt.
  */
 const HISTORIES = path.join(__dirname, 'histories');
 
@@ -78,7 +79,8 @@ describe.skipIf(!RECORD)('recording the histories (HYBRIDRAG_RECORD_HISTORIES=1)
     recorded[`${name}.json`] = handle.workflowId;
     writeFileSync(path.join(HISTORIES, 'workflow-ids.txt'), `${JSON.stringify(recorded, null, 1)}\n`);
   }
-  const recorded: Record<string, string> = {};
+  // Histories of earlier versions (v1-*.json: one batch per activity) stay and keep being replayed.
+  const recorded: Record<string, string> = JSON.parse(readFileSync(path.join(HISTORIES, 'workflow-ids.txt'), 'utf8')) as Record<string, string>;
 
   it('records doctor, migration (staged with pause/resume and continue-as-new, direct), collection, backup-only and rollback', async () => {
     const { target } = parseConnectionString(db.url);

@@ -66,6 +66,19 @@ describe.skipIf(!executablePath)('Temporal UI (headless chromium)', () => {
       await until(async () => (await handle.query(progressQuery)).rowsDone > 0, 60_000, 'first batches');
       await handle.signal(pauseSignal);
       await until(async () => (await handle.query(progressQuery)).paused, 10_000, 'paused');
+      // the load activity running at the pause finishes its batches; then the figures stand still
+      let rowsBefore = -1;
+      await until(
+        async () => {
+          const rows = (await handle.query(progressQuery)).rowsDone;
+          const settled = rows === rowsBefore;
+          rowsBefore = rows;
+          return settled;
+        },
+        30_000,
+        'rows settled after the pause',
+        1500,
+      );
       const progress = await handle.query(progressQuery);
 
       const page = await browser!.newPage();
