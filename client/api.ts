@@ -2,7 +2,7 @@ import path from 'node:path';
 import { createBackup, listBackups, restoreBackup, type BackupInfo, type BackupResult, type RestoreResult } from '../core/backup';
 import { parseConnectionString, type DatabaseTarget } from '../core/connection';
 import { CredentialStore } from '../core/credentials';
-import { temporalSettings, type TemporalSettings } from '../core/config';
+import { DEFAULT_COLLECTION_PARALLELISM, temporalSettings, type TemporalSettings } from '../core/config';
 import { openPool } from '../core/database/connect';
 import { planCollections } from '../core/migration/planning';
 import { readState, stateTimestamp, writeState } from '../core/state/stateFile';
@@ -83,7 +83,7 @@ abstract class WorkflowDriver {
       batchSize: this.options.batchSize ?? 1000,
       skipVerify: false,
       parallelism: this.options.parallelism ?? 4,
-      collectionParallelism: 2,
+      collectionParallelism: DEFAULT_COLLECTION_PARALLELISM,
       ...(this.options.registry ? { registry: this.options.registry } : {}),
       ...extra,
     };

@@ -23,6 +23,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { CpuSampler, type Component } from './cpuSampler';
+import { DEFAULT_COLLECTION_PARALLELISM } from '../core/config';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,7 +46,7 @@ const ROOT = [path.resolve(__dirname, '../..'), path.resolve(__dirname, '..')].f
 const DIST = path.join(ROOT, 'dist');
 const BENCH_DB = 'hybridrag_bench';
 /** collections loaded at once by the migration workflow (client/commands/migrate.ts) */
-const COLLECTION_PARALLELISM = 2;
+const COLLECTION_PARALLELISM = DEFAULT_COLLECTION_PARALLELISM;
 
 const parseSize = (s: string): number => {
   const m = /^(\d+(?:\.\d+)?)([kKmM]?)$/.exec(s.trim());
@@ -67,10 +68,10 @@ const program = new Command('bench')
   .option('--insert-sample <n>', 'rows per collection for the one-INSERT-per-row baseline', (v) => Number(v), 300)
   .option('--no-raw', 'skip the raw COPY measurement')
   .option('--no-insert', 'skip the INSERT-per-row baseline')
-  .option('--direct', 'direct migrations (no backup; for stores too large to back up on this disk)')
+  .option('--direct-above <size>', 'direct migrations (no backup) for sizes above this one: stores too large to back up on this disk', (v) => parseSize(v))
   .option('--worker-node-args <args>', 'extra node arguments for the worker process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"', '');
 program.parse();
-const o = program.opts<{ sizes: string; dim: number; chunkChars: number; batchSize: number; parallelism: number; slots?: number; skipIndex?: boolean; indexUpTo?: number; keep?: boolean; json?: string; insertSample: number; raw: boolean; insert: boolean; workerNodeArgs: string; direct?: boolean }>();
+const o = program.opts<{ sizes: string; dim: number; chunkChars: number; batchSize: number; parallelism: number; slots?: number; skipIndex?: boolean; indexUpTo?: number; keep?: boolean; json?: string; insertSample: number; raw: boolean; insert: boolean; workerNodeArgs: string; directAbove?: number }>();
 
 const log = (s: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
 
@@ -459,7 +460,7 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
 
   const t0 = performance.now();
   const cli = watch(
-    [path.join(DIST, 'client/cli.js'), 'backend', 'migrate', '--path', store, ...(o.direct ? [] : ['--staged']), '-y', '--worker', 'external', '--no-pause-watcher', '--json', '--connection-string', url, '--batch-size', String(o.batchSize), '--parallelism', String(o.parallelism)],
+    [path.join(DIST, 'client/cli.js'), 'backend', 'migrate', '--path', store, ...(o.directAbove !== undefined && n > o.directAbove ? [] : ['--staged']), '-y', '--worker', 'external', '--no-pause-watcher', '--json', '--connection-string', url, '--batch-size', String(o.batchSize), '--parallelism', String(o.parallelism)],
     env,
   );
   cpu.setPid('cli', cli.child.pid);

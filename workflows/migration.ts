@@ -22,6 +22,12 @@ import type { JobContext, MigrationProgress, SourceSummary, TargetContext } from
 export { cancelSignal, pauseSignal, resumeSignal };
 export const progressQuery = defineQuery<MigrationProgress>('progress');
 
+/** "staging a, b, c and 10 more": the collections loading now. */
+function stagingStep(loading: string[]): string {
+  const shown = loading.slice(0, 3).join(', ');
+  return `staging ${shown}${loading.length > 3 ? ` and ${loading.length - 3} more` : ''}`;
+}
+
 export interface MigrationInput {
   job: JobContext;
   /** staged: backup → staging → verify → promote; direct: the same without the backup */
@@ -188,7 +194,7 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
         const collection = pending.shift()!;
         const childId = `${workflowInfo().workflowId}/${collection.collection}`;
         children.set(collection.collection, childId);
-        tracker.step = phaseLabel(n, `staging ${[...children.keys()].filter((c) => !results.some((r) => r.collection === c)).join(', ')}`);
+        tracker.step = phaseLabel(n, stagingStep([...children.keys()]));
         refreshDetails();
         const pausedAtStart = tracker.paused;
         const task: Promise<void> = startChild(collectionLoadWorkflow, {
@@ -218,6 +224,7 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
           results.push(result);
           tracker.collectionDone(result.collection, result.state);
           children.delete(result.collection);
+          if (children.size > 0) tracker.step = phaseLabel(n, stagingStep([...children.keys()]));
           refreshDetails();
         });
         running.add(task);

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { ConnectionStringError, describeTarget, parseConnectionString, type DatabaseTarget } from '../../core/connection';
 import { CredentialStore } from '../../core/credentials';
-import { temporalSettings, workflowUiLink } from '../../core/config';
+import { DEFAULT_COLLECTION_PARALLELISM, temporalSettings, workflowUiLink } from '../../core/config';
 import { planCollections } from '../../core/migration/planning';
 import { readState, stateTimestamp, writeState } from '../../core/state/stateFile';
 import { SourceError } from '../../core/source/errors';
@@ -226,7 +226,7 @@ export async function runMigration(flags: MigrateFlags, db: DatabaseRef, io: Com
         batchSize,
         skipVerify: flags.skipVerify,
         parallelism: flags.parallelism,
-        collectionParallelism: 2,
+        collectionParallelism: DEFAULT_COLLECTION_PARALLELISM,
         existingBackupId,
         ...(db.registry ? { registry: db.registry } : {}),
       };

@@ -2,7 +2,7 @@
  * Bad input: every case is a typed SourceError with a code, the file, and a record index or byte
  * offset where one exists — raised by planning (before any batch runs) wherever possible.
  */
-import { utimesSync, writeFileSync, appendFileSync, mkdirSync } from 'node:fs';
+import { statSync, utimesSync, writeFileSync, appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -129,6 +129,26 @@ describe('vectors and matrix', () => {
     const text = vdb(3, [{ __id__: 'a' }, { __id__: 'b' }], bad);
     const e = await expectError(planVdb(file('vdb_chunks.json', text), 'vdb_chunks'), 'INVALID_BASE64');
     expect(e.byteOffset).toBe(text.indexOf('*'));
+  });
+  it('a matrix damaged after planning (size, mtime and fingerprint unchanged) → INVALID_BASE64 at its byte offset from the batch read', async () => {
+    const dim = 64;
+    const n = 1200; // 1200 × 64 floats: 409,600 base64 characters, well past the fingerprinted head and tail
+    const values = Array.from({ length: n * dim }, (_, i) => (i % 97) / 7);
+    const text = vdb(dim, Array.from({ length: n }, (_, i) => ({ __id__: `r${i}` })), f32b64(values));
+    const p = file('vdb_chunks.json', text);
+    const plan = await planVdb(p, 'vdb_chunks', { batchSize: 100 });
+    const at = text.indexOf('"matrix"') + 200_000;
+    const damaged = Buffer.from(text);
+    damaged[at] = '*'.charCodeAt(0);
+    writeFileSync(p, damaged);
+    // a change the identity check cannot see: same size, head and tail; the mtime as planned
+    utimesSync(p, plan.mtimeMs / 1000, plan.mtimeMs / 1000);
+    plan.mtimeMs = statSync(p).mtimeMs;
+    const batch = Math.floor(((at - plan.matrixOffset) * 3) / 4 / (dim * 4) / 100);
+    const e = await expectError(readVectorBatch(plan, batch), 'INVALID_BASE64');
+    expect(e.byteOffset).toBe(at);
+    // the batches before it read fine
+    expect((await readVectorBatch(plan, 0)).length).toBe(100);
   });
   it('NaN / ±Inf in a vector → NON_FINITE_VECTOR with the record index', async () => {
     const p = file('vdb_chunks.json', vdb(2, [{ __id__: 'a' }, { __id__: 'b' }, { __id__: 'c' }], f32b64([1, 0, 0, 1, NaN, 1])));
