@@ -26,8 +26,10 @@ export interface MigrationOptions {
   layout?: 'lightrag' | 'hybridrag';
   batchSize?: number;
   embeddingModel?: string;
-  /** batches loaded at once per collection */
+  /** load activities at once per collection */
   parallelism?: number;
+  /** consecutive batches per load activity (default: about 64 MiB of source) */
+  batchesPerActivity?: number;
   temporal?: Partial<TemporalSettings>;
   worker?: WorkerMode;
   /** the HybridRAG registry entry to switch after promote */
@@ -83,6 +85,7 @@ abstract class WorkflowDriver {
       batchSize: this.options.batchSize ?? 1000,
       skipVerify: false,
       parallelism: this.options.parallelism ?? 4,
+      ...(this.options.batchesPerActivity ? { batchesPerActivity: this.options.batchesPerActivity } : {}),
       collectionParallelism: DEFAULT_COLLECTION_PARALLELISM,
       ...(this.options.registry ? { registry: this.options.registry } : {}),
       ...extra,

@@ -65,7 +65,8 @@ function buildProgram(): Command {
     .addOption(new Option('--layout <layout>', 'target tables').choices(['lightrag', 'hybridrag']).default('lightrag'))
     .option('--workspace <name>', "LightRAG workspace of the rows (default: 'default')")
     .option('--embedding-model <model>', 'write vectors to LightRAG\'s model-suffixed tables')
-    .option('--parallelism <n>', 'batches loaded at once per collection', '4')
+    .option('--parallelism <n>', 'load activities at once per collection', '4')
+    .option('--batches-per-activity <n>', 'consecutive batches one load activity takes (default: about 64 MiB of source)')
     .addOption(new Option('--worker <mode>', 'who runs the workflow').choices(['auto', 'embedded', 'external']).default('auto'))
     .option('--json', 'print one JSON object with the result', false)
     .action(async (name: string | undefined, options: Record<string, unknown>) => {

@@ -238,6 +238,10 @@ temporal_up() {
     local args=(server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT"
                 --db-filename "$TEMPORAL_DIR/temporal.db" --namespace default --log-level warn)
     local sa; for sa in "${SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$sa"); done
+    # One partition per task queue: with a few pollers (one worker, a few activity slots), tasks
+    # in the backlog of a partition no poller is waiting on sat there for up to seconds; measured
+    # 4-18 % of the slots' time idle during staging with the default 4, 4 % with 1.
+    args+=(--dynamic-config-value matching.numTaskqueueReadPartitions=1 --dynamic-config-value matching.numTaskqueueWritePartitions=1)
     local dc; for dc in ${HYBRIDRAG_TEMPORAL_DYNAMIC_CONFIG:-}; do args+=(--dynamic-config-value "$dc"); done
     setsid nohup "$TEMPORAL_BIN" "${args[@]}" >"$TEMPORAL_DIR/server.log" 2>&1 </dev/null &
     echo $! >"$TEMPORAL_DIR/server.pid"

@@ -82,7 +82,7 @@ export async function collectionLoadWorkflow(input: CollectionLoadInput): Promis
   const progressOffSlot = patched('progress-signal-off-batch-slot');
   // Before this patch every activity loaded one batch; histories recorded then replay that way.
   const ranges = patched('batch-ranges-per-activity');
-  const perActivity = ranges ? batchesPerActivity(input.collection, input.parallelism, input.batchesPerActivity) : 1;
+  const perActivity = ranges ? batchesPerActivity(input.collection, input.batchesPerActivity) : 1;
   const launch = (batchIndex: number, batchCount: number) => {
     inFlight += 1;
     const args = { ctx: input.ctx, collection: input.collection.collection, planFile: input.collection.planFile, batchIndex };

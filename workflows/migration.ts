@@ -93,7 +93,11 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
   const totalPhases = input.mode === 'staged' ? 4 : 3;
 
   setHandler(progressQuery, () => tracker.progress(Date.now()));
-  setHandler(batchLoadedSignal, ({ collection, rows, rejected, batches }) => tracker.batchLoaded(collection, rows, rejected, Date.now(), batches));
+  setHandler(batchLoadedSignal, ({ collection, rows, rejected, batches }) => {
+    tracker.batchLoaded(collection, rows, rejected, Date.now(), batches);
+    // the UI's "current details" follow the rows (local state: no command, replay-safe)
+    refreshDetails();
+  });
   const forward = async (signal: SignalDefinition<[], string>) => {
     for (const id of children.values()) await getExternalWorkflowHandle(id).signal(signal).catch(() => undefined);
   };

@@ -50,9 +50,11 @@ export const MigrateFlagsSchema = z
     embeddingModel: z.string().min(1).optional(),
     json: z.boolean().default(false),
     worker: z.enum(['auto', 'embedded', 'external']).default('auto'),
-    // 4 per collection × 2 collections keeps activity tasks queued for the worker's slots, hiding the
-    // workflow round trip after each batch (docs/benchmarks.md: 2.3× the staging rate of 2 on 2 cores)
+    // load activities queued per collection: with every collection loading at once this keeps the
+    // worker's slots fed (docs/benchmarks.md)
     parallelism: z.coerce.number().int().min(1).max(64).default(4),
+    // finer ranges make pause and cancel act sooner, at more Temporal cost per row
+    batchesPerActivity: z.coerce.number().int().min(1).max(1000).optional(),
   })
   .superRefine((flags, ctx) => {
     const actions = (['dryRun', 'backupOnly', 'rollback', 'listBackups'] as const).filter((k) => flags[k]);
@@ -226,6 +228,7 @@ export async function runMigration(flags: MigrateFlags, db: DatabaseRef, io: Com
         batchSize,
         skipVerify: flags.skipVerify,
         parallelism: flags.parallelism,
+        ...(flags.batchesPerActivity ? { batchesPerActivity: flags.batchesPerActivity } : {}),
         collectionParallelism: DEFAULT_COLLECTION_PARALLELISM,
         existingBackupId,
         ...(db.registry ? { registry: db.registry } : {}),

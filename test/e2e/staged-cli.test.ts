@@ -117,7 +117,7 @@ describe('staged migration through the registry, backups and rollback (real bina
   it('pause stops new batches, status shows it, resume finishes; the live progress line updates in a terminal', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'gen-'));
     generateStore({ out: dir, records: 600, dim: 64, era: 'newest', seed: 9, chunkChars: 400 });
-    const args = ['backend', 'migrate', 'gen', '--path', dir, '-y', '--connection-string', db.url, '--workspace', 'paused', '--batch-size', '30', '--parallelism', '1', '--worker', 'embedded'];
+    const args = ['backend', 'migrate', 'gen', '--path', dir, '-y', '--connection-string', db.url, '--workspace', 'paused', '--batch-size', '30', '--parallelism', '1', '--batches-per-activity', '1', '--worker', 'embedded'];
     // `script` gives the CLI a pseudo-terminal, so it draws its live progress line.
     const command = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_ADDRESS: inject('temporalAddress'), TERM: 'xterm' }, stdio: ['ignore', 'pipe', 'pipe'] });

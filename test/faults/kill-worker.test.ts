@@ -50,7 +50,7 @@ describe.concurrent('kill -9 of the worker during a staged migration', () => {
       const marker = path.join(mkdtempSync(path.join(os.tmpdir(), 'hang-')), 'hit.json');
       const dir = copyFixture(FIXTURE);
       const job = { jobId: `job-kill-${taskQueue}`, databaseName: 'hackrx', databasePath: dir, target, workspace: 'default', layout: 'lightrag' as const };
-      const input: MigrationInput = { job, mode: 'staged', batchSize: 3, skipVerify: false, parallelism: 2, collectionParallelism: 3, heartbeatTimeout: '3 seconds' };
+      const input: MigrationInput = { job, mode: 'staged', batchSize: 3, batchesPerActivity: 2, skipVerify: false, parallelism: 2, collectionParallelism: 3, heartbeatTimeout: '3 seconds' };
 
       const first = await startWorkerProcess({ temporalAddress: inject('temporalAddress'), taskQueue, password: password!, env: { HYBRIDRAG_TEST_HANG: point.hang, HYBRIDRAG_TEST_HANG_MARKER: marker } });
       workers.push(first);

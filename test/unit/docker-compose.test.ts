@@ -37,6 +37,20 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(compose.volumes)).toEqual(expect.arrayContaining(['postgres-data', 'temporal-db-data']));
   });
 
+  it('gives Temporal the same one-partition task queues as the local services script', () => {
+    const temporal = compose.services.temporal!;
+    const mount = temporal.volumes?.find((v) => v.includes('dynamicconfig'));
+    expect(mount).toBeDefined();
+    const [file, inside] = mount!.split(':');
+    expect(`/etc/temporal/${temporal.environment?.DYNAMIC_CONFIG_FILE_PATH}`).toBe(inside);
+    const config = parse(readFileSync(path.join(root, file!), 'utf8')) as Record<string, { value: unknown }[]>;
+    const script = readFileSync(path.join(root, 'scripts/services.sh'), 'utf8');
+    for (const key of ['matching.numTaskqueueReadPartitions', 'matching.numTaskqueueWritePartitions']) {
+      expect(config[key]?.[0]?.value).toBe(1);
+      expect(script).toContain(`${key}=1`);
+    }
+  });
+
   it('registers the same search attributes as the local services script', () => {
     const script = readFileSync(path.join(root, 'scripts/services.sh'), 'utf8');
     const listed = /SEARCH_ATTRIBUTES=\(([^)]*)\)/.exec(script)?.[1]?.trim().split(/\s+/) ?? [];

@@ -37,6 +37,8 @@ function migration(dir: string, jobId: string, workspace: string): MigrationInpu
     job: { jobId, databaseName: 'rajendk', databasePath: dir, target: parseConnectionString(db.url).target, workspace, layout: 'lightrag' },
     mode: 'direct',
     batchSize: 3,
+    // ranges of two batches: a small fixture would otherwise be one activity per collection
+    batchesPerActivity: 2,
     skipVerify: false,
     parallelism: 2,
     collectionParallelism: 2,

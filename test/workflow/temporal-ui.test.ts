@@ -56,6 +56,7 @@ describe.skipIf(!executablePath)('Temporal UI (headless chromium)', () => {
       job: { jobId: 'job-ui', databaseName: 'rajendk', databasePath: copyFixture('Rajendk-AITech__LightRAG__rag_storage'), target: parseConnectionString(db.url).target, workspace: 'default', layout: 'lightrag' },
       mode: 'direct',
       batchSize: 3,
+      batchesPerActivity: 2,
       skipVerify: false,
       parallelism: 1,
       collectionParallelism: 1,
