@@ -507,6 +507,7 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
   worker.child.kill('SIGTERM');
   await Promise.race([worker.exit, new Promise((r) => setTimeout(r, 35_000))]);
   worker.stopPolling();
+  writeFileSync(path.join(ROOT, '.bench', `worker-${n}.log`), `${worker.stdout}${worker.stderr}`);
   // A terminated workflow's index build goes on in its backend until it notices the client is
   // gone: stop it, or it would compete with the raw COPY measured next.
   await terminateBackends(adminUrl);

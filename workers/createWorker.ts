@@ -6,6 +6,7 @@ import { TASK_QUEUE } from '../core/config';
 import type { CredentialStore } from '../core/credentials';
 import { createActivities } from '../activities';
 import { PoolRegistry } from '../activities/pools';
+import { applyHeapGrowth } from './heap';
 import { withTestHooks } from './testHooks';
 
 export interface WorkerOptions {
@@ -39,6 +40,7 @@ export interface HybridragWorker {
 }
 
 export async function createWorker(options: WorkerOptions): Promise<HybridragWorker> {
+  applyHeapGrowth();
   const slots = options.activitySlots ?? defaultActivitySlots();
   // One connection per activity slot, plus one for the occasional quick activity.
   const pools = new PoolRegistry(options.credentials, slots + 1);
