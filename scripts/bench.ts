@@ -422,6 +422,8 @@ async function insertBaseline(pool: pg.Pool, plan: TargetPlan, src: SourceBatche
 
 interface SizeResult {
   size: number;
+  /** vector records (chunks, entities, relations) */
+  vectors: number;
   rows: number;
   storeGB: number;
   phases: Phases;
@@ -488,7 +490,7 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
         }
       })
       .catch(() => undefined);
-  }, 1000);
+  }, 2000);
   const code = await cli.exit;
   clearInterval(poller);
   cpu.stop();
@@ -516,8 +518,10 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
   const phases = await phasesOf(temporal, workflowId, runId, slots);
   const src = await sourceBatches(store);
   phases.rows = src.collections.reduce((s, c) => s + c.records, 0);
+  const vectors = src.collections.filter((c) => c.collection.startsWith('vdb_')).reduce((s, c) => s + c.records, 0);
   const result: SizeResult = {
     size: n,
+    vectors,
     rows: phases.rows,
     storeGB,
     phases,
@@ -568,12 +572,12 @@ function report(results: SizeResult[], slots: number): string {
   lines.push(`Machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM; ${new Date().toISOString().slice(0, 10)}`);
   lines.push(`Settings: dim ${o.dim}, chunk text ${o.chunkChars} chars, batch ${o.batchSize}, parallelism ${o.parallelism} × ${COLLECTION_PARALLELISM} collections, worker slots ${slots}${o.skipIndex ? ', --skip-index' : o.indexUpTo ? `, indexes only up to ${fmt(o.indexUpTo)}` : ''}`);
   lines.push('');
-  lines.push('| size (chunks) | rows | store GB | backup s | plan s | staging s | finish s | index s | verify s | promote s | total s | staging rows/s | raw COPY rows/s | ratio | INSERT/row rows/s (sampled) | × baseline | worker peak MB | CLI peak MB |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  lines.push('| size (chunks) | vectors | rows | store GB | backup s | plan s | staging s | finish s | index s | verify s | promote s | total s | staging rows/s | raw COPY rows/s | ratio | INSERT/row rows/s (sampled) | × baseline | worker peak MB | CLI peak MB |');
+  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     const p = r.phases;
     lines.push(
-      `| ${fmt(r.size)} | ${fmt(r.rows)} | ${r.storeGB.toFixed(2)} | ${s1(p.backup)} | ${s1(p.plan)} | ${s1(p.staging)} | ${s1(p.finish)} | ${s1(p.indexes)} | ${s1(p.verify)} | ${s1(p.promote)} | ${s1(p.total)} | ${fmt(r.stagingRowsPerSecond)} | ${r.raw ? fmt(r.raw.rowsPerSecond) : '–'} | ${r.raw ? (r.stagingRowsPerSecond / r.raw.rowsPerSecond).toFixed(2) : '–'} | ${r.insert ? fmt(r.insert.rowsPerSecond) : '–'} | ${r.insert ? (r.stagingRowsPerSecond / r.insert.rowsPerSecond).toFixed(1) : '–'} | ${r.workerPeakMB.toFixed(0)} | ${r.cliPeakMB.toFixed(0)} |`,
+      `| ${fmt(r.size)} | ${fmt(r.vectors)} | ${fmt(r.rows)} | ${r.storeGB.toFixed(2)} | ${s1(p.backup)} | ${s1(p.plan)} | ${s1(p.staging)} | ${s1(p.finish)} | ${s1(p.indexes)} | ${s1(p.verify)} | ${s1(p.promote)} | ${s1(p.total)} | ${fmt(r.stagingRowsPerSecond)} | ${r.raw ? fmt(r.raw.rowsPerSecond) : '–'} | ${r.raw ? (r.stagingRowsPerSecond / r.raw.rowsPerSecond).toFixed(2) : '–'} | ${r.insert ? fmt(r.insert.rowsPerSecond) : '–'} | ${r.insert ? (r.stagingRowsPerSecond / r.insert.rowsPerSecond).toFixed(1) : '–'} | ${r.workerPeakMB.toFixed(0)} | ${r.cliPeakMB.toFixed(0)} |`,
     );
   }
   lines.push('');

@@ -246,8 +246,9 @@ export async function runMigration(flags: MigrateFlags, db: DatabaseRef, io: Com
       // closes crashes the process with "Channel has been shut down": bound each query by a
       // deadline, run one at a time, and wait for the last one before closing.
       let inflight: Promise<void> | undefined;
+      // with --json nothing is drawn: no progress queries (each is a workflow task on the worker)
       const poll = setInterval(() => {
-        if (inflight) return;
+        if (inflight || flags.json) return;
         inflight = session.connection
           .withDeadline(Date.now() + 3_000, () => handle.query<MigrationProgress>('progress'))
           .then((p) => {

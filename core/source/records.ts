@@ -39,6 +39,7 @@ export interface VectorRecord {
   id: string;
   /** every field of `data[i]` except `__id__` and `vector`, unchanged (including `__created_at__`) */
   fields: JsonObject;
+  /** may be a view of memory shared by its whole batch: copy it (slice) to keep it after the batch */
   vector: Float32Array;
 }
 

@@ -26,7 +26,7 @@ export async function readVectorBatch(plan: VdbPlan, batchIndex: number): Promis
       bufferPool.release(buf);
     }
     const pooled: Buffer[] = [];
-    let rows: Uint8Array | undefined;
+    let rows: Float32Array | undefined;
     let rowsCharStart = 0;
     if (plan.vectorSource === 'matrix' && batch.recordCount > 0) {
       const D = plan.dim;
@@ -35,8 +35,11 @@ export async function readVectorBatch(plan: VdbPlan, batchIndex: number): Promis
       const chars = await readRangePooled(fh, plan.matrixOffset + charStart, plan.matrixOffset + charEnd);
       pooled.push(chars);
       const isEnd = charEnd === plan.matrixLength;
-      const decoded = decodeBase64Pieces(chars);
-      pooled.push(decoded);
+      // decoded straight into the batch's vector memory, placed so that row 0 is 4-byte aligned:
+      // each record's vector is then a view of its row (one allocation per batch, no copy)
+      const lead = (4 - (skip % 4)) % 4;
+      const memory = new ArrayBuffer(lead + Math.floor(chars.length / 4) * 3 + 4);
+      const decoded = decodeBase64Pieces(chars, Buffer.from(memory, lead));
       // Node's decoder skips what is not base64, so any such character makes the output shorter
       // than the text's length says: a cheap check (decoding is ~5× faster than scanning the
       // characters), and the slow scan only to name the byte.
@@ -49,19 +52,16 @@ export async function readVectorBatch(plan: VdbPlan, batchIndex: number): Promis
           byteOffset: plan.matrixOffset + charStart + bad,
         });
       }
-      rows = decoded.subarray(skip, skip + batch.recordCount * D * 4);
-      if (rows.length !== batch.recordCount * D * 4) {
+      if (decoded.length - skip < batch.recordCount * D * 4) {
         throw new SourceFormatError('MATRIX_LENGTH', `${file}: "matrix" ends before the rows of records ${batch.firstRecord}–${batch.firstRecord + batch.recordCount - 1}; the file is truncated or changed — plan the migration again or restore it from a backup.`, {
           file,
           recordIndex: batch.firstRecord,
         });
       }
+      rows = new Float32Array(memory, lead + skip, batch.recordCount * D);
     }
     try {
-      // one allocation for the batch's vectors, each record a view of its row (not 1000 small ones)
-      const vectors = rows ? new Float32Array(batch.recordCount * plan.dim) : undefined;
-      if (vectors && rows) new Uint8Array(vectors.buffer).set(rows);
-      return records.map((rec, i) => toVectorRecord(plan, rec, batch.firstRecord + i, vectors, i, rowsCharStart));
+      return records.map((rec, i) => toVectorRecord(plan, rec, batch.firstRecord + i, rows, i, rowsCharStart));
     } finally {
       for (const b of pooled) bufferPool.release(b);
     }
@@ -164,9 +164,8 @@ function parseOneByOne(file: string, base: number, buf: Buffer, firstRecord: num
 }
 
 /** base64 → bytes in 64 KiB pieces, so no batch-sized JS string is ever created. */
-function decodeBase64Pieces(chars: Buffer): Buffer {
+function decodeBase64Pieces(chars: Buffer, out: Buffer): Buffer {
   const PIECE = 64 * 1024; // a multiple of 4
-  const out = bufferPool.acquire(Math.floor(chars.length / 4) * 3);
   let written = 0;
   for (let i = 0; i < chars.length; i += PIECE) {
     written += out.write(chars.toString('latin1', i, Math.min(chars.length, i + PIECE)), written, 'base64');

@@ -102,7 +102,8 @@ export async function sourcePass(t: VerifyTable, mapping: CollectionMapping, pla
         }
       }
       if (t.endpointNodes && jsonbText(row[t.endpointNodes.properties]) === entityOnly(id)) s.attributeless.set(id, digest);
-      if (idHash.readUInt32BE(0) < o.sampleBelow) s.sample.push({ id, row, fields: fields.map((f) => (f ? Buffer.from(f) : null)) });
+      // a vector is a view of its whole batch's memory (core/source/vdbReader.ts): keep a copy
+      if (idHash.readUInt32BE(0) < o.sampleBelow) s.sample.push({ id, row: row.map((v) => (v instanceof Float32Array ? v.slice() : v)), fields: fields.map((f) => (f ? Buffer.from(f) : null)) });
     }
   }
   return s;
