@@ -1,7 +1,8 @@
 /**
  * npm run bench [-- --sizes 100k,300k] [--dim 1536] [--chunk-chars 4000] [--batch-size 1000]
- *               [--parallelism 2] [--slots N] [--skip-index] [--keep] [--json FILE]
- *               [--insert-sample 300] [--no-raw] [--no-insert]
+ *               [--parallelism 2] [--slots N] [--skip-index] [--index-up-to SIZE] [--keep] [--json FILE]
+ *               [--insert-sample 300] [--no-raw] [--no-insert] [--direct-above SIZE]
+ *               [--worker-node-args "--cpu-prof --cpu-prof-dir=DIR"]
  *
  * End-to-end benchmark of the staged migration on one PostgreSQL, per store size:
  *  1. generates (or with --keep reuses) a LightRAG store of N chunks (N/2 entities, N/2 relations,
@@ -12,7 +13,10 @@
  *     VmHWM is the kernel's high-water mark, so polling cannot miss a peak);
  *     phase times come from the workflow histories (activity scheduled → completed, child workflows
  *     started → completed: the server's own timestamps);
- *     --skip-index terminates the workflow as soon as it reaches the index build (staging scaling only);
+ *     --skip-index terminates the workflow as soon as it reaches the index build (staging scaling only,
+ *     its index build in PostgreSQL is stopped before the next measurement);
+ *     CPU time of every process (worker, CLI, PostgreSQL, Temporal server, other) is sampled from
+ *     /proc once a second and summed over the staging window (scripts/cpuSampler.ts);
  *  3. raw limit: the same rows (read, mapped and binary-encoded beforehand, not timed) sent with
  *     BEGIN; COPY … FROM STDIN (FORMAT binary); COMMIT per batch, same batch size, as many batches in
  *     flight as the worker runs at once, into the same kind of staging tables (scripts/bench-load.ts);
@@ -567,38 +571,41 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 const s1 = (n: number | undefined) => (n === undefined ? '–' : n.toFixed(1));
 
+/** The Temporal server's share of all CPU time spent during staging. */
+const temporalShare = (c: Record<Component, number>) => c.temporal / (c.worker + c.postgres + c.temporal + c.cli + c.other);
+
 function report(results: SizeResult[], slots: number): string {
   const lines: string[] = [];
   lines.push(`Machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM; ${new Date().toISOString().slice(0, 10)}`);
   lines.push(`Settings: dim ${o.dim}, chunk text ${o.chunkChars} chars, batch ${o.batchSize}, parallelism ${o.parallelism} × ${COLLECTION_PARALLELISM} collections, worker slots ${slots}${o.skipIndex ? ', --skip-index' : o.indexUpTo ? `, indexes only up to ${fmt(o.indexUpTo)}` : ''}`);
   lines.push('');
-  lines.push('| size (chunks) | vectors | rows | store GB | backup s | plan s | staging s | finish s | index s | verify s | promote s | total s | staging rows/s | raw COPY rows/s | ratio | INSERT/row rows/s (sampled) | × baseline | worker peak MB | CLI peak MB |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of results) {
-    const p = r.phases;
-    lines.push(
-      `| ${fmt(r.size)} | ${fmt(r.vectors)} | ${fmt(r.rows)} | ${r.storeGB.toFixed(2)} | ${s1(p.backup)} | ${s1(p.plan)} | ${s1(p.staging)} | ${s1(p.finish)} | ${s1(p.indexes)} | ${s1(p.verify)} | ${s1(p.promote)} | ${s1(p.total)} | ${fmt(r.stagingRowsPerSecond)} | ${r.raw ? fmt(r.raw.rowsPerSecond) : '–'} | ${r.raw ? (r.stagingRowsPerSecond / r.raw.rowsPerSecond).toFixed(2) : '–'} | ${r.insert ? fmt(r.insert.rowsPerSecond) : '–'} | ${r.insert ? (r.stagingRowsPerSecond / r.insert.rowsPerSecond).toFixed(1) : '–'} | ${r.workerPeakMB.toFixed(0)} | ${r.cliPeakMB.toFixed(0)} |`,
-    );
-  }
-  lines.push('');
-  lines.push('Cost per row and memory by size (staging = load of all collections through Temporal):');
-  lines.push('');
-  lines.push('| size | outcome | staging µs/row | whole migration µs/row | load activities | median activity ms | slot idle (Temporal dispatch) | median schedule→start ms | worker MB | CLI MB |');
-  lines.push('|---|---|---|---|---|---|---|---|---|---|');
-  for (const r of results) {
-    const p = r.phases;
-    lines.push(`| ${fmt(r.size)} | ${r.outcome} | ${((p.staging / r.rows) * 1e6).toFixed(1)} | ${((p.total / r.rows) * 1e6).toFixed(1)} | ${p.loadActivities} | ${p.batchMedianMs.toFixed(0)} | ${(p.slotIdle * 100).toFixed(1)} % | ${p.scheduleToStartMedianMs.toFixed(0)} | ${r.workerPeakMB.toFixed(0)} | ${r.cliPeakMB.toFixed(0)} |`);
-  }
-  lines.push('');
-  lines.push('CPU seconds during staging, by process (2 cores = 2 CPU s per second of staging):');
-  lines.push('');
-  lines.push('| size | staging s | worker | PostgreSQL | Temporal server | CLI | other | Temporal server share |');
-  lines.push('|---|---|---|---|---|---|---|---|');
-  for (const r of results) {
-    const c = r.stagingCpu;
-    const all = c.worker + c.postgres + c.temporal + c.cli + c.other;
-    lines.push(`| ${fmt(r.size)} | ${s1(r.phases.staging)} | ${s1(c.worker)} | ${s1(c.postgres)} | ${s1(c.temporal)} | ${s1(c.cli)} | ${s1(c.other)} | ${((c.temporal / all) * 100).toFixed(1)} % |`);
-  }
+  const table = (header: string[], rows: string[][]) => {
+    lines.push(`| ${header.join(' | ')} |`, `|${header.map(() => '---|').join('')}`, ...rows.map((r) => `| ${r.join(' | ')} |`));
+  };
+  table(
+    ['size (chunks)', 'vectors', 'rows', 'store GB', 'backup s', 'plan s', 'staging s', 'finish s', 'index s', 'verify s', 'promote s', 'total s', 'staging rows/s', 'raw COPY rows/s', 'ratio', 'INSERT/row rows/s (sampled)', '× baseline', 'worker peak MB', 'CLI peak MB'],
+    results.map((r) => {
+      const p = r.phases;
+      return [fmt(r.size), fmt(r.vectors), fmt(r.rows), r.storeGB.toFixed(2), s1(p.backup), s1(p.plan), s1(p.staging), s1(p.finish), s1(p.indexes), s1(p.verify), s1(p.promote), s1(p.total), fmt(r.stagingRowsPerSecond),
+        r.raw ? fmt(r.raw.rowsPerSecond) : '–', r.raw ? (r.stagingRowsPerSecond / r.raw.rowsPerSecond).toFixed(2) : '–', r.insert ? fmt(r.insert.rowsPerSecond) : '–', r.insert ? (r.stagingRowsPerSecond / r.insert.rowsPerSecond).toFixed(1) : '–', r.workerPeakMB.toFixed(0), r.cliPeakMB.toFixed(0)];
+    }),
+  );
+  lines.push('', 'Cost per row and memory by size (staging = load of all collections through Temporal):', '');
+  table(
+    ['size', 'outcome', 'staging µs/row', 'whole migration µs/row', 'load activities', 'median activity ms', 'slot idle (Temporal dispatch)', 'median schedule→start ms', 'worker MB', 'CLI MB'],
+    results.map((r) => {
+      const p = r.phases;
+      return [fmt(r.size), r.outcome, ((p.staging / r.rows) * 1e6).toFixed(1), ((p.total / r.rows) * 1e6).toFixed(1), String(p.loadActivities), p.batchMedianMs.toFixed(0), `${(p.slotIdle * 100).toFixed(1)} %`, p.scheduleToStartMedianMs.toFixed(0), r.workerPeakMB.toFixed(0), r.cliPeakMB.toFixed(0)];
+    }),
+  );
+  lines.push('', 'CPU seconds during staging, by process (2 cores = 2 CPU s per second of staging):', '');
+  table(
+    ['size', 'staging s', 'worker', 'PostgreSQL', 'Temporal server', 'CLI', 'other', 'Temporal server share'],
+    results.map((r) => {
+      const c = r.stagingCpu;
+      return [fmt(r.size), s1(r.phases.staging), s1(c.worker), s1(c.postgres), s1(c.temporal), s1(c.cli), s1(c.other), `${(temporalShare(c) * 100).toFixed(1)} %`];
+    }),
+  );
   const first = results[0]!;
   const last = results[results.length - 1]!;
   lines.push('');
@@ -607,7 +614,7 @@ function report(results: SizeResult[], slots: number): string {
   if (last.insert) lines.push(`- ≥ 10 × one INSERT per row (sample extrapolated): ${results.map((r) => (r.insert ? (r.stagingRowsPerSecond / r.insert.rowsPerSecond).toFixed(1) : '–')).join(', ')}`);
   lines.push(`- worker peak RSS ≤ 300 MB, flat with size: ${results.map((r) => `${r.workerPeakMB.toFixed(0)} MB`).join(', ')}`);
   if (results.length > 1) lines.push(`- staging time per row at ${fmt(last.size)} vs ${fmt(first.size)}: ${((last.phases.staging / last.rows / (first.phases.staging / first.rows) - 1) * 100).toFixed(1)} % (goal within 10 %)`);
-  lines.push(`- Temporal overhead per batch < 5 %: worker slot time not inside a load activity ${results.map((r) => `${(r.phases.slotIdle * 100).toFixed(1)} %`).join(', ')}; Temporal server CPU during staging ${results.map((r) => { const c = r.stagingCpu; return `${((c.temporal / (c.worker + c.postgres + c.temporal + c.cli + c.other)) * 100).toFixed(1)} %`; }).join(', ')}`);
+  lines.push(`- Temporal overhead per batch < 5 %: worker slot time not inside a load activity ${results.map((r) => `${(r.phases.slotIdle * 100).toFixed(1)} %`).join(', ')}; Temporal server CPU during staging ${results.map((r) => `${(temporalShare(r.stagingCpu) * 100).toFixed(1)} %`).join(', ')}`);
   return lines.join('\n');
 }
 
