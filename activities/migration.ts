@@ -66,8 +66,13 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
     /** Plans every collection (one streaming pass per file); plans go to files, counts come back. */
     async planSource(input: { job: JobContext; batchSize: number }): Promise<SourceSummary> {
       return classified(undefined, async () => {
-        Context.current().heartbeat('planning');
-        const plan = await planDatabase(input.job.databasePath, input.job.jobId, { batchSize: input.batchSize, ...(deps.env ? { env: deps.env } : {}) });
+        // Planning reads every file once: minutes for a store of tens of GB, so it heartbeats on a
+        // timer like every long activity (one heartbeat at the start timed it out past 30 s, and
+        // each retry planned everything again).
+        const plan = await withHeartbeat(
+          () => 'planning',
+          () => planDatabase(input.job.databasePath, input.job.jobId, { batchSize: input.batchSize, ...(deps.env ? { env: deps.env } : {}) }),
+        );
         return {
           collections: plan.collections.map(({ collection, plan: p, planFile }) => ({
             collection,

@@ -542,6 +542,12 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
   const pool = new pg.Pool({ connectionString: url, max: Math.max(2, slots) });
   const concurrency = Math.min(slots, o.parallelism * COLLECTION_PARALLELISM);
   try {
+    // A terminated migration's staging tables are no longer needed: free their disk before the
+    // raw COPY writes the same rows again (a 500k-chunk store is ~12 GB of tables).
+    if (terminated) {
+      const { rows } = await pool.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'hybridrag\\_stage\\_%'`);
+      for (const r of rows) await pool.query(`DROP SCHEMA "${r.nspname}" CASCADE`);
+    }
     if (o.raw) {
       const plan = planTarget({ migrationId: `bench-raw-${Date.now()}`, workspace: 'default', dimension: src.dimension });
       await prepareStaging(pool, plan);
