@@ -28,6 +28,8 @@ export class CpuSampler {
 
   setPid(name: 'worker' | 'cli', pid: number | undefined): void {
     this.pids[name] = pid;
+    // a sample taken since the process started has filed it under 'other': file it again
+    for (const key of this.groupOf.keys()) if (key.startsWith(`${pid}:`)) this.groupOf.delete(key);
   }
 
   /** CPU seconds per component between two wall-clock times (ms since the epoch). */

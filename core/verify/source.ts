@@ -16,7 +16,7 @@ const NULL_FIELD = Buffer.from([0xff, 0xff, 0xff, 0xff]);
 
 export interface SourceSampleRow {
   id: string;
-  /** mapped row values (load-time columns hold NOW_SENTINEL when the record has no time) */
+  /** NOW_SENTINEL where a load-time column had no time in the record, else null */
   row: unknown[];
   /** per copy column: the send bytes, or null */
   fields: (Buffer | null)[];
@@ -102,8 +102,9 @@ export async function sourcePass(t: VerifyTable, mapping: CollectionMapping, pla
         }
       }
       if (t.endpointNodes && jsonbText(row[t.endpointNodes.properties]) === entityOnly(id)) s.attributeless.set(id, digest);
-      // a vector is a view of its whole batch's memory (core/source/vdbReader.ts): keep a copy
-      if (idHash.readUInt32BE(0) < o.sampleBelow) s.sample.push({ id, row: row.map((v) => (v instanceof Float32Array ? v.slice() : v)), fields: fields.map((f) => (f ? Buffer.from(f) : null)) });
+      // The comparison reads the encoded fields, and of the row only where a load-time column was
+      // left to "now": keep just that (a vector would also hold its whole batch's memory).
+      if (idHash.readUInt32BE(0) < o.sampleBelow) s.sample.push({ id, row: row.map((v) => (v === NOW_SENTINEL ? v : null)), fields: fields.map((f) => (f ? Buffer.from(f) : null)) });
     }
   }
   return s;
