@@ -4,7 +4,7 @@ import { switchBackend } from '../core/registry/registry';
 import { rollbackPromote } from '../core/target';
 import type { TargetContext } from '../workflows/types';
 import { classified } from './failures';
-import { withHeartbeat } from './migration';
+import { withHeartbeat } from './heartbeat';
 import { targetPlanOf } from './targetPlan';
 import type { PoolRegistry } from './pools';
 

@@ -11,6 +11,7 @@ import type { CollectionName } from '../core/source/records';
 import type { JobContext, SourceSummary, TargetContext } from '../workflows/types';
 import { z } from 'zod';
 import { classified } from './failures';
+import { withHeartbeat } from './heartbeat';
 import type { PoolRegistry } from './pools';
 import { targetPlanOf } from './targetPlan';
 
@@ -19,24 +20,6 @@ export interface MigrationActivityDependencies {
   pools: PoolRegistry;
   env?: NodeJS.ProcessEnv;
   now?: () => Date;
-}
-
-/**
- * Heartbeats while a long single statement (an index build, a batch's COPY) runs: every 5 seconds,
- * or a third of the heartbeat timeout when that is shorter, so a live worker is never timed out
- * and a dead one is noticed within the timeout.
- */
-export async function withHeartbeat<T>(details: () => unknown, body: () => Promise<T>): Promise<T> {
-  const ctx = Context.current();
-  ctx.heartbeat(details());
-  const timeout = ctx.info.heartbeatTimeoutMs;
-  const every = timeout ? Math.max(200, Math.min(5_000, Math.floor(timeout / 3))) : 5_000;
-  const timer = setInterval(() => ctx.heartbeat(details()), every);
-  try {
-    return await body();
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 /** What a batch range activity did: records read (loaded or rejected), rejects, batches by outcome. */

@@ -14,7 +14,7 @@ import { fullBackupId } from './backupIds';
 import { failureMessage } from './failures';
 import { migrationWorkflowId, newJobId } from './jobs';
 import { awaitResult, hostWorker, type WorkerMode } from './runner';
-import { connectTemporal, startOrAttach } from './temporal';
+import { connectTemporal, runningExecution, startOrAttach } from './temporal';
 
 /** What every programmatic entry point needs: the database, the target, how to reach Temporal. */
 export interface MigrationOptions {
@@ -55,8 +55,7 @@ abstract class WorkflowDriver {
   /** Runs one workflow to its result with a worker (external or embedded), as the CLI does. */
   protected async runWorkflow<R>(workflowType: string, workflowId: string, args: unknown[]): Promise<R> {
     const session = await connectTemporal(temporalSettings(process.env, this.options.temporal ?? {}));
-    const running = await session.client.workflow.getHandle(workflowId).describe().then((d) => (d.status.name === 'RUNNING' ? d : undefined), () => undefined);
-    const host = await hostWorker(session, this.credentials, this.options.worker ?? 'auto', { workflowId, ...(running ? { runningQueue: running.taskQueue } : {}) });
+    const host = await hostWorker(session, this.credentials, this.options.worker ?? 'auto', { workflowId, running: await runningExecution(session, workflowId) });
     try {
       const handle = await startOrAttach(session, workflowType, { workflowId, taskQueue: host.taskQueue, args });
       try {

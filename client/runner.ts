@@ -23,12 +23,13 @@ export async function hostWorker(
   session: TemporalSession,
   credentials: CredentialStore,
   mode: WorkerMode = 'auto',
-  workflow: { workflowId?: string; runningQueue?: string } = {},
+  workflow: { workflowId?: string; running?: { taskQueue: string } } = {},
 ): Promise<WorkerHost> {
+  const runningQueue = workflow.running?.taskQueue;
   let embedded: EmbeddedWorker | undefined;
   const host: WorkerHost = {
     embedded: false,
-    taskQueue: workflow.runningQueue ?? TASK_QUEUE,
+    taskQueue: runningQueue ?? TASK_QUEUE,
     async ensureEmbedded() {
       if (embedded) return;
       embedded = await startEmbeddedWorker(session.settings, credentials, host.taskQueue);
@@ -38,9 +39,9 @@ export async function hostWorker(
       await embedded?.stop();
     },
   };
-  if (workflow.runningQueue) {
+  if (runningQueue) {
     // Attaching: carry on where the workflow runs; a private queue has no worker but ours.
-    if (mode === 'embedded' || (mode === 'auto' && (workflow.runningQueue !== TASK_QUEUE || !(await workerIsPolling(session))))) await host.ensureEmbedded();
+    if (mode === 'embedded' || (mode === 'auto' && (runningQueue !== TASK_QUEUE || !(await workerIsPolling(session))))) await host.ensureEmbedded();
     return host;
   }
   if (mode === 'embedded' || (mode === 'auto' && !(await workerIsPolling(session)))) {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, type WorkflowExecutionDescription, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { TASK_QUEUE, type TemporalSettings } from '../core/config';
 import type { CredentialStore } from '../core/credentials';
@@ -93,6 +93,17 @@ function firstLine(error: unknown): string {
  * only ever runs its own migration (with the password it was given), never another CLI's job for
  * which it has no credentials; a rerun after a crash polls the same queue and carries on.
  */
+/** The workflow's current execution when it is running (to attach to it on its own task queue). */
+export async function runningExecution(session: TemporalSession, workflowId: string): Promise<WorkflowExecutionDescription | undefined> {
+  return session.client.workflow
+    .getHandle(workflowId)
+    .describe()
+    .then(
+      (d) => (d.status.name === 'RUNNING' ? d : undefined),
+      () => undefined,
+    );
+}
+
 export function embeddedTaskQueue(workflowId: string): string {
   return `${TASK_QUEUE}/embedded/${createHash('sha256').update(workflowId).digest('hex').slice(0, 16)}`;
 }

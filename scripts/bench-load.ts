@@ -24,6 +24,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { VectorRecord } from '../core/source/records';
+import { runPool } from './runPool';
 import {
   BinaryCopyEncoder, buildIndexes, cleanupStaging, copyHeader, copySql, copyTrailer, copyTypes, loadBatch, planTarget, prepareStaging, tableSpec,
   type TargetPlan,
@@ -53,15 +54,6 @@ function makeRecords(n: number, dim: number): VectorRecord[] {
     out.push({ id: `ent-${i.toString(16).padStart(32, '0')}`, fields: { entity_name: name, content: `${name}\nA benchmark entity number ${i}.`, source_id: `chunk-${i % 977}<SEP>chunk-${i % 131}`, file_path: 'bench.txt', __created_at__: 1_760_000_000 }, vector: v });
   }
   return out;
-}
-
-/** Runs task(0 … n-1) with at most `parallel` in flight (like the collection workflow's batch launcher). */
-async function runPool(indexes: number[], parallel: number, task: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < indexes.length) await task(indexes[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, indexes.length) }, lane));
 }
 
 interface Side {

@@ -27,6 +27,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { CpuSampler, type Component } from './cpuSampler';
+import { runPool } from './runPool';
 import { DEFAULT_COLLECTION_PARALLELISM } from '../core/config';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -293,14 +294,6 @@ async function phasesOf(client: Client, workflowId: string, runId: string, slots
 }
 
 // ---------------------------------------------------------------- raw COPY and INSERT baseline
-
-async function runPool<T>(items: T[], parallel: number, task: (x: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) await task(items[next++]!);
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, items.length) }, lane));
-}
 
 interface SourceBatches {
   collection: CollectionName;

@@ -1,6 +1,6 @@
 import { proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { TargetContext } from './types';
+import { DEFAULT_HEARTBEAT_TIMEOUT, type TargetContext } from './types';
 
 export interface BackupOnlyInput {
   databasePath: string;
@@ -29,7 +29,7 @@ export interface RollbackResult {
 
 const backups = proxyActivities<Activities>({
   startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '30 seconds',
+  heartbeatTimeout: DEFAULT_HEARTBEAT_TIMEOUT,
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
 const quick = proxyActivities<Activities>({

@@ -13,7 +13,7 @@ import type { Duration } from '@temporalio/common';
 import type { MigrationActivities } from '../activities/migration';
 import { cancelSignal, pauseSignal, resumeSignal } from './control';
 import { batchesPerActivity } from '../core/migration/batchRanges';
-import type { CollectionSummary, TargetContext } from './types';
+import { DEFAULT_HEARTBEAT_TIMEOUT, type CollectionSummary, type TargetContext } from './types';
 
 export { cancelSignal, pauseSignal, resumeSignal };
 
@@ -59,7 +59,7 @@ function batchActivities(heartbeatTimeout: Duration) {
  * new before its history grows large, carrying only the index of the next batch.
  */
 export async function collectionLoadWorkflow(input: CollectionLoadInput): Promise<CollectionLoadResult> {
-  const { loadBatch } = batchActivities(input.heartbeatTimeout ?? '30 seconds');
+  const { loadBatch } = batchActivities(input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT);
   let paused = input.paused ?? false;
   let cancelled = false;
   setHandler(pauseSignal, () => void (paused = true));

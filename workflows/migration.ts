@@ -17,7 +17,7 @@ import { batchLoadedSignal, collectionLoadWorkflow, type CollectionLoadResult } 
 import { cancelSignal, pauseSignal, resumeSignal } from './control';
 import { PHASE_ATTRIBUTE, ROWS_DONE_ATTRIBUTE } from './searchAttributes';
 import { MigrationTracker } from './tracker';
-import type { JobContext, MigrationProgress, SourceSummary, TargetContext } from './types';
+import { DEFAULT_HEARTBEAT_TIMEOUT, type JobContext, type MigrationProgress, type SourceSummary, type TargetContext } from './types';
 
 export { cancelSignal, pauseSignal, resumeSignal };
 export const progressQuery = defineQuery<MigrationProgress>('progress');
@@ -74,7 +74,6 @@ const quick = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
-export const DEFAULT_HEARTBEAT_TIMEOUT = '30 seconds';
 function longActivities(heartbeatTimeout: Duration) {
   return proxyActivities<Activities>({
     startToCloseTimeout: '12 hours',

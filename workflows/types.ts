@@ -1,6 +1,12 @@
 import type { DatabaseTarget } from '../core/connection';
 import type { MigrationPhase } from '../core/state/stateFile';
 
+/**
+ * How long a long activity may go without a heartbeat before Temporal retries it elsewhere, unless
+ * a migration says otherwise (activities heartbeat every 5 s, or a third of the timeout when shorter).
+ */
+export const DEFAULT_HEARTBEAT_TIMEOUT = '30 seconds';
+
 /** Everything a migration job's activities need to find the source and the target. Plain data, no secret. */
 export interface JobContext {
   jobId: string;

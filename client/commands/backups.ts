@@ -11,7 +11,7 @@ import { failureMessage } from '../failures';
 import { banner, closingBanner } from '../progress';
 import { confirm } from '../prompt';
 import { awaitResult, hostWorker, type WorkerHost, type WorkerMode } from '../runner';
-import { connectTemporal, startOrAttach } from '../temporal';
+import { connectTemporal, runningExecution, startOrAttach } from '../temporal';
 import type { CommandIo } from './migrate';
 
 interface BackupFlags {
@@ -44,8 +44,7 @@ async function withTemporal<T>(flags: BackupFlags, credentials: CredentialStore,
   const hosts: WorkerHost[] = [];
   try {
     return await body(async <R>(workflow: string, id: string, args: unknown[]) => {
-      const running = await session.client.workflow.getHandle(id).describe().then((d) => (d.status.name === 'RUNNING' ? d : undefined), () => undefined);
-      const host = await hostWorker(session, credentials, flags.worker, { workflowId: id, ...(running ? { runningQueue: running.taskQueue } : {}) });
+      const host = await hostWorker(session, credentials, flags.worker, { workflowId: id, running: await runningExecution(session, id) });
       hosts.push(host);
       const handle = await startOrAttach(session, workflow, { workflowId: id, taskQueue: host.taskQueue, args });
       try {

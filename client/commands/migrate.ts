@@ -28,7 +28,7 @@ import { confirm } from '../prompt';
 import { backupOnlyCommand, listBackupsCommand, rollbackCommand } from './backups';
 import { pauseWatcher } from '../watcher';
 import { awaitResult, hostWorker } from '../runner';
-import { connectTemporal, startOrAttach } from '../temporal';
+import { connectTemporal, runningExecution, startOrAttach } from '../temporal';
 
 export const MigrateFlagsSchema = z
   .object({
@@ -202,7 +202,7 @@ export async function runMigration(flags: MigrateFlags, db: DatabaseRef, io: Com
   const session = await connectTemporal(settings);
   try {
     const workflowId = migrationWorkflowId(db.name, target, workspace);
-    const running = await session.client.workflow.getHandle(workflowId).describe().then((d) => (d.status.name === 'RUNNING' ? d : undefined), () => undefined);
+    const running = await runningExecution(session, workflowId);
     if (!running) {
       await preflightTarget(target, credentials, jobId, workspace, flags.layout);
       await confirm(`Migrate '${db.name}' (${db.path}) into ${describeTarget(target)}, workspace '${workspace}'?`, flags.yes);
@@ -211,7 +211,7 @@ export async function runMigration(flags: MigrateFlags, db: DatabaseRef, io: Com
       }
     }
     const watcher = await holdWatcher(flags, db, io);
-    const host = await hostWorker(session, credentials, flags.worker, { workflowId, ...(running ? { runningQueue: running.taskQueue } : {}) });
+    const host = await hostWorker(session, credentials, flags.worker, { workflowId, running });
     try {
       const input: MigrationInput = {
         job: {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
+import { parseConnectionString } from '../../core/connection';
 import { CredentialStore } from '../../core/credentials';
 import { createWorker } from '../../workers/createWorker';
 
@@ -11,6 +12,14 @@ export interface TestTemporal {
   /** polls the test's task queue from creation until close() */
   worker: Worker;
   close(): Promise<void>;
+}
+
+/** A credential store that knows the password of this connection string (a scratch database's). */
+export function credentialsFor(url: string): CredentialStore {
+  const credentials = new CredentialStore({});
+  const { target, password } = parseConnectionString(url);
+  credentials.remember(target, password!);
+  return credentials;
 }
 
 /** A real client and worker on the test Temporal server, on a task queue of this test's own. */

@@ -2,21 +2,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConnectionString } from '../../core/connection';
-import { CredentialStore } from '../../core/credentials';
 import type { MigrationInput, migrationWorkflow } from '../../workflows/migration';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/db';
 import { copyFixture, manifestCounts, readManifest } from '../helpers/fixtures';
-import { connectTestTemporal, type TestTemporal } from '../helpers/temporal';
+import { connectTestTemporal, credentialsFor, type TestTemporal } from '../helpers/temporal';
 
 let db: ScratchDatabase;
 let temporal: TestTemporal;
 
 beforeAll(async () => {
   db = await createScratchDatabase('wf_direct');
-  const credentials = new CredentialStore({});
-  const { target, password } = parseConnectionString(db.url);
-  credentials.remember(target, password!);
-  temporal = await connectTestTemporal(credentials);
+  temporal = await connectTestTemporal(credentialsFor(db.url));
 });
 afterAll(async () => {
   await temporal?.close();

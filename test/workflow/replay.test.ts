@@ -7,14 +7,13 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { parseConnectionString } from '../../core/connection';
-import { CredentialStore } from '../../core/credentials';
 import type { backupOnlyWorkflow, rollbackWorkflow } from '../../workflows/backup';
 import type { doctorWorkflow } from '../../workflows/doctor';
 import { pauseSignal, resumeSignal, type MigrationInput, type migrationWorkflow } from '../../workflows/migration';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/db';
 import { copyFixture } from '../helpers/fixtures';
 import { TEMPORAL_BIN } from '../helpers/services';
-import { connectTestTemporal, type TestTemporal } from '../helpers/temporal';
+import { connectTestTemporal, credentialsFor, type TestTemporal } from '../helpers/temporal';
 
 /**
  * Histories of real runs of every workflow, kept in test/workflow/histories/*.json, replayed
@@ -58,10 +57,7 @@ describe.skipIf(!RECORD)('recording the histories (HYBRIDRAG_RECORD_HISTORIES=1)
   let db: ScratchDatabase;
   beforeAll(async () => {
     db = await createScratchDatabase('wf_record');
-    const credentials = new CredentialStore({});
-    const { target, password } = parseConnectionString(db.url);
-    credentials.remember(target, password!);
-    temporal = await connectTestTemporal(credentials);
+    temporal = await connectTestTemporal(credentialsFor(db.url));
   });
   afterAll(async () => {
     await temporal?.close();
