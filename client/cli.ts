@@ -95,7 +95,7 @@ function buildProgram(): Command {
       .argument('[name]', 'database name in the HybridRAG registry')
       .description(
         action === 'pause'
-          ? 'Pause a running migration: no new batch starts, running ones finish.'
+          ? 'Pause a running migration: queued batches are cancelled (loaded after resume), running ones finish; returns once none runs.'
           : action === 'resume'
             ? 'Resume a paused migration.'
             : 'Cancel a running migration; its staged batches are kept so it can be resumed.',

@@ -1,8 +1,11 @@
 import {
+  ActivityCancellationType,
+  CancellationScope,
   condition,
   continueAsNew,
   defineSignal,
   getExternalWorkflowHandle,
+  isCancellation,
   patched,
   proxyActivities,
   setHandler,
@@ -20,6 +23,18 @@ export { cancelSignal, pauseSignal, resumeSignal };
 /** Sent to the parent migration after every load activity: `batches` batches from `batchIndex` (1 when absent). */
 export const batchLoadedSignal = defineSignal<[{ collection: string; batchIndex: number; rows: number; rejected: number; batches?: number }]>('batchLoaded');
 
+/**
+ * Sent to the parent migration when, after a pause, this collection has no load activity left
+ * running: the ones queued were cancelled, the started ones finished.
+ */
+export const loadsStoppedSignal = defineSignal<[{ collection: string }]>('loadsStopped');
+
+/** A range of consecutive batches: one load activity. */
+export interface BatchRange {
+  batchIndex: number;
+  count: number;
+}
+
 export interface CollectionLoadInput {
   ctx: TargetContext;
   collection: CollectionSummary;
@@ -30,6 +45,8 @@ export interface CollectionLoadInput {
   /** first batch this run starts at (all before it are done): set by continue-as-new */
   nextBatch?: number;
   paused?: boolean;
+  /** ranges below `nextBatch` whose load activity was cancelled before it ran (by a pause): loaded first */
+  requeued?: BatchRange[];
   /** test hook: continue-as-new after this many batches in one run (default: when Temporal suggests it) */
   batchesPerRun?: number;
   /** consecutive batches per load activity (default: core/migration/batchRanges.ts sizes them by bytes) */
@@ -49,6 +66,9 @@ function batchActivities(heartbeatTimeout: Duration) {
   return proxyActivities<MigrationActivities>({
     startToCloseTimeout: '30 minutes',
     heartbeatTimeout,
+    // A pause cancels load activities: one not started yet is cancelled at once and its range
+    // loaded after the resume; one already running completes, and the workflow waits for it.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 minute' },
   });
 }
@@ -60,20 +80,40 @@ function batchActivities(heartbeatTimeout: Duration) {
  */
 export async function collectionLoadWorkflow(input: CollectionLoadInput): Promise<CollectionLoadResult> {
   const { loadBatch } = batchActivities(input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT);
+  // Before this patch a pause let every scheduled load activity run, queued ones included (a pause
+  // took as long as the queue), and the parent was not told when loading had stopped.
+  const stopQueued = patched('pause-stops-queued-loads');
   let paused = input.paused ?? false;
   let cancelled = false;
-  setHandler(pauseSignal, () => void (paused = true));
-  setHandler(resumeSignal, () => void (paused = false));
-  setHandler(cancelSignal, () => void (cancelled = true));
+  /** the pause this run has told the parent about (reset by a resume) */
+  let stopReported = false;
+  const running = new Set<CancellationScope>();
+  const stopRunning = () => {
+    if (stopQueued) for (const scope of running) scope.cancel();
+  };
+  setHandler(pauseSignal, () => {
+    paused = true;
+    stopRunning();
+  });
+  setHandler(resumeSignal, () => {
+    paused = false;
+    stopReported = false;
+  });
+  setHandler(cancelSignal, () => {
+    cancelled = true;
+    stopRunning();
+  });
 
   const total = input.collection.batches;
   const parent = getExternalWorkflowHandle(input.parentWorkflowId);
   const start = input.nextBatch ?? 0;
   let next = start;
+  const requeued: BatchRange[] = [...(input.requeued ?? [])];
   let inFlight = 0;
   let failure: unknown;
   const runLimit = input.batchesPerRun ?? Number.POSITIVE_INFINITY;
   const runOver = () => next - start >= runLimit || workflowInfo().continueAsNewSuggested;
+  const hasWork = () => requeued.length > 0 || next < total;
 
   let signalling = 0;
   // Before this patch a batch held its slot until its progress signal reached the parent (one
@@ -86,7 +126,10 @@ export async function collectionLoadWorkflow(input: CollectionLoadInput): Promis
   const launch = (batchIndex: number, batchCount: number) => {
     inFlight += 1;
     const args = { ctx: input.ctx, collection: input.collection.collection, planFile: input.collection.planFile, batchIndex };
-    const loaded = loadBatch(ranges ? { ...args, batchCount } : args);
+    const scope = new CancellationScope();
+    running.add(scope);
+    const loaded = scope.run(() => loadBatch(ranges ? { ...args, batchCount } : args));
+    void loaded.finally(() => running.delete(scope)).catch(() => undefined);
     const progress = (result: { rows: number; rejected: number }) =>
       parent.signal(batchLoadedSignal, { collection: input.collection.collection, batchIndex, rows: result.rows, rejected: result.rejected, ...(ranges ? { batches: batchCount } : {}) });
     if (!progressOffSlot) {
@@ -115,14 +158,38 @@ export async function collectionLoadWorkflow(input: CollectionLoadInput): Promis
       },
       (error: unknown) => {
         inFlight -= 1;
-        failure ??= error;
+        // cancelled by a pause or cancel before it loaded anything: loaded again after a resume
+        if (isCancellation(error) && scope.consideredCancelled && (paused || cancelled)) requeued.push({ batchIndex, count: batchCount });
+        else failure ??= error;
       },
     );
   };
 
-  while (next < total && !cancelled && failure === undefined && !runOver()) {
-    await condition(() => (!paused && inFlight < input.parallelism) || cancelled || failure !== undefined);
+  while (!cancelled && failure === undefined) {
+    if (!hasWork()) {
+      if (inFlight === 0) break;
+      // a pause or cancel can hand ranges back while the last ones run
+      await condition(() => inFlight === 0 || hasWork() || cancelled || failure !== undefined);
+      continue;
+    }
+    if (runOver()) break;
+    const stopToReport = () => stopQueued && paused && inFlight === 0 && !stopReported;
+    await condition(() => (!paused && inFlight < input.parallelism) || stopToReport() || cancelled || failure !== undefined);
     if (cancelled || failure !== undefined) break;
+    if (stopQueued && paused) {
+      if (stopToReport()) {
+        stopReported = true;
+        await parent.signal(loadsStoppedSignal, { collection: input.collection.collection }).catch(() => undefined);
+      }
+      continue;
+    }
+    requeued.sort((a, b) => a.batchIndex - b.batchIndex);
+    const again = requeued.shift();
+    if (again) {
+      setCurrentDetails(`${input.collection.collection}: batch ${again.batchIndex + 1}${again.count > 1 ? `–${again.batchIndex + again.count}` : ''} of ${total} (again, after a pause)`);
+      launch(again.batchIndex, again.count);
+      continue;
+    }
     // a range never crosses the run's batch limit, so continue-as-new happens where the test asks
     const count = Math.min(perActivity, total - next, Number.isFinite(runLimit) ? start + runLimit - next : perActivity);
     setCurrentDetails(`${input.collection.collection}: batch ${next + 1}${count > 1 ? `–${next + count}` : ''} of ${total}${paused ? ' (paused)' : ''}`);
@@ -132,9 +199,10 @@ export async function collectionLoadWorkflow(input: CollectionLoadInput): Promis
   // Running batches always finish: nothing is left half-done, and `next` is then a clean resume point.
   await condition(() => inFlight === 0 && signalling === 0);
   if (failure !== undefined) throw failure;
-  if (cancelled) return { collection: input.collection.collection, state: 'cancelled', nextBatch: next };
-  if (next < total) {
-    await continueAsNew<typeof collectionLoadWorkflow>({ ...input, nextBatch: next, paused });
+  const firstNotLoaded = Math.min(next, ...requeued.map((r) => r.batchIndex));
+  if (cancelled) return { collection: input.collection.collection, state: 'cancelled', nextBatch: firstNotLoaded };
+  if (hasWork()) {
+    await continueAsNew<typeof collectionLoadWorkflow>({ ...input, nextBatch: next, paused, ...(requeued.length ? { requeued } : {}) });
   }
   return { collection: input.collection.collection, state: 'done', nextBatch: next };
 }

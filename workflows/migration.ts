@@ -13,7 +13,7 @@ import {
 import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { MigrationPhase } from '../core/state/stateFile';
-import { batchLoadedSignal, collectionLoadWorkflow, type CollectionLoadResult } from './collection';
+import { batchLoadedSignal, collectionLoadWorkflow, loadsStoppedSignal, type CollectionLoadResult } from './collection';
 import { cancelSignal, pauseSignal, resumeSignal } from './control';
 import { PHASE_ATTRIBUTE, ROWS_DONE_ATTRIBUTE } from './searchAttributes';
 import { MigrationTracker } from './tracker';
@@ -100,13 +100,17 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
   const forward = async (signal: SignalDefinition<[], string>) => {
     for (const id of children.values()) await getExternalWorkflowHandle(id).signal(signal).catch(() => undefined);
   };
+  setHandler(loadsStoppedSignal, ({ collection }) => {
+    tracker.loadsStopped(collection);
+    refreshDetails();
+  });
   setHandler(pauseSignal, async () => {
-    tracker.paused = true;
+    tracker.pause(children.keys());
     refreshDetails();
     await forward(pauseSignal);
   });
   setHandler(resumeSignal, async () => {
-    tracker.paused = false;
+    tracker.resume();
     refreshDetails();
     await forward(resumeSignal);
   });

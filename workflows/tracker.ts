@@ -13,6 +13,8 @@ export class MigrationTracker {
   backupId: string | null = null;
   errors: string[] = [];
   private collections = new Map<string, CollectionProgress>();
+  /** collections that were loading when the pause came and have not yet said their loads stopped */
+  private stopping = new Set<string>();
   private loadStartedAt: number | undefined;
   private rowsAtLoadStart = 0;
   private lastRowsAt: number | undefined;
@@ -43,6 +45,23 @@ export class MigrationTracker {
   collectionDone(collection: string, state: 'done' | 'cancelled'): void {
     const c = this.collections.get(collection);
     if (c) c.state = state;
+    this.stopping.delete(collection);
+  }
+
+  /** A pause: the collections loading now (their children) are stopping until they say otherwise. */
+  pause(loading: Iterable<string>): void {
+    this.paused = true;
+    this.stopping = new Set(loading);
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.stopping.clear();
+  }
+
+  /** A collection child has, since the pause, no load activity running. */
+  loadsStopped(collection: string): void {
+    this.stopping.delete(collection);
   }
 
   get rowsDone(): number {
@@ -72,6 +91,7 @@ export class MigrationTracker {
       phase: this.phase,
       step: this.step,
       paused: this.paused,
+      pausing: this.paused && this.stopping.size > 0,
       cancelRequested: this.cancelRequested,
       collections: [...this.collections.values()].map((c) => ({ ...c })),
       rowsDone: this.rowsDone,
@@ -91,7 +111,7 @@ export class MigrationTracker {
   details(now: number): string {
     const p = this.progress(now);
     const step = p.step.replace(/(\d+)\/(\d+)/g, '$1 of $2');
-    const lines = [`**${step}**${p.paused ? ' — paused' : ''}${p.cancelRequested ? ' — cancelling' : ''}`, ''];
+    const lines = [`**${step}**${p.paused ? (p.pausing ? ' — pausing (running batches finish first)' : ' — paused') : ''}${p.cancelRequested ? ' — cancelling' : ''}`, ''];
     lines.push(`phase: ${p.phase} · rows ${p.rowsDone.toLocaleString('en-US')} of ${p.rowsTotal.toLocaleString('en-US')} · ${p.rowsPerSecond.toLocaleString('en-US')} rows/s${p.etaSeconds !== null ? ` · ETA ${p.etaSeconds}s` : ''}`);
     if (p.collections.length) lines.push('');
     for (const c of p.collections) lines.push(`- ${c.collection}: ${c.rowsDone} of ${c.records} (${c.state})`);

@@ -58,6 +58,8 @@ export interface MigrationProgress {
   /** what the job is doing now, e.g. "Phase 2/4: staging vdb_entities" */
   step: string;
   paused: boolean;
+  /** paused, but load activities that had started before the pause are still finishing */
+  pausing: boolean;
   cancelRequested: boolean;
   collections: CollectionProgress[];
   rowsDone: number;

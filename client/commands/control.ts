@@ -1,3 +1,4 @@
+import type { WorkflowHandle } from '@temporalio/client';
 import { temporalSettings, workflowUiLink } from '../../core/config';
 import { readState, type MigrationState } from '../../core/state/stateFile';
 import type { MigrationProgress } from '../../workflows/types';
@@ -60,8 +61,32 @@ export async function statusCommand(name: string | undefined, dir: string | unde
 
 const SIGNALS = { pause: 'paused', resume: 'resumed', cancel: 'cancelling' } as const;
 
+/** How long `pause` waits for the load activities that had started to finish (each is ~1 s of work). */
+export const PAUSE_SETTLE_LIMIT_MS = 120_000;
+
+/**
+ * Waits until the paused migration has no load activity running (queued ones are cancelled at once,
+ * started ones finish); false when that did not happen within the limit.
+ */
+async function pauseSettled(handle: WorkflowHandle, limitMs: number): Promise<boolean> {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const progress = await handle.query<MigrationProgress>('progress').catch(() => undefined);
+    if (!progress) return false;
+    if (!progress.pausing) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 /** `hybridrag backend pause|resume|cancel <name>`: a signal to the running migration. */
-export async function controlCommand(action: keyof typeof SIGNALS, name: string | undefined, dir: string | undefined, io: CommandIo): Promise<{ workflowId: string; action: string }> {
+export async function controlCommand(
+  action: keyof typeof SIGNALS,
+  name: string | undefined,
+  dir: string | undefined,
+  io: CommandIo,
+  settleLimitMs = PAUSE_SETTLE_LIMIT_MS,
+): Promise<{ workflowId: string; action: string }> {
   const { db, state } = await stateOf(name, dir);
   if (!state?.workflow_id) throw new UserError(`No migration of '${db.name}' has been started; nothing to ${action}.`);
   const session = await connectTemporal(temporalSettings(process.env));
@@ -72,7 +97,11 @@ export async function controlCommand(action: keyof typeof SIGNALS, name: string 
       throw new UserError(`The migration of '${db.name}' (job ${state.job_id}) is not running (${described?.status.name.toLowerCase() ?? 'unknown to Temporal'}); nothing to ${action}.`);
     }
     await handle.signal(action);
-    io.out(`Migration of '${db.name}' (job ${state.job_id}): ${SIGNALS[action]}.\n`);
+    if (action === 'pause' && !(await pauseSettled(handle, settleLimitMs))) {
+      io.out(`Migration of '${db.name}' (job ${state.job_id}): pausing; batches that had started are still finishing, and \`backend status\` shows PAUSED once they have.\n`);
+    } else {
+      io.out(`Migration of '${db.name}' (job ${state.job_id}): ${SIGNALS[action]}.\n`);
+    }
     return { workflowId: state.workflow_id, action };
   } finally {
     await session.close();

@@ -12,7 +12,11 @@ import { expectExactMigration } from '../helpers/migrationCheck';
 import { historyText } from '../helpers/temporal';
 import { startWorkerProcess, until, type WorkerProcess } from '../helpers/workerProcess';
 
-/** Pause, resume and cancel of a running migration; every batch waits 300 ms so there is time to act. */
+/**
+ * Pause, resume and cancel of a running migration; every batch waits 300 ms so there is time to
+ * act, and the worker runs one activity at a time, so the load activities scheduled at once (two
+ * collections × parallelism 2) queue behind it.
+ */
 const FIXTURE = 'Rajendk-AITech__LightRAG__rag_storage';
 let connection: Connection;
 let client: Client;
@@ -24,7 +28,7 @@ beforeAll(async () => {
   db = await createScratchDatabase('wf_control');
   connection = await Connection.connect({ address: inject('temporalAddress') });
   client = new Client({ connection });
-  worker = await startWorkerProcess({ temporalAddress: inject('temporalAddress'), taskQueue, password: parseConnectionString(db.url).password!, env: { HYBRIDRAG_TEST_BATCH_DELAY_MS: '300' } });
+  worker = await startWorkerProcess({ temporalAddress: inject('temporalAddress'), taskQueue, password: parseConnectionString(db.url).password!, env: { HYBRIDRAG_TEST_BATCH_DELAY_MS: '300', HYBRIDRAG_ACTIVITY_SLOTS: '1' } });
 });
 afterAll(async () => {
   await worker?.stop();
@@ -56,34 +60,39 @@ async function childEventsAfterSignal(childId: string, signalName: string) {
 }
 
 describe('pause, resume, cancel', () => {
-  it('pause stops new batches within one batch; resume finishes the job exactly', async () => {
+  it('pause cancels the queued load activities, lets the running one finish, says when nothing runs; resume loads the rest exactly once', async () => {
     const input = migration(copyFixture(FIXTURE), 'job-control-pause', 'pause');
     const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', { taskQueue, workflowId: `test-pause/${taskQueue}`, args: [input] });
     await until(async () => (await batchesDone(handle)) >= 2, 60_000, 'two batches');
-    await handle.signal(pauseSignal);
-    // Batches already running finish (at most `parallelism` per loading collection); then nothing moves.
     const p = await handle.query(progressQuery);
-    await new Promise((r) => setTimeout(r, 1500));
-    const settled = await batchesDone(handle);
+    await handle.signal(pauseSignal);
+    // One slot: one load activity runs (≤ 600 ms of work); the queued ones are cancelled.
+    await until(async () => !(await handle.query(progressQuery)).pausing, 10_000, 'the pause to settle');
+    const settled = await handle.query(progressQuery);
+    expect(settled.paused).toBe(true);
+    expect(settled.rowsDone).toBeLessThan(settled.rowsTotal);
     await new Promise((r) => setTimeout(r, 2000));
-    expect(await batchesDone(handle)).toBe(settled);
-    const paused = await handle.query(progressQuery);
-    expect(paused.paused).toBe(true);
-    expect(paused.rowsDone).toBeLessThan(paused.rowsTotal);
-    // In every child that got the pause, no batch was scheduled after it.
+    expect(await batchesDone(handle)).toBe(settled.collections.reduce((n, c) => n + c.batchesDone, 0));
+    // In every child that got the pause: nothing scheduled after it, at most the one running
+    // activity completed, and the queued ones were cancelled.
     let pausedChildren = 0;
+    let cancelledActivities = 0;
     for (const c of p.collections) {
       const after = await childEventsAfterSignal(`${handle.workflowId}/${c.collection}`, 'pause').catch(() => undefined);
       if (!after) continue;
       pausedChildren += 1;
       expect(after.filter((e) => e.activityTaskScheduledEventAttributes).length).toBe(0);
-      // at most the batches already running (parallelism) completed after the pause
-      expect(after.filter((e) => e.activityTaskCompletedEventAttributes).length).toBeLessThanOrEqual(input.parallelism);
+      expect(after.filter((e) => e.activityTaskCompletedEventAttributes).length).toBeLessThanOrEqual(1);
+      cancelledActivities += after.filter((e) => e.activityTaskCanceledEventAttributes).length;
     }
     expect(pausedChildren).toBeGreaterThan(0);
+    expect(cancelledActivities).toBeGreaterThan(0);
     await handle.signal(resumeSignal);
     const result = await handle.result();
     await expectExactMigration(db.pool, FIXTURE, input.job, result);
+    // the cancelled ranges were loaded after the resume, and counted once
+    expect(result.progress.rowsDone).toBe(result.progress.rowsTotal);
+    for (const c of result.progress.collections) expect(c).toMatchObject({ batchesDone: c.batches, rowsDone: c.records, state: 'done' });
   });
 
   it('cancel stops the job resumable, the state file says so, and a rerun of the job finishes it', async () => {
