@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { parseConnectionString } from '../../core/connection';
 import { markerTable } from '../../core/target';
@@ -13,7 +14,7 @@ import { historyText } from '../helpers/temporal';
 import { startWorkerProcess, until, type WorkerProcess } from '../helpers/workerProcess';
 
 /**
- * Pause, resume and cancel of a running migration; every batch waits 300 ms so there is time to
+ * Pause, resume and cancel of a running migration; every batch waits 150 ms so there is time to
  * act, and the worker runs one activity at a time, so the load activities scheduled at once (two
  * collections × parallelism 2) queue behind it.
  */
@@ -28,7 +29,7 @@ beforeAll(async () => {
   db = await createScratchDatabase('wf_control');
   connection = await Connection.connect({ address: inject('temporalAddress') });
   client = new Client({ connection });
-  worker = await startWorkerProcess({ temporalAddress: inject('temporalAddress'), taskQueue, password: parseConnectionString(db.url).password!, env: { HYBRIDRAG_TEST_BATCH_DELAY_MS: '300', HYBRIDRAG_ACTIVITY_SLOTS: '1' } });
+  worker = await startWorkerProcess({ temporalAddress: inject('temporalAddress'), taskQueue, password: parseConnectionString(db.url).password!, env: { HYBRIDRAG_TEST_BATCH_DELAY_MS: '150', HYBRIDRAG_ACTIVITY_SLOTS: '1' } });
 });
 afterAll(async () => {
   await worker?.stop();
@@ -63,10 +64,13 @@ describe('pause, resume, cancel', () => {
   it('pause cancels the queued load activities, lets the running one finish, says when nothing runs; resume loads the rest exactly once', async () => {
     const input = migration(copyFixture(FIXTURE), 'job-control-pause', 'pause');
     const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', { taskQueue, workflowId: `test-pause/${taskQueue}`, args: [input] });
-    await until(async () => (await batchesDone(handle)) >= 2, 60_000, 'two batches');
+    // Pause while a large collection is mid-way: it has `parallelism` load activities scheduled and
+    // the one slot runs at most one of them, so at least one is queued.
+    const midWay = (c: { state: string; batches: number; batchesDone: number }) => c.state === 'loading' && c.batchesDone >= 2 && c.batches - c.batchesDone >= 4 * input.batchesPerActivity!;
+    await until(async () => (await handle.query(progressQuery)).collections.some(midWay), 60_000, 'a large collection mid-way');
     const p = await handle.query(progressQuery);
     await handle.signal(pauseSignal);
-    // One slot: one load activity runs (≤ 600 ms of work); the queued ones are cancelled.
+    // One slot: one load activity runs (≤ 300 ms of work); the queued ones are cancelled.
     await until(async () => !(await handle.query(progressQuery)).pausing, 10_000, 'the pause to settle');
     const settled = await handle.query(progressQuery);
     expect(settled.paused).toBe(true);
@@ -93,6 +97,17 @@ describe('pause, resume, cancel', () => {
     // the cancelled ranges were loaded after the resume, and counted once
     expect(result.progress.rowsDone).toBe(result.progress.rowsTotal);
     for (const c of result.progress.collections) expect(c).toMatchObject({ batchesDone: c.batches, rowsDone: c.records, state: 'done' });
+    // the pause's cancellations replay deterministically (what a worker restart or cache eviction does)
+    const histories = [handle.workflowId, ...result.source.collections.map((c) => `${handle.workflowId}/${c.collection}`)];
+    const replayed = Worker.runReplayHistories(
+      { workflowBundle: { codePath: inject('workflowBundlePath') } },
+      (async function* () {
+        for (const workflowId of histories) yield { workflowId, history: await client.workflow.getHandle(workflowId).fetchHistory() };
+      })(),
+    );
+    const failures: string[] = [];
+    for await (const r of replayed) if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
+    expect(failures).toEqual([]);
   });
 
   it('cancel stops the job resumable, the state file says so, and a rerun of the job finishes it', async () => {
