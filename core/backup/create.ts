@@ -23,6 +23,7 @@ import { ARCHIVE_SUFFIX, archivePath, assertDatabaseName, backupsDir, makeBackup
 import { DEFAULT_KEEP, pruneBackups } from './retention';
 import { Tripwire } from './tripwire';
 import { ParallelGzip } from './parallelGzip';
+import { claimPartial, removeAbandonedPartials, removePartial } from './partials';
 
 const CHUNK = 1024 * 1024;
 
@@ -71,6 +72,8 @@ export interface BackupResult {
   pruned: string[];
   /** retention failed (the backup itself is complete) */
   pruneError?: string;
+  /** half-written archives of killed earlier backups, removed first */
+  removedPartials: string[];
 }
 
 class FileChangedDuringRead extends Error {
@@ -116,6 +119,8 @@ async function runBackup(root: string, database: string, options: CreateBackupOp
 
   const dir = backupsDir(root);
   let files = await listFiles(root);
+  // before the free-space check: a killed earlier attempt's partial holds the space this one needs
+  const abandoned = await removeAbandonedPartials(root);
   await checkFreeSpace({ dir: root, neededBytes: await totalSize(files), marginBytes: options.marginBytes, diskFree: options.diskFree, what: `a backup of ${database}` });
 
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -167,10 +172,11 @@ async function runBackup(root: string, database: string, options: CreateBackupOp
     // between leaves an unlisted archive, never a listed backup without its archive.
     await fsp.rename(partial, finalArchive);
     renamed = true;
+    await removePartial(partial);
     await writeFileAtomic(finalMeta, `${JSON.stringify(meta, null, 2)}\n`, 0o600);
     await fsyncDir(dir);
 
-    const result: BackupResult = { id, archivePath: finalArchive, metaPath: finalMeta, meta, attempts: attempt, pruned: [] };
+    const result: BackupResult = { id, archivePath: finalArchive, metaPath: finalMeta, meta, attempts: attempt, pruned: [], removedPartials: abandoned };
     try {
       result.pruned = await pruneBackups(root, database, { keep });
     } catch (error) {
@@ -178,7 +184,7 @@ async function runBackup(root: string, database: string, options: CreateBackupOp
     }
     return result;
   } catch (error) {
-    await fsp.rm(partial, { force: true }).catch(() => undefined);
+    await removePartial(partial).catch(() => undefined);
     if (renamed) {
       await fsp.rm(finalMeta, { force: true }).catch(() => undefined);
       await fsp.rm(finalArchive, { force: true }).catch(() => undefined);
@@ -210,14 +216,9 @@ async function reserveId(root: string, database: string, date: Date): Promise<{ 
   for (let seq = 1; seq < 1000; seq++) {
     const id = makeBackupId(database, date, seq);
     const partial = `${archivePath(root, id)}${PARTIAL_SUFFIX}`;
-    try {
-      await (await fsp.open(partial, 'wx', 0o600)).close();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      throw error;
-    }
+    if (!(await claimPartial(partial))) continue;
     if ((await pathExists(archivePath(root, id))) || (await pathExists(metaPath(root, id)))) {
-      await fsp.rm(partial, { force: true });
+      await removePartial(partial);
       continue;
     }
     return { id, partial };

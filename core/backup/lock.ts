@@ -3,30 +3,12 @@
  * with O_EXCL. A lock left by a process that died on this host is taken over.
  */
 import { promises as fsp } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { RestoreLockedError } from './errors';
 import { backupsDir } from './naming';
-import { isProcessAlive } from '../processes';
+import { ownerIsGone, ownerRecord, readOwner } from './owner';
 
 export const LOCK_FILE = 'restore.lock';
-
-interface LockOwner {
-  pid: number;
-  host: string;
-  started_at: string;
-}
-
-
-async function readOwner(file: string): Promise<LockOwner | undefined> {
-  try {
-    const owner = JSON.parse(await fsp.readFile(file, 'utf8')) as Partial<LockOwner>;
-    if (typeof owner.pid === 'number' && typeof owner.host === 'string') return { pid: owner.pid, host: owner.host, started_at: String(owner.started_at ?? '') };
-  } catch {
-    // unreadable: treated as held, the message says how to clear it
-  }
-  return undefined;
-}
 
 /** Takes the restore lock of `root`; resolves to its release function. */
 export async function acquireRestoreLock(root: string): Promise<() => Promise<void>> {
@@ -37,7 +19,7 @@ export async function acquireRestoreLock(root: string): Promise<() => Promise<vo
     try {
       const handle = await fsp.open(file, 'wx', 0o600);
       try {
-        await handle.writeFile(JSON.stringify({ pid: process.pid, host: os.hostname(), started_at: new Date().toISOString() } satisfies LockOwner));
+        await handle.writeFile(ownerRecord());
       } finally {
         await handle.close();
       }
@@ -48,7 +30,7 @@ export async function acquireRestoreLock(root: string): Promise<() => Promise<vo
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const owner = await readOwner(file);
-    if (owner && owner.host === os.hostname() && owner.pid !== process.pid && !isProcessAlive(owner.pid)) {
+    if (owner && ownerIsGone(owner)) {
       await fsp.rm(file, { force: true });
       continue;
     }

@@ -3,6 +3,7 @@
  * on a large file, and to kill a restore half-way through its swap.
  *   node child.js memory <dbDir>
  *   node child.js restore-crash <dbDir> <backupId>
+ *   node child.js backup-crash <dbDir>      (killed when the second file is about to be read)
  */
 import { readFileSync } from 'node:fs';
 import { createBackup, restoreBackup, verifyBackup } from '../../../core/backup';
@@ -43,8 +44,20 @@ async function restoreCrash(dir: string, id: string): Promise<void> {
   process.stdout.write('not killed');
 }
 
+async function backupCrash(dir: string): Promise<void> {
+  let files = 0;
+  await createBackup(dir, 'crash', {
+    hooks: {
+      beforeFileRead: () => {
+        if (++files === 2) process.kill(process.pid, 'SIGKILL');
+      },
+    },
+  });
+  process.stdout.write('not killed');
+}
+
 const [mode, dir = '', arg = ''] = process.argv.slice(2);
-(mode === 'memory' ? memory(dir) : restoreCrash(dir, arg)).catch((error: unknown) => {
+(mode === 'memory' ? memory(dir) : mode === 'backup-crash' ? backupCrash(dir) : restoreCrash(dir, arg)).catch((error: unknown) => {
   process.stderr.write(String((error as Error)?.stack ?? error));
   process.exit(2);
 });

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, cpSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, writeSync } from 'node:fs';
 import os from 'node:os';
@@ -104,6 +105,17 @@ export function buildChild(): Promise<string> {
     return outfile;
   })();
   return childBundle;
+}
+
+/** Runs the bundled child (buildChild) with `args`; resolves with how it ended. */
+export function runChild(child: string, args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [child, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    proc.on('error', reject);
+    proc.on('close', (code, signal) => resolve({ code, signal, stderr }));
+  });
 }
 
 /** Writes `mib` MiB of random-ish base64 (repeating every 16 KiB, so gzip stays fast) and returns its sha256. */

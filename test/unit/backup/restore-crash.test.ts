@@ -1,25 +1,14 @@
-import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createBackup, InterruptedRestoreError, recoverInterruptedRestore, restoreBackup, RestoreLockedError } from '../../../core/backup';
-import { buildChild, copyFixture, dataSnapshot, sha256 } from './helpers';
+import { buildChild, copyFixture, dataSnapshot, runChild, sha256 } from './helpers';
 
 const cleanup: string[] = [];
 afterAll(async () => {
   cleanup.push(path.dirname(await buildChild()));
   cleanup.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
-
-function runChild(child: string, args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [child, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    proc.on('error', reject);
-    proc.on('close', (code, signal) => resolve({ code, signal, stderr }));
-  });
-}
 
 /** A database with one backup, then changed everywhere: every file edited, one removed, one added. */
 async function prepare() {
