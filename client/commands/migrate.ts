@@ -9,6 +9,8 @@ import { readState, stateTimestamp, writeState } from '../../core/state/stateFil
 import { SourceError } from '../../core/source/errors';
 import { readBatch } from '../../core/source';
 import { planTarget } from '../../core/target/plan';
+import { batchRejects } from '../../core/target/preview';
+import type { AnyRecord } from '../../core/target/layouts/types';
 import { checkTarget } from '../../core/target/staging';
 import { TargetError } from '../../core/target/errors';
 import { IdentifierError } from '../../core/target/identifiers';
@@ -89,24 +91,37 @@ function parseTarget(flags: MigrateFlags): { target: DatabaseTarget; password?: 
 /** Assumed staging speed for the dry run's estimate (records/s on 2 cores; see docs/benchmarks.md). */
 const ESTIMATED_RECORDS_PER_SECOND = { vector: 8_000, other: 40_000 };
 
+/** Rejected records the dry run lists (the count is always exact). */
+const DRY_RUN_LISTED_REJECTS = 1000;
+
 /** `--dry-run`: what would be migrated and where; reads the files, writes nothing anywhere. */
 export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo): Promise<unknown> {
   const { target } = parseTarget(flags);
+  const workspace = flags.workspace ?? 'default';
   let plans;
+  const rejects: { collection: string; id: string; reason: string }[] = [];
+  let rejectCount = 0;
+  let layout;
   try {
     plans = await planCollections(db.path, { batchSize: flags.batchSize });
-    // A preview that only planned would miss what a batch read finds (NaN / ±Inf vectors, bad
-    // per-record vectors, bad escapes): read every batch, one at a time (memory bounded).
-    for (const { plan } of plans.collections) {
-      for (let k = 0; k < plan.batches.length; k++) await readBatch(plan, k);
+    const model = flags.embeddingModel ?? plans.embeddingModel;
+    const targetPlan = planTarget({ migrationId: 'dry-run', workspace, layout: flags.layout, dimension: plans.dimension, ...(model ? { embeddingModel: model } : {}) });
+    layout = targetPlan.layout;
+    // A preview that only planned would miss what a batch read finds (bad per-record vectors, bad
+    // escapes) and the records the loader will reject (NaN / ±Inf vectors, over-long keys, …):
+    // read and encode every batch, one at a time (memory bounded), into a scratch buffer.
+    for (const { collection, plan } of plans.collections) {
+      for (let k = 0; k < plan.batches.length; k++) {
+        for (const r of batchRejects(targetPlan, collection as CollectionName, (await readBatch(plan, k)) as AnyRecord[])) {
+          rejectCount += 1;
+          if (rejects.length < DRY_RUN_LISTED_REJECTS) rejects.push({ collection, ...r });
+        }
+      }
     }
   } catch (error) {
     if (error instanceof SourceError) throw new UserError(error.message);
     throw error;
   }
-  const workspace = flags.workspace ?? 'default';
-  const model = flags.embeddingModel ?? plans.embeddingModel;
-  const layout = planTarget({ migrationId: 'dry-run', workspace, layout: flags.layout, dimension: plans.dimension, ...(model ? { embeddingModel: model } : {}) }).layout;
   let seconds = 0;
   const rows = plans.collections.map(({ collection, plan }) => {
     const vector = plan.kind === 'vdb';
@@ -122,7 +137,10 @@ export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo
       table: layout.collections[collection as CollectionName]?.table ?? null,
     };
   });
-  const report = { database: db.name, path: db.path, target: describeTarget(target), workspace, layout: flags.layout, dimension: plans.dimension, dimensionSource: plans.dimensionSource, collections: rows, absent: plans.absent, otherWorkspaces: plans.otherWorkspaces, estimatedSeconds: Math.ceil(seconds) };
+  const report = {
+    database: db.name, path: db.path, target: describeTarget(target), workspace, layout: flags.layout, dimension: plans.dimension, dimensionSource: plans.dimensionSource,
+    collections: rows, absent: plans.absent, otherWorkspaces: plans.otherWorkspaces, rejected: { count: rejectCount, records: rejects }, estimatedSeconds: Math.ceil(seconds),
+  };
   if (flags.json) return report;
   io.out(`${banner(`DRY RUN: migration preview for '${db.name}'`)}\n`);
   io.out(`Source:     ${db.path}\nTarget:     ${report.target} (workspace '${workspace}', layout ${flags.layout})\n`);
@@ -134,6 +152,11 @@ export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo
   io.out(`${line(header)}\n${table.map(line).join('\n')}\n\n`);
   if (plans.absent.length) io.out(`Absent (nothing to migrate): ${plans.absent.join(', ')}\n`);
   if (plans.otherWorkspaces.length) io.out(`${workspacesNote(db, plans.otherWorkspaces)}\n`);
+  if (rejectCount) {
+    io.out(`⚠️  ${rejectCount.toLocaleString('en-US')} record${rejectCount === 1 ? '' : 's'} cannot be loaded and will be rejected (listed in the verification report; the rest migrates):\n`);
+    for (const r of rejects.slice(0, 10)) io.out(`   ${r.collection} ${JSON.stringify(r.id)}: ${r.reason}\n`);
+    if (rejectCount > 10) io.out(`   … and ${(rejectCount - 10).toLocaleString('en-US')} more (--json lists up to ${DRY_RUN_LISTED_REJECTS})\n`);
+  }
   io.out(`Estimated time: about ${formatDuration(report.estimatedSeconds)} at ${ESTIMATED_RECORDS_PER_SECOND.vector.toLocaleString('en-US')} vectors/s\n`);
   io.out(`${closingBanner('No changes made (dry run).')}\n`);
   return report;
@@ -339,5 +362,6 @@ export async function migrateCommand(flags: MigrateFlags, io: CommandIo): Promis
     }
   }
   const result = await runMigration(flags, db, io);
-  return { outcome: result.outcome, jobId: result.jobId, backupId: result.backupId, rows: result.progress.rowsDone, collections: result.progress.collections, notes: result.notes };
+  const verification = result.verification ? { passed: result.verification.passed, reportFile: result.verification.reportFile, lines: result.verification.lines } : null;
+  return { outcome: result.outcome, jobId: result.jobId, backupId: result.backupId, rows: result.progress.rowsDone, collections: result.progress.collections, verification, notes: result.notes };
 }

@@ -9,7 +9,7 @@ import { assertUnchanged, bufferPool, openForRead, readRangePooled } from './io'
 import type { VdbPlan } from './plan';
 import type { JsonObject, VectorRecord } from './records';
 import { JsonScanner, WATCH_VALUE, firstInvalidUtf8 } from './scan';
-import { base64DecodedLength, base64RangeForBytes, decodeRecordVector, findInvalidBase64, firstNonFinite } from './vectors';
+import { base64DecodedLength, base64RangeForBytes, decodeRecordVector, findInvalidBase64 } from './vectors';
 
 export async function readVectorBatch(plan: VdbPlan, batchIndex: number): Promise<VectorRecord[]> {
   const batch = plan.batches[batchIndex];
@@ -27,11 +27,9 @@ export async function readVectorBatch(plan: VdbPlan, batchIndex: number): Promis
     }
     const pooled: Buffer[] = [];
     let rows: Float32Array | undefined;
-    let rowsCharStart = 0;
     if (plan.vectorSource === 'matrix' && batch.recordCount > 0) {
       const D = plan.dim;
       const { charStart, charEnd, skip } = base64RangeForBytes(batch.firstRecord * D * 4, (batch.firstRecord + batch.recordCount) * D * 4, plan.matrixLength);
-      rowsCharStart = charStart;
       const chars = await readRangePooled(fh, plan.matrixOffset + charStart, plan.matrixOffset + charEnd);
       pooled.push(chars);
       const isEnd = charEnd === plan.matrixLength;
@@ -61,7 +59,7 @@ export async function readVectorBatch(plan: VdbPlan, batchIndex: number): Promis
       rows = new Float32Array(memory, lead + skip, batch.recordCount * D);
     }
     try {
-      return records.map((rec, i) => toVectorRecord(plan, rec, batch.firstRecord + i, rows, i, rowsCharStart));
+      return records.map((rec, i) => toVectorRecord(plan, rec, batch.firstRecord + i, rows, i));
     } finally {
       for (const b of pooled) bufferPool.release(b);
     }
@@ -70,7 +68,12 @@ export async function readVectorBatch(plan: VdbPlan, batchIndex: number): Promis
   }
 }
 
-function toVectorRecord(plan: VdbPlan, rec: JsonObject, index: number, rows: Float32Array | undefined, row: number, rowsCharStart: number): VectorRecord {
+/**
+ * One record with its vector. NaN / ±Inf elements pass through: pgvector cannot store them, so
+ * the loader rejects such a record on its own (listed with its id in the reject table and the
+ * verification report) and the rest of the migration goes on.
+ */
+function toVectorRecord(plan: VdbPlan, rec: JsonObject, index: number, rows: Float32Array | undefined, row: number): VectorRecord {
   const file = plan.file;
   const D = plan.dim;
   const { __id__: id, vector: recVector, ...fields } = rec;
@@ -94,15 +97,6 @@ function toVectorRecord(plan: VdbPlan, rec: JsonObject, index: number, rows: Flo
         recordIndex: index,
       });
     }
-  }
-  const bad = firstNonFinite(vector);
-  if (bad >= 0) {
-    const byteOffset = rows ? plan.matrixOffset + rowsCharStart + Math.floor(((row * D + bad) * 4) / 3) * 4 : undefined;
-    throw new SourceFormatError(
-      'NON_FINITE_VECTOR',
-      `${file}: the vector of record ${index} ("${id}") has ${Number.isNaN(vector[bad]) ? 'NaN' : 'an infinite value'} at dimension ${bad}, which pgvector rejects; re-embed this record in LightRAG or remove it.`,
-      { file, recordIndex: index, ...(byteOffset !== undefined ? { byteOffset: byteOffset } : {}) },
-    );
   }
   return { id, fields, vector };
 }

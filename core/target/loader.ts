@@ -3,7 +3,8 @@ import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { CollectionName } from '../source/records';
-import { BinaryCopyEncoder, EncodeError, type CopyType } from './copy/binaryEncoder';
+import { admitRecord } from './admit';
+import { BinaryCopyEncoder, type CopyType } from './copy/binaryEncoder';
 import { TargetError, classifyPgError, type RecordError } from './errors';
 import { quoteIdent } from './identifiers';
 import type { AnyRecord, TableSpec } from './layouts/types';
@@ -166,23 +167,11 @@ export async function loadBatch(pool: pg.Pool, plan: TargetPlan, input: BatchInp
 
     /** Maps and encodes one record (or records why not); true when a chunk is ready to send. */
     const add = (record: AnyRecord): boolean => {
-      const mapped = mapping.map(record, now);
-      if (!mapped.ok) {
-        rejected.push({ collection: input.collection, id: mapped.id, batchIndex: input.batchIndex, reason: mapped.reason });
+      const admitted = admitRecord(mapping, record, now, seen, encoder);
+      if (!admitted.ok) {
+        rejected.push({ collection: input.collection, id: admitted.id, batchIndex: input.batchIndex, reason: admitted.reason });
         return false;
       }
-      if (seen.has(mapped.dedupeKey)) {
-        rejected.push({ collection: input.collection, id: mapped.id, batchIndex: input.batchIndex, reason: 'duplicate id: an earlier record of this batch has the same id (the first is kept)' });
-        return false;
-      }
-      try {
-        encoder.encodeRow(mapped.row);
-      } catch (error) {
-        if (!(error instanceof EncodeError)) throw error;
-        rejected.push({ collection: input.collection, id: mapped.id, batchIndex: input.batchIndex, reason: error.message });
-        return false;
-      }
-      seen.add(mapped.dedupeKey);
       return encoder.length >= threshold;
     };
     const send = async (): Promise<void> => {

@@ -30,6 +30,8 @@ export interface CollectionVerification {
   sourceCount: number;
   /** records the loader refuses by design (mapper/encoder errors, duplicate ids) */
   rejected: number;
+  /** the first of them with the reason (NaN vector, over-long key, …): what to fix in the source */
+  rejects: { id: string; reason: string }[];
   /** rows the source should have produced (sourceCount − rejected) */
   expectedCount: number;
   /** rows of this collection in the table */
@@ -82,7 +84,8 @@ export function summarizeReport(report: VerificationReport): string[] {
   return report.collections.map((c) => {
     const head = `${c.passed ? 'ok  ' : 'FAIL'} ${c.collection.padEnd(20)} ${String(c.targetCount).padStart(8)} rows`;
     const notes: string[] = [];
-    notes.push(`${c.expectedCount} expected${c.rejected ? ` (${c.rejected} rejected)` : ''}`);
+    const rejects = c.rejects.length ? `: ${short(c.rejects.map((r) => r.id), c.rejects.length)}, e.g. ${c.rejects[0]!.reason}` : '';
+    notes.push(`${c.expectedCount} expected${c.rejected ? ` (${c.rejected} rejected${rejects})` : ''}`);
     if (c.added) notes.push(`${c.added} endpoint nodes added`);
     notes.push(c.checksum.match ? 'checksum ok' : 'checksum differs');
     notes.push(`sample ${c.sample.checked}${c.sample.mismatches.length ? ` with ${c.sample.mismatches.length} mismatches` : ' ok'}`);

@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import { readBatch } from '../source';
 import type { CollectionPlan } from '../source/plan';
-import { BinaryCopyEncoder, EncodeError } from '../target/copy/binaryEncoder';
+import { admitRecord } from '../target/admit';
+import { BinaryCopyEncoder } from '../target/copy/binaryEncoder';
 import type { AnyRecord, CollectionMapping } from '../target/layouts/types';
 import { NOW_SENTINEL, type VerifyTable } from './columns';
 import { jsonbText } from './jsonb';
@@ -22,9 +23,14 @@ export interface SourceSampleRow {
   fields: (Buffer | null)[];
 }
 
+/** Rejected records listed by id in the report (per collection; the count is always exact). */
+export const MAX_LISTED_REJECTS = 100;
+
 export interface SourceStats {
   records: number;
   rejected: number;
+  /** the first MAX_LISTED_REJECTS rejected records with the loader's reason */
+  rejects: { id: string; reason: string }[];
   rows: number;
   sum: bigint;
   bucketCount: Int32Array;
@@ -51,7 +57,7 @@ export const int64Of = (digest: Buffer): bigint => digest.readBigInt64BE(0);
 
 export async function sourcePass(t: VerifyTable, mapping: CollectionMapping, plan: CollectionPlan, o: SourcePassOptions): Promise<SourceStats> {
   const s: SourceStats = {
-    records: 0, rejected: 0, rows: 0, sum: 0n,
+    records: 0, rejected: 0, rejects: [], rows: 0, sum: 0n,
     bucketCount: new Int32Array(256), bucketSum: new Array<bigint>(256).fill(0n),
     sample: [], attributeless: new Map(), duplicateCandidates: new Map(), perId: new Map(),
   };
@@ -65,21 +71,12 @@ export async function sourcePass(t: VerifyTable, mapping: CollectionMapping, pla
     const seen = new Set<string>();
     const kept: { id: string; row: unknown[]; start: number }[] = [];
     for (const record of records) {
-      const mapped = mapping.map(record, NOW_SENTINEL);
-      if (!mapped.ok || seen.has(mapped.dedupeKey)) {
+      const admitted = admitRecord(mapping, record, NOW_SENTINEL, seen, encoder);
+      if (admitted.ok) kept.push(admitted);
+      else {
         s.rejected++;
-        continue;
+        if (s.rejects.length < MAX_LISTED_REJECTS) s.rejects.push({ id: admitted.id, reason: admitted.reason });
       }
-      const start = encoder.length;
-      try {
-        encoder.encodeRow(mapped.row);
-      } catch (error) {
-        if (!(error instanceof EncodeError)) throw error;
-        s.rejected++;
-        continue;
-      }
-      seen.add(mapped.dedupeKey);
-      kept.push({ id: mapped.id, row: mapped.row, start });
     }
     const buf = encoder.take();
     for (const { id, row, start } of kept) {

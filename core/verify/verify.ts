@@ -134,6 +134,7 @@ export async function verifyTables(pool: Db, plan: TargetPlan, sources: VerifySo
         passed: match && countsMatch && sample.mismatches.length === 0 && dimension.bad === 0 && (differences === null || differences.total === 0),
         sourceCount: stats.records,
         rejected: stats.rejected + rejectedDuplicates,
+        rejects: stats.rejects,
         expectedCount,
         targetCount: t.n,
         added,
@@ -148,7 +149,7 @@ export async function verifyTables(pool: Db, plan: TargetPlan, sources: VerifySo
     for (const [coll, t] of totals) {
       if (seen.has(coll) || t.n === 0) continue;
       collections.push({
-        collection: coll, table: spec.name, passed: false, sourceCount: 0, rejected: 0, expectedCount: 0, targetCount: t.n, added: 0,
+        collection: coll, table: spec.name, passed: false, sourceCount: 0, rejected: 0, rejects: [], expectedCount: 0, targetCount: t.n, added: 0,
         checksum: { source: '0:0', target: `${t.n}:${t.sum}`, match: false }, sample: { checked: 0, mismatches: [] },
         dimension: { expected: spec.vector?.dimension ?? null, bad: t.bad },
         differences: { missing: [], extra: [], duplicate: [], changed: [], total: t.n, counts: { missing: 0, extra: t.n, duplicate: 0, changed: 0 } },

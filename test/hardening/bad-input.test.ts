@@ -103,9 +103,6 @@ const CORRUPTIONS: Corruption[] = [
   { name: 'invalid UTF-8', file: 'kv_store_full_docs.json', apply: (b) => { const i = b.indexOf('"content": "') + 12; return Buffer.concat([b.subarray(0, i), Buffer.from([0xff, 0xfe, 0xc3]), b.subarray(i)]); }, message: /kv_store_full_docs\.json.*UTF-8/i },
   { name: 'matrix length not len(data)×D×4', file: 'vdb_entities.json', apply: vdb((o) => { o.matrix = Buffer.from(o.matrix, 'base64').subarray(0, -4 * 3072).toString('base64'); }), message: /vdb_entities\.json.*matrix/i },
   { name: 'invalid base64', file: 'vdb_relationships.json', apply: vdb((o) => { o.matrix = `${o.matrix.slice(0, 100)}!!$$${o.matrix.slice(104)}`; }), message: /vdb_relationships\.json.*base64/i },
-  { name: 'NaN in a vector', file: 'vdb_chunks.json', apply: vdb((o) => floats(o, (f) => { f[5] = Number.NaN; })), message: /vdb_chunks\.json.*(NaN|finite)/i },
-  { name: '+Inf in a vector', file: 'vdb_entities.json', apply: vdb((o) => floats(o, (f) => { f[3072 + 7] = Number.POSITIVE_INFINITY; })), message: /vdb_entities\.json.*(Inf|finite)/i },
-  { name: '-Inf in a vector', file: 'vdb_relationships.json', apply: vdb((o) => floats(o, (f) => { f[1] = Number.NEGATIVE_INFINITY; })), message: /vdb_relationships\.json.*(Inf|finite)/i },
   { name: 'duplicate keys', file: 'kv_store_full_docs.json', apply: (b) => { const t = b.toString('utf8'); const first = /"(doc-[0-9a-f]+)": \{[\s\S]*?\n  \}/.exec(t)!; return Buffer.from(t.replace(first[0], `${first[0]},\n  ${first[0]}`)); }, message: /kv_store_full_docs\.json.*(duplicate|twice)/i },
   { name: 'empty file', file: 'kv_store_doc_status.json', apply: () => Buffer.alloc(0), message: /kv_store_doc_status\.json.*empty/i },
   { name: 'empty matrix "" with records', file: 'vdb_chunks.json', apply: vdb((o) => { o.matrix = ''; }), message: /vdb_chunks\.json.*(empty|matrix)/i },
@@ -131,13 +128,66 @@ describe('every source corruption through the CLI dry run (reads every file)', (
 });
 
 describe('source corruptions through a real migration (-y): refused, nothing promoted', () => {
-  // 'NaN in a vector' is found by a batch read, not by planning: the collection child workflow
-  // fails and workflows/migration.ts leaves that rejection unhandled, so the workflow task fails
-  // for ever and the CLI waits (see docs/robustness.md, "open"). The dry run above covers it.
   const some = ['truncated JSON', 'matrix length not len(data)×D×4', 'invalid UTF-8', 'graphml with an unknown attribute key'];
   it.each(some)('%s', async (name) => {
     const c = CORRUPTIONS.find((x) => x.name === name)!;
     const dir = corrupted(c);
     await refused(['--path', dir, '-y', '--connection-string', db.url, '--workspace', `bad_${some.indexOf(name)}`], dir, c.message);
+  });
+});
+
+describe('vectors pgvector cannot store (NaN, ±Inf): those records alone are rejected, by id', () => {
+  const ids = (file: string) => (JSON.parse(readFileSync(file, 'utf8')) as { data: { __id__: string }[] }).data.map((r) => r.__id__);
+  function withBadVectors(): { dir: string; bad: string[] } {
+    const dir = copyFixture(FIXTURE);
+    const edits: [string, (f: Float32Array) => void][] = [
+      ['vdb_chunks.json', (f) => void (f[5] = Number.NaN)],
+      ['vdb_entities.json', (f) => void (f[3072 + 7] = Number.POSITIVE_INFINITY)],
+      ['vdb_relationships.json', (f) => void (f[1] = Number.NEGATIVE_INFINITY)],
+    ];
+    const bad: string[] = [];
+    for (const [name, edit] of edits) {
+      const file = path.join(dir, name);
+      const after = vdb((o) => floats(o, edit))(readFileSync(file));
+      rmSync(file);
+      writeFileSync(file, after);
+      const dim = (JSON.parse(after.toString('utf8')) as { embedding_dim: number }).embedding_dim;
+      bad.push(ids(file)[name === 'vdb_entities.json' ? Math.floor((3072 + 7) / dim) : 0]!);
+    }
+    return { dir, bad };
+  }
+
+  it('the dry run names each of them with its reason and exits 0', async () => {
+    const { dir, bad } = withBadVectors();
+    const before = snapshot(dir, { includeBookkeeping: true });
+    const run = await hybridrag(['backend', 'migrate', '--path', dir, '--dry-run', '--connection-string', db.url]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('⚠️  3 records cannot be loaded and will be rejected');
+    expect(run.stdout).toContain(`vdb_chunks ${JSON.stringify(bad[0])}: its vector has NaN at dimension 5, which pgvector cannot store; re-embed this record in LightRAG`);
+    expect(run.stdout).toMatch(new RegExp(`vdb_entities ${JSON.stringify(bad[1])}: its vector has an infinite value at dimension \\d+`));
+    expect(run.stdout).toContain(`vdb_relationships ${JSON.stringify(bad[2])}: its vector has an infinite value at dimension 1,`);
+    expect(snapshot(dir, { includeBookkeeping: true })).toEqual(before);
+  });
+
+  it('a real migration loads every other record, verifies, promotes, and reports the rejected ids', async () => {
+    const { dir, bad } = withBadVectors();
+    const run = await hybridrag(['backend', 'migrate', '--path', dir, '-y', '--json', '--connection-string', db.url, '--workspace', 'nan_rejects']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const out = JSON.parse(run.stdout) as { outcome: string; verification?: { passed: boolean; reportFile: string; lines: string[] } };
+    expect(out.outcome).toBe('promoted');
+    expect(out.verification!.lines.find((l) => l.includes('vdb_chunks'))).toContain(`(1 rejected: ${JSON.stringify(bad[0])}, e.g. its vector has NaN at dimension 5`);
+    const report = JSON.parse(readFileSync(out.verification!.reportFile, 'utf8')) as { passed: boolean; collections: { collection: string; sourceCount: number; rejected: number; targetCount: number; rejects: { id: string; reason: string }[] }[] };
+    expect(report.passed).toBe(true);
+    for (const [i, collection] of ['vdb_chunks', 'vdb_entities', 'vdb_relationships'].entries()) {
+      const c = report.collections.find((x) => x.collection === collection)!;
+      expect(c.rejected).toBe(1);
+      expect(c.rejects).toEqual([{ id: bad[i]!, reason: expect.stringMatching(/^its vector has (NaN|an infinite value) at dimension \d+, which pgvector cannot store/) }]);
+      expect(c.targetCount).toBe(c.sourceCount - 1);
+    }
+    const rows = await db.pool.query(`SELECT id FROM lightrag_vdb_chunks WHERE workspace = 'nan_rejects' AND id = $1`, [bad[0]]);
+    expect(rows.rowCount).toBe(0);
+    expect(Number((await db.pool.query(`SELECT count(*) AS n FROM lightrag_vdb_chunks WHERE workspace = 'nan_rejects'`)).rows[0].n)).toBe(ids(path.join(dir, 'vdb_chunks.json')).length - 1);
   });
 });

@@ -1,4 +1,5 @@
 import { endianness } from 'node:os';
+import { firstNonFinite } from '../../source/vectors';
 
 /**
  * A hand-written encoder for PostgreSQL's COPY BINARY format.
@@ -164,16 +165,7 @@ export function allFinite(v: Float32Array): boolean {
 
 function nonFinite(v: Float32Array): EncodeError {
   const i = firstNonFinite(v);
-  return new EncodeError(`vector element ${i} is ${v[i]}; pgvector rejects NaN and infinite values`);
-}
-
-/** Index of the first NaN / ±Inf element, or -1 (x - x is 0 for every finite x, NaN otherwise). */
-export function firstNonFinite(v: Float32Array): number {
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i]!;
-    if (x - x !== 0) return i;
-  }
-  return -1;
+  return new EncodeError(`its vector has ${Number.isNaN(v[i]) ? 'NaN' : 'an infinite value'} at dimension ${i}, which pgvector cannot store; re-embed this record in LightRAG`);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allFinite, BinaryCopyEncoder, copyHeader, copyTrailer, EncodeError, firstNonFinite, toPgMicros, useVectorKernel } from '../../../core/target/copy/binaryEncoder';
+import { allFinite, BinaryCopyEncoder, copyHeader, copyTrailer, EncodeError, toPgMicros, useVectorKernel } from '../../../core/target/copy/binaryEncoder';
+import { firstNonFinite } from '../../../core/source/vectors';
 import { compareCodePoints, lightragIndexName, modelSuffix, quoteIdent, validateWorkspace } from '../../../core/target/identifiers';
 import { canonicalPair, chunkIdsFrom, isoToUtcMs } from '../../../core/target/layouts/common';
 
@@ -184,14 +185,14 @@ describe('binary COPY encoder: vector fast path and buffer hand-over', () => {
       const e = new BinaryCopyEncoder(['vector']);
       const v = new Float32Array(1536).fill(0.5);
       v[1000] = NaN;
-      expect(() => e.encodeRow([v])).toThrow('vector element 1000 is NaN; pgvector rejects NaN and infinite values');
+      expect(() => e.encodeRow([v])).toThrow('its vector has NaN at dimension 1000, which pgvector cannot store; re-embed this record in LightRAG');
       expect(e.length).toBe(0);
       expect(e.rows).toBe(0);
       for (const n of [1, 3, 4, 5, 17, 1536]) {
         for (const bad of [NaN, Infinity, -Infinity]) {
           const w = new Float32Array(n).fill(1);
           w[n - 1] = bad; // also in the zero-padded last 16 bytes
-          expect(() => e.encodeRow([w])).toThrow(`vector element ${n - 1} is ${bad}`);
+          expect(() => e.encodeRow([w])).toThrow(`its vector has ${Number.isNaN(bad) ? 'NaN' : 'an infinite value'} at dimension ${n - 1},`);
         }
       }
       expect(e.length).toBe(0);

@@ -57,7 +57,7 @@ describe('loadBatch streaming many chunks', () => {
     ]);
     expect(ra.rows).toBe(1497);
     expect(ra.rejected.map((r) => r.id)).toEqual(['ent-5', 'ent-700', 'ent-1499']);
-    expect(ra.rejected[1]!.reason).toBe(`vector element ${700 % DIM} is NaN; pgvector rejects NaN and infinite values`);
+    expect(ra.rejected[1]!.reason).toBe(`its vector has NaN at dimension ${700 % DIM}, which pgvector cannot store; re-embed this record in LightRAG`);
     expect(rb.rows).toBe(1199);
     expect(rb.rejected.map((r) => [r.id, r.reason])).toEqual([[b[599]!.id, expect.stringMatching(/duplicate/)]]);
 
