@@ -30,7 +30,7 @@ export function progressLine(p: MigrationProgress): string {
   const loading = p.collections.filter((c) => c.state === 'loading').map((c) => `${c.collection} ${formatCount(c.rowsDone)}/${formatCount(c.records)}`);
   const pct = p.rowsTotal > 0 ? Math.floor((100 * p.rowsDone) / p.rowsTotal) : 100;
   const eta = p.etaSeconds === null ? '' : ` · ETA ${formatDuration(p.etaSeconds)}`;
-  const state = p.paused ? (p.pausing ? ' · PAUSING (running batches finish first)' : ' · PAUSED') : p.cancelRequested ? ' · cancelling' : '';
+  const state = p.paused ? (p.pausing ? ' · PAUSING (what runs finishes first)' : ' · PAUSED') : p.cancelRequested ? ' · cancelling' : '';
   return `   ${pct}% · ${formatCount(p.rowsDone)}/${formatCount(p.rowsTotal)} rows · ${formatCount(p.rowsPerSecond)} rows/s${eta}${loading.length ? ` · ${loading.join(', ')}` : ''}${state}`;
 }
 

@@ -9,6 +9,8 @@
  *       kill -9 the worker at an exact point of a migration.
  *   HYBRIDRAG_TEST_BATCH_DELAY_MS=<ms>
  *       every loadBatch waits that long per batch it loads first, so a migration stays mid-collection for a while.
+ *   HYBRIDRAG_TEST_STEP_DELAY=<activity>:<ms>
+ *       every call of that activity waits that long first, so a migration stays in that step a while.
  */
 import { writeFileSync } from 'node:fs';
 
@@ -35,7 +37,9 @@ const forever = () => new Promise<never>(() => undefined);
 export function withTestHooks<T extends object>(activities: T, env: NodeJS.ProcessEnv = process.env): T {
   const hang = parseHang(env.HYBRIDRAG_TEST_HANG, env.HYBRIDRAG_TEST_HANG_MARKER);
   const delay = Number(env.HYBRIDRAG_TEST_BATCH_DELAY_MS) || 0;
-  if (!hang && !delay) return activities;
+  const [stepName, stepMs] = (env.HYBRIDRAG_TEST_STEP_DELAY ?? '').split(':');
+  const stepDelay = stepName && Number(stepMs) > 0 ? { activity: stepName, ms: Number(stepMs) } : undefined;
+  if (!hang && !delay && !stepDelay) return activities;
   const wrapped: ActivityMap = { ...(activities as unknown as ActivityMap) };
   let calls = 0;
   const stop = async (args: unknown): Promise<never> => {
@@ -58,6 +62,13 @@ export function withTestHooks<T extends object>(activities: T, env: NodeJS.Proce
     wrapped.loadBatch = async (...args: never[]) => {
       const batches = (args[0] as { batchCount?: number } | undefined)?.batchCount ?? 1;
       await new Promise((r) => setTimeout(r, delay * batches));
+      return original(...args);
+    };
+  }
+  if (stepDelay && wrapped[stepDelay.activity]) {
+    const original = wrapped[stepDelay.activity]!;
+    wrapped[stepDelay.activity] = async (...args: never[]) => {
+      await new Promise((r) => setTimeout(r, stepDelay.ms));
       return original(...args);
     };
   }

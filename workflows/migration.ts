@@ -1,6 +1,8 @@
 import {
+  condition,
   defineQuery,
   getExternalWorkflowHandle,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -152,7 +154,40 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
     }
   }
 
+  // Before this patch a pause or cancel acted on loading only: a job paused or cancelled during its
+  // backup, index build or verification went on to verify and promote.
+  const holdsBetweenPhases = patched('pause-and-cancel-between-phases');
+  /** Runs a long step (backup, planning, index build, verify, promote): a pause waits for it to end. */
+  async function longStep<T>(body: () => Promise<T>): Promise<T> {
+    tracker.stepsRunning += 1;
+    try {
+      return await body();
+    } finally {
+      tracker.stepsRunning -= 1;
+      refreshDetails();
+    }
+  }
+  /** Between phases a pause holds the job until resumed; true when the job is to stop (cancelled). */
+  async function betweenPhases(): Promise<boolean> {
+    if (!holdsBetweenPhases) return false;
+    await condition(() => !tracker.paused || tracker.cancelRequested);
+    return tracker.cancelRequested;
+  }
+
   let planned: { dimension: number; embeddingModel?: string } | undefined;
+  const cancelled = async (verification?: MigrationResult['verification']): Promise<MigrationResult> => {
+    tracker.errors.push('cancelled by request; staging is kept — run the same command again (or --resume) to continue');
+    await enterPhase('cancelled', 'cancelled');
+    return {
+      outcome: 'cancelled',
+      jobId: job.jobId,
+      backupId: tracker.backupId,
+      progress: tracker.progress(Date.now()),
+      source: source ?? { collections: [], absent: [], dimension: 0, dimensionSource: 'none' },
+      ...(verification ? { verification } : {}),
+      notes,
+    };
+  };
   const stopped = (verification?: MigrationResult['verification']): MigrationResult => ({
     outcome: 'stopped',
     jobId: job.jobId,
@@ -172,16 +207,17 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
     tracker.backupId = input.existingBackupId ?? null;
     if (!tracker.backupId) {
       await enterPhase(undefined, phaseLabel(n, 'creating backup'));
-      tracker.backupId = (await long.backupDatabase({ databasePath: job.databasePath, databaseName: job.databaseName })).backupId;
+      tracker.backupId = (await longStep(() => long.backupDatabase({ databasePath: job.databasePath, databaseName: job.databaseName }))).backupId;
     }
     await enterPhase('prepared', phaseLabel(n, `backup ${tracker.backupId}`));
     if (input.stopAfter === 'prepared') return stopped();
+    if (await betweenPhases()) return cancelled();
   }
 
   // Phase 2: staging.
   n += 1;
   await enterPhase(undefined, phaseLabel(n, 'planning the source files'));
-  const summary = await long.planSource({ job, batchSize: input.batchSize });
+  const summary = await longStep(() => long.planSource({ job, batchSize: input.batchSize }));
   source = summary;
   tracker.planned(summary);
   const model = job.embeddingModel ?? summary.embeddingModel;
@@ -241,22 +277,20 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
       if (running.size > 0) await Promise.race(running);
     }
 
-    if (tracker.cancelRequested) return;
+    if (tracker.cancelRequested || (await betweenPhases())) return;
 
     await enterPhase(undefined, phaseLabel(n, 'finishing staging (joins, duplicates)'));
-    const finished = await long.finishStaging(targetContext);
+    const finished = await longStep(() => long.finishStaging(targetContext));
     notes.push(...finished.notes);
+    if (await betweenPhases()) return;
     await enterPhase(undefined, phaseLabel(n, 'building indexes'));
-    await long.buildIndexes(targetContext);
+    await longStep(() => long.buildIndexes(targetContext));
     await enterPhase('staged', phaseLabel(n, 'data in staging tables'));
   }
 
-  if (tracker.cancelRequested) {
-    tracker.errors.push('cancelled by request; staging is kept — run the same command again (or --resume) to continue');
-    await enterPhase('cancelled', 'cancelled');
-    return { outcome: 'cancelled', jobId: job.jobId, backupId: tracker.backupId, progress: tracker.progress(Date.now()), source: summary, notes };
-  }
+  if (tracker.cancelRequested) return cancelled();
   if (input.stopAfter === 'staged') return stopped();
+  if (await betweenPhases()) return cancelled();
 
   // Phase 3 (direct: 2): verify. Direct mode verifies before promoting too: staging makes that free.
   let verification: MigrationResult['verification'];
@@ -265,7 +299,7 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
     // verified by an earlier run of this job
   } else if (!input.skipVerify) {
     await enterPhase(undefined, phaseLabel(n, 'verifying staged data'));
-    verification = await long.verifyStaging({ ...targetContext, expected: summary });
+    verification = await longStep(() => long.verifyStaging({ ...targetContext, expected: summary }));
     if (!verification.passed) {
       tracker.errors.push(...verification.summary);
       await enterPhase('verification_failed', phaseLabel(n, 'verification failed'));
@@ -277,11 +311,12 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
     await enterPhase('verified', phaseLabel(n, 'verification skipped'), { verificationPassed: false });
   }
   if (input.stopAfter === 'verified') return stopped(verification);
+  if (await betweenPhases()) return cancelled(verification);
 
   // Phase 4 (direct: 3): promote, in one transaction; the previous generation is kept for rollback.
   n += 1;
   await enterPhase(undefined, phaseLabel(n, 'promoting staging to production'));
-  const promoted = await long.promote(targetContext);
+  const promoted = await longStep(() => long.promote(targetContext));
   notes.push(...promoted.notes);
   if (input.registry) await quick.switchRegistry({ ...input.registry, job, stamp: job.jobId });
   await enterPhase('promoted', phaseLabel(n, 'promoted'), { verificationPassed: !input.skipVerify });

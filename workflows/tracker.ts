@@ -13,6 +13,8 @@ export class MigrationTracker {
   backupId: string | null = null;
   errors: string[] = [];
   private collections = new Map<string, CollectionProgress>();
+  /** long steps running now (backup, planning, index build, verify, promote): a pause waits for them */
+  stepsRunning = 0;
   /** collections that were loading when the pause came and have not yet said their loads stopped */
   private stopping = new Set<string>();
   private loadStartedAt: number | undefined;
@@ -91,7 +93,7 @@ export class MigrationTracker {
       phase: this.phase,
       step: this.step,
       paused: this.paused,
-      pausing: this.paused && this.stopping.size > 0,
+      pausing: this.paused && (this.stopping.size > 0 || this.stepsRunning > 0),
       cancelRequested: this.cancelRequested,
       collections: [...this.collections.values()].map((c) => ({ ...c })),
       rowsDone: this.rowsDone,
@@ -111,7 +113,7 @@ export class MigrationTracker {
   details(now: number): string {
     const p = this.progress(now);
     const step = p.step.replace(/(\d+)\/(\d+)/g, '$1 of $2');
-    const lines = [`**${step}**${p.paused ? (p.pausing ? ' — pausing (running batches finish first)' : ' — paused') : ''}${p.cancelRequested ? ' — cancelling' : ''}`, ''];
+    const lines = [`**${step}**${p.paused ? (p.pausing ? ' — pausing (what runs finishes first)' : ' — paused') : ''}${p.cancelRequested ? ' — cancelling' : ''}`, ''];
     lines.push(`phase: ${p.phase} · rows ${p.rowsDone.toLocaleString('en-US')} of ${p.rowsTotal.toLocaleString('en-US')} · ${p.rowsPerSecond.toLocaleString('en-US')} rows/s${p.etaSeconds !== null ? ` · ETA ${p.etaSeconds}s` : ''}`);
     if (p.collections.length) lines.push('');
     for (const c of p.collections) lines.push(`- ${c.collection}: ${c.rowsDone} of ${c.records} (${c.state})`);

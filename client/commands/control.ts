@@ -98,7 +98,7 @@ export async function controlCommand(
     }
     await handle.signal(action);
     if (action === 'pause' && !(await pauseSettled(handle, settleLimitMs))) {
-      io.out(`Migration of '${db.name}' (job ${state.job_id}): pausing; batches that had started are still finishing, and \`backend status\` shows PAUSED once they have.\n`);
+      io.out(`Migration of '${db.name}' (job ${state.job_id}): pausing; what was already running (a batch range, the backup, the index build, the verification) is still finishing, and \`backend status\` shows PAUSED once it has.\n`);
     } else {
       io.out(`Migration of '${db.name}' (job ${state.job_id}): ${SIGNALS[action]}.\n`);
     }

@@ -140,3 +140,52 @@ describe('pause, resume, cancel', () => {
     expect(alreadyLoaded).toBe(kept);
   });
 });
+
+describe('pause and cancel between phases', () => {
+  // verification takes 5 s more here, so there is time to pause and cancel during it
+  let stepWorker: WorkerProcess;
+  const stepQueue = `steps-${Math.random().toString(16).slice(2, 10)}`;
+  beforeAll(async () => {
+    stepWorker = await startWorkerProcess({ temporalAddress: inject('temporalAddress'), taskQueue: stepQueue, password: parseConnectionString(db.url).password!, env: { HYBRIDRAG_TEST_STEP_DELAY: 'verifyStaging:5000' } });
+  });
+  afterAll(async () => {
+    await stepWorker?.stop();
+  });
+  const productionRows = async (workspace: string) => {
+    const exists = await db.pool.query<{ t: string | null }>(`SELECT to_regclass('lightrag_doc_chunks')::text AS t`);
+    if (!exists.rows[0]!.t) return 0;
+    return Number((await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM lightrag_doc_chunks WHERE workspace = $1`, [workspace])).rows[0]!.n);
+  };
+
+  it('a pause during verification holds the job before promote; a cancel then stops it with nothing promoted; the job run again promotes exactly', async () => {
+    const dir = copyFixture(FIXTURE);
+    const input = migration(dir, 'job-control-phases', 'phases');
+    const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', { taskQueue: stepQueue, workflowId: `test-phases/${stepQueue}`, args: [input] });
+    await until(async () => (await handle.query(progressQuery)).step.includes('verifying'), 60_000, 'the verification');
+    await handle.signal(pauseSignal);
+    // the verification is running: pausing until it ends, then paused before promote
+    const first = await until(async () => {
+      const p = await handle.query(progressQuery);
+      return p.paused ? p : undefined;
+    }, 10_000, 'the pause');
+    expect(first.pausing).toBe(true);
+    await until(async () => !(await handle.query(progressQuery)).pausing, 30_000, 'the verification to end');
+    await new Promise((r) => setTimeout(r, 1500));
+    const held = await handle.query(progressQuery);
+    expect(held).toMatchObject({ phase: 'verified', paused: true, pausing: false });
+    expect(await productionRows('phases')).toBe(0);
+
+    await handle.signal(cancelSignal);
+    const result = await handle.result();
+    expect(result.outcome).toBe('cancelled');
+    expect(result.verification?.passed).toBe(true);
+    expect(await productionRows('phases')).toBe(0);
+    const state = JSON.parse(readFileSync(path.join(dir, '.migration_state.json'), 'utf8')) as { phase: string; promoted: boolean };
+    expect(state).toMatchObject({ phase: 'cancelled', promoted: false });
+
+    const rerun = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', { taskQueue: stepQueue, workflowId: `test-phases-rerun/${stepQueue}`, args: [input] });
+    const done = await rerun.result();
+    expect(done.outcome).toBe('promoted');
+    await expectExactMigration(db.pool, FIXTURE, input.job, done);
+  });
+});

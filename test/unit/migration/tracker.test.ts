@@ -19,7 +19,7 @@ describe('MigrationTracker pause', () => {
     const t = tracker();
     t.pause(['vdb_chunks', 'vdb_entities']);
     expect(t.progress(0)).toMatchObject({ paused: true, pausing: true });
-    expect(progressLine(t.progress(0))).toMatch(/· PAUSING \(running batches finish first\)$/);
+    expect(progressLine(t.progress(0))).toMatch(/· PAUSING \(what runs finishes first\)$/);
     t.loadsStopped('vdb_chunks');
     expect(t.progress(0).pausing).toBe(true);
     t.collectionDone('vdb_entities', 'done');
@@ -39,5 +39,14 @@ describe('MigrationTracker pause', () => {
     // a late report from a child does not bring the pause back
     t.loadsStopped('text_chunks');
     expect(t.progress(0)).toMatchObject({ paused: false, pausing: false });
+  });
+
+  it('is pausing while a long step (backup, index build, verify) runs, paused once it ends', () => {
+    const t = tracker();
+    t.stepsRunning = 1;
+    t.pause([]);
+    expect(t.progress(0)).toMatchObject({ paused: true, pausing: true });
+    t.stepsRunning = 0;
+    expect(t.progress(0)).toMatchObject({ paused: true, pausing: false });
   });
 });
