@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConnectionStringError, describeTarget, parseConnectionString, type DatabaseTarget } from '../../core/connection';
 import { CredentialStore } from '../../core/credentials';
 import { DEFAULT_COLLECTION_PARALLELISM, temporalSettings, workflowUiLink } from '../../core/config';
+import { estimatePhases } from '../../core/migration/estimate';
 import { planCollections } from '../../core/migration/planning';
 import { readState, stateTimestamp, writeState } from '../../core/state/stateFile';
 import { SourceError } from '../../core/source/errors';
@@ -88,9 +89,6 @@ function parseTarget(flags: MigrateFlags): { target: DatabaseTarget; password?: 
   }
 }
 
-/** Assumed staging speed for the dry run's estimate (records/s on 2 cores; see docs/benchmarks.md). */
-const ESTIMATED_RECORDS_PER_SECOND = { vector: 8_000, other: 40_000 };
-
 /** Rejected records the dry run lists (the count is always exact). */
 const DRY_RUN_LISTED_REJECTS = 1000;
 
@@ -122,24 +120,26 @@ export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo
     if (error instanceof SourceError) throw new UserError(error.message);
     throw error;
   }
-  let seconds = 0;
-  const rows = plans.collections.map(({ collection, plan }) => {
-    const vector = plan.kind === 'vdb';
-    seconds += plan.recordCount / (vector ? ESTIMATED_RECORDS_PER_SECOND.vector : ESTIMATED_RECORDS_PER_SECOND.other);
-    return {
-      collection,
-      file: path.basename(plan.file),
-      records: plan.recordCount,
-      bytes: plan.size,
-      batches: plan.batches.length,
-      dimension: plan.kind === 'vdb' ? plan.dim : null,
-      dimensionSource: plan.kind === 'vdb' ? plan.dimSource : null,
-      table: layout.collections[collection as CollectionName]?.table ?? null,
-    };
+  const estimate = estimatePhases({
+    bytes: plans.collections.reduce((n, { plan }) => n + plan.size, 0),
+    rows: plans.collections.reduce((n, { plan }) => n + plan.recordCount, 0),
+    vectors: plans.collections.flatMap(({ plan }) => (plan.kind === 'vdb' ? [{ count: plan.recordCount, dim: plan.dim }] : [])),
+    staged: flags.staged,
+    verify: !flags.skipVerify,
   });
+  const rows = plans.collections.map(({ collection, plan }) => ({
+    collection,
+    file: path.basename(plan.file),
+    records: plan.recordCount,
+    bytes: plan.size,
+    batches: plan.batches.length,
+    dimension: plan.kind === 'vdb' ? plan.dim : null,
+    dimensionSource: plan.kind === 'vdb' ? plan.dimSource : null,
+    table: layout.collections[collection as CollectionName]?.table ?? null,
+  }));
   const report = {
     database: db.name, path: db.path, target: describeTarget(target), workspace, layout: flags.layout, dimension: plans.dimension, dimensionSource: plans.dimensionSource,
-    collections: rows, absent: plans.absent, otherWorkspaces: plans.otherWorkspaces, rejected: { count: rejectCount, records: rejects }, estimatedSeconds: Math.ceil(seconds),
+    collections: rows, absent: plans.absent, otherWorkspaces: plans.otherWorkspaces, rejected: { count: rejectCount, records: rejects }, estimatedSeconds: estimate.total, estimate,
   };
   if (flags.json) return report;
   io.out(`${banner(`DRY RUN: migration preview for '${db.name}'`)}\n`);
@@ -157,7 +157,10 @@ export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo
     for (const r of rejects.slice(0, 10)) io.out(`   ${r.collection} ${JSON.stringify(r.id)}: ${r.reason}\n`);
     if (rejectCount > 10) io.out(`   … and ${(rejectCount - 10).toLocaleString('en-US')} more (--json lists up to ${DRY_RUN_LISTED_REJECTS})\n`);
   }
-  io.out(`Estimated time: about ${formatDuration(report.estimatedSeconds)} at ${ESTIMATED_RECORDS_PER_SECOND.vector.toLocaleString('en-US')} vectors/s\n`);
+  const phases = ([['backup', estimate.backup], ['planning', estimate.planning], ['staging', estimate.staging], ['index build', estimate.indexBuild], ['verify', estimate.verify]] as const)
+    .filter(([, seconds]) => seconds > 0)
+    .map(([name, seconds]) => `${name} ${formatDuration(seconds)}`);
+  io.out(`Estimated time: about ${formatDuration(estimate.total)} on 2 cores (${phases.join(', ')}); more cores are faster\n`);
   io.out(`${closingBanner('No changes made (dry run).')}\n`);
   return report;
 }
