@@ -242,11 +242,25 @@ export async function rollbackPromote(pool: pg.Pool, plan: TargetPlan, options: 
         }
         await c.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(S)}`);
         for (const r of rows) await c.query(`LOCK TABLE ${qualify(T, r.table_name)} IN ACCESS EXCLUSIVE MODE`);
+        // A table promoted whole (swap) may since hold other workspaces' rows (a later migration of
+        // another workspace promoted in rows mode): moving it out would take their rows too. Such a
+        // table is rolled back row by row: this workspace's rows go back to staging, the previous
+        // generation (this workspace's rows only: swap was chosen because there were no others) comes back.
+        const shared = new Set<string>();
+        for (const r of rows) {
+          if (r.mode === 'swap' && (await c.query(`SELECT 1 FROM ${qualify(T, r.table_name)} WHERE workspace <> $1 LIMIT 1`, [ws])).rowCount! > 0) shared.add(r.table_name);
+        }
         const out: RollbackResult['tables'] = [];
         // out: reverse order (edges first)
         for (const r of [...rows].reverse()) {
           const prod = qualify(T, r.table_name);
-          if (r.mode === 'swap') {
+          if (shared.has(r.table_name)) {
+            const staged = qualify(S, stagingTableName(r.table_name));
+            await c.query(`CREATE TABLE ${staged} (LIKE ${prod} INCLUDING ALL)`);
+            await c.query(`INSERT INTO ${staged} SELECT * FROM ${prod} WHERE workspace = $1`, [ws]);
+            await c.query(`ALTER TABLE ${staged} ALTER COLUMN "workspace" SET DEFAULT ${quoteLiteral(ws)}`);
+            await c.query(`DELETE FROM ${prod} WHERE workspace = $1`, [ws]);
+          } else if (r.mode === 'swap') {
             await c.query(`ALTER TABLE ${prod} SET SCHEMA ${quoteIdent(S)}`);
             await c.query(`ALTER TABLE ${qualify(S, r.table_name)} RENAME TO ${quoteIdent(stagingTableName(r.table_name))}`);
             await c.query(`ALTER TABLE ${qualify(S, stagingTableName(r.table_name))} ALTER COLUMN "workspace" SET DEFAULT ${quoteLiteral(ws)}`);
@@ -254,11 +268,25 @@ export async function rollbackPromote(pool: pg.Pool, plan: TargetPlan, options: 
             await c.query(`DELETE FROM ${prod} WHERE workspace = $1`, [ws]);
           }
         }
+        /** previous generations copied back row by row (shared tables): dropped at the end */
+        const emptied: string[] = [];
         // in: forward order (nodes first)
         for (const r of rows) {
           const prod = qualify(T, r.table_name);
           let restored = 0;
-          if (r.mode === 'swap') {
+          if (shared.has(r.table_name)) {
+            if (r.had_previous) {
+              const previous = qualify(G, r.table_name);
+              const { rows: cols } = await c.query<{ attname: string }>(
+                `SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped
+                   AND attname IN (SELECT attname FROM pg_attribute WHERE attrelid = $2::regclass AND attnum > 0 AND NOT attisdropped) ORDER BY attnum`,
+                [previous, prod],
+              );
+              const list = cols.map((x) => quoteIdent(x.attname)).join(', ');
+              restored = (await c.query(`INSERT INTO ${prod} (${list}) SELECT ${list} FROM ${previous}`)).rowCount ?? 0;
+              emptied.push(previous);
+            }
+          } else if (r.mode === 'swap') {
             if (r.had_previous) {
               await c.query(`ALTER TABLE ${qualify(G, r.table_name)} SET SCHEMA ${quoteIdent(T)}`);
               restored = await count(c, `SELECT count(*) AS n FROM ${prod}`);
@@ -268,8 +296,10 @@ export async function rollbackPromote(pool: pg.Pool, plan: TargetPlan, options: 
             const list = cols.map((x) => quoteIdent(x.attname)).join(', ');
             restored = (await c.query(`INSERT INTO ${prod} (${list}) SELECT ${list} FROM ${qualify(G, r.table_name)}`)).rowCount ?? 0;
           }
-          out.push({ table: r.table_name, mode: r.mode, restoredRows: restored });
+          out.push({ table: r.table_name, mode: shared.has(r.table_name) ? 'rows' : r.mode, restoredRows: restored });
         }
+        // edges before the nodes they reference
+        for (const previous of emptied.reverse()) await c.query(`DROP TABLE ${previous}`);
         await c.query(`UPDATE ${promotionsTable(plan)} SET rolled_back_at = now() WHERE rolled_back_at IS NULL`);
         await c.query('COMMIT');
         return { rolledBack: true, tables: out };

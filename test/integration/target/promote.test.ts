@@ -106,6 +106,21 @@ describe('promote / rollback', () => {
     expect(await snapshot('default')).toBe(defaultBefore);
   });
 
+  it('rolling back a whole-table (swap) promote keeps the rows another workspace added since, and promote again re-applies', async () => {
+    // 'default' (p2) was promoted by moving whole tables; 'second ws' was promoted into them since
+    const defaultNow = await snapshot('default');
+    const secondBefore = await snapshot('second ws');
+    expect(secondBefore.split(',').some((n) => Number(n) > 0)).toBe(true);
+    const result = await rollbackPromote(db.pool, p2);
+    expect(result.rolledBack).toBe(true);
+    expect(result.tables.filter((t) => t.mode === 'rows').length).toBeGreaterThan(0);
+    expect(await snapshot('second ws')).toBe(secondBefore);
+    expect(await snapshot('default')).toBe(oldSnap);
+    await promote(db.pool, p2);
+    expect(await snapshot('default')).toBe(defaultNow);
+    expect(await snapshot('second ws')).toBe(secondBefore);
+  });
+
   it('older LightRAG shapes get missing columns; a different vector dimension is refused, never dropped', async () => {
     // an older doc_status shape and a 1024-d vector table holding another workspace
     await db.pool.query(`CREATE SCHEMA legacy`);
