@@ -5,7 +5,6 @@ import {
   continueAsNew,
   defineSignal,
   getExternalWorkflowHandle,
-  isCancellation,
   patched,
   proxyActivities,
   setHandler,
@@ -158,8 +157,10 @@ export async function collectionLoadWorkflow(input: CollectionLoadInput): Promis
       },
       (error: unknown) => {
         inFlight -= 1;
-        // cancelled by a pause or cancel before it loaded anything: loaded again after a resume
-        if (isCancellation(error) && scope.consideredCancelled && (paused || cancelled)) requeued.push({ batchIndex, count: batchCount });
+        // Stopped by a pause or cancel: cancelled before it ran, or it failed after the stop was
+        // requested (Temporal does not retry an activity whose cancellation was requested). Either
+        // way its range loads again after a resume; a lasting failure then fails it for real.
+        if (stopQueued && scope.consideredCancelled) requeued.push({ batchIndex, count: batchCount });
         else failure ??= error;
       },
     );

@@ -93,6 +93,10 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
   const notes: string[] = [];
   const totalPhases = input.mode === 'staged' ? 4 : 3;
 
+  // Before this patch a pause or cancel acted on loading only: a job paused or cancelled during its
+  // backup, index build or verification went on to verify and promote, and its children did not
+  // report when loading had stopped (so `pausing` is only tracked with the patch).
+  const holdsBetweenPhases = patched('pause-and-cancel-between-phases');
   setHandler(progressQuery, () => tracker.progress(Date.now()));
   setHandler(batchLoadedSignal, ({ collection, rows, rejected, batches }) => {
     tracker.batchLoaded(collection, rows, rejected, Date.now(), batches);
@@ -107,7 +111,7 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
     refreshDetails();
   });
   setHandler(pauseSignal, async () => {
-    tracker.pause(children.keys());
+    tracker.pause(holdsBetweenPhases ? children.keys() : []);
     refreshDetails();
     await forward(pauseSignal);
   });
@@ -154,11 +158,9 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
     }
   }
 
-  // Before this patch a pause or cancel acted on loading only: a job paused or cancelled during its
-  // backup, index build or verification went on to verify and promote.
-  const holdsBetweenPhases = patched('pause-and-cancel-between-phases');
   /** Runs a long step (backup, planning, index build, verify, promote): a pause waits for it to end. */
   async function longStep<T>(body: () => Promise<T>): Promise<T> {
+    if (!holdsBetweenPhases) return body();
     tracker.stepsRunning += 1;
     try {
       return await body();

@@ -52,6 +52,8 @@ export class MigrationTracker {
 
   /** A pause: the collections loading now (their children) are stopping until they say otherwise. */
   pause(loading: Iterable<string>): void {
+    // a pause of a paused job changes nothing (the children have reported once already)
+    if (this.paused) return;
     this.paused = true;
     this.stopping = new Set(loading);
   }

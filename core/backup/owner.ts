@@ -28,7 +28,16 @@ export async function readOwner(file: string): Promise<FileOwner | undefined> {
   return undefined;
 }
 
-/** True only when the owner ran on this host and its process no longer runs. */
+/** When this process started (ms since the epoch). */
+const PROCESS_STARTED_AT = Date.now() - process.uptime() * 1000;
+
+/**
+ * True only when the owner ran on this host and its process no longer runs. A record with this
+ * process's pid but written before this process started is gone too: a restarted container's
+ * worker is pid 1 again, and pids are reused after a reboot.
+ */
 export function ownerIsGone(owner: FileOwner): boolean {
-  return owner.host === os.hostname() && owner.pid !== process.pid && !isProcessAlive(owner.pid);
+  if (owner.host !== os.hostname()) return false;
+  if (owner.pid === process.pid) return Date.parse(owner.started_at) < PROCESS_STARTED_AT - 1000;
+  return !isProcessAlive(owner.pid);
 }

@@ -84,7 +84,7 @@ export function summarizeReport(report: VerificationReport): string[] {
   return report.collections.map((c) => {
     const head = `${c.passed ? 'ok  ' : 'FAIL'} ${c.collection.padEnd(20)} ${String(c.targetCount).padStart(8)} rows`;
     const notes: string[] = [];
-    const rejects = c.rejects.length ? `: ${short(c.rejects.map((r) => r.id), c.rejects.length)}, e.g. ${c.rejects[0]!.reason}` : '';
+    const rejects = c.rejects.length ? `: ${short(c.rejects.map((r) => r.id), Math.max(c.rejected, c.rejects.length))}, e.g. ${c.rejects[0]!.reason}` : '';
     notes.push(`${c.expectedCount} expected${c.rejected ? ` (${c.rejected} rejected${rejects})` : ''}`);
     if (c.added) notes.push(`${c.added} endpoint nodes added`);
     notes.push(c.checksum.match ? 'checksum ok' : 'checksum differs');

@@ -189,3 +189,42 @@ describe('pause and cancel between phases', () => {
     await expectExactMigration(db.pool, FIXTURE, input.job, done);
   });
 });
+
+describe('a pause, then the worker dies', () => {
+  // Aims at a load activity the worker has started when the pause asks to cancel it (Temporal does
+  // not retry such an activity once it times out, so the workflow hands the range back instead of
+  // failing). The timing does not always produce that case — the same test passes without the
+  // hand-back — so it proves the fault path end to end, not that line.
+  it('a new worker and a resume finish the job exactly', { timeout: 180_000 }, async () => {
+    const queue = `pausekill-${Math.random().toString(16).slice(2, 10)}`;
+    const password = parseConnectionString(db.url).password!;
+    const slow = await startWorkerProcess({ temporalAddress: inject('temporalAddress'), taskQueue: queue, password, env: { HYBRIDRAG_TEST_BATCH_DELAY_MS: '1000', HYBRIDRAG_ACTIVITY_SLOTS: '1' } });
+    let second: WorkerProcess | undefined;
+    try {
+      const input = migration(copyFixture(FIXTURE), 'job-control-pausekill', 'pausekill');
+      const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', { taskQueue: queue, workflowId: `test-pausekill/${queue}`, args: [input] });
+      // wait for a load activity the worker has started (one slot, 2 s per range)
+      const collections = (await until(async () => (await handle.query(progressQuery)).collections.length > 0 && (await handle.query(progressQuery)).collections, 60_000, 'planning')).map((c) => c.collection);
+      await until(async () => {
+        for (const c of collections) {
+          const child = await client.workflow.getHandle(`${handle.workflowId}/${c}`).describe().catch(() => undefined);
+          if (child?.raw.pendingActivities?.some((a) => String(a.state) === 'PENDING_ACTIVITY_STATE_STARTED' || a.state === 2)) return true;
+        }
+        return false;
+      }, 60_000, 'a started load activity', 50);
+      await handle.signal(pauseSignal);
+      await until(async () => (await handle.query(progressQuery)).paused, 10_000, 'the pause');
+      await slow.kill9();
+      second = await startWorkerProcess({ temporalAddress: inject('temporalAddress'), taskQueue: queue, password });
+      // a range of the dead worker times out (heartbeat timeout 10 s) or was cancelled unstarted: handed back
+      await until(async () => !(await handle.query(progressQuery)).pausing, 60_000, 'the pause to settle');
+      await handle.signal(resumeSignal);
+      const result = await handle.result();
+      expect(result.outcome).toBe('promoted');
+      await expectExactMigration(db.pool, FIXTURE, input.job, result);
+    } finally {
+      await slow.stop().catch(() => undefined);
+      await second?.stop();
+    }
+  });
+});

@@ -66,8 +66,15 @@ describe('a backup killed half-way', () => {
       writeFileSync(path.join(dir, 'live_20250101_000005.tar.gz.partial.owner'), owner(1, 'another-host'));
       utimesSync(path.join(dir, 'live_20250101_000005.tar.gz.partial'), hourAgo, hourAgo);
 
+      // this process's pid: written by this process (kept), or by an earlier one that had the same
+      // pid, as a restarted container's pid 1 (removed)
+      writeFileSync(path.join(dir, 'live_20250101_000006.tar.gz.partial'), 'x');
+      writeFileSync(path.join(dir, 'live_20250101_000006.tar.gz.partial.owner'), JSON.stringify({ pid: process.pid, host: os.hostname(), started_at: '2000-01-01T00:00:00.000Z' }));
+      writeFileSync(path.join(dir, 'live_20250101_000007.tar.gz.partial'), 'x');
+      writeFileSync(path.join(dir, 'live_20250101_000007.tar.gz.partial.owner'), owner(process.pid));
+
       const result = await createBackup(db, 'live');
-      expect(result.removedPartials.map((p) => path.basename(p)).sort()).toEqual(['live_20250101_000004.tar.gz.partial', 'live_20250101_000005.tar.gz.partial']);
+      expect(result.removedPartials.map((p) => path.basename(p)).sort()).toEqual(['live_20250101_000004.tar.gz.partial', 'live_20250101_000005.tar.gz.partial', 'live_20250101_000006.tar.gz.partial']);
       const partials = backupsOf(db).filter((n) => n.includes('.partial'));
       expect(partials).toEqual([
         'live_20250101_000001.tar.gz.partial',
@@ -75,6 +82,8 @@ describe('a backup killed half-way', () => {
         'live_20250101_000002.tar.gz.partial',
         'live_20250101_000002.tar.gz.partial.owner',
         'live_20250101_000003.tar.gz.partial',
+        'live_20250101_000007.tar.gz.partial',
+        'live_20250101_000007.tar.gz.partial.owner',
       ]);
     } finally {
       sleeper.kill();

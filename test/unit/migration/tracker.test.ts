@@ -32,6 +32,7 @@ describe('MigrationTracker pause', () => {
     const t = tracker();
     t.pause([]);
     expect(t.progress(0)).toMatchObject({ paused: true, pausing: false });
+    t.resume();
     t.pause(['text_chunks']);
     expect(t.details(0)).toContain('— pausing');
     t.resume();
@@ -47,6 +48,15 @@ describe('MigrationTracker pause', () => {
     t.pause([]);
     expect(t.progress(0)).toMatchObject({ paused: true, pausing: true });
     t.stepsRunning = 0;
+    expect(t.progress(0)).toMatchObject({ paused: true, pausing: false });
+  });
+
+  it('a second pause of a paused job does not wait again for children that have reported', () => {
+    const t = tracker();
+    t.pause(['vdb_chunks']);
+    t.loadsStopped('vdb_chunks');
+    expect(t.progress(0).pausing).toBe(false);
+    t.pause(['vdb_chunks', 'text_chunks']);
     expect(t.progress(0)).toMatchObject({ paused: true, pausing: false });
   });
 });
