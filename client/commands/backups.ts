@@ -74,13 +74,24 @@ export async function backupOnlyCommand(db: DatabaseRef, flags: BackupFlags, io:
 /** `--rollback BACKUP_ID`: files from the backup, the previous PostgreSQL generation, the registry entry. */
 export async function rollbackCommand(db: DatabaseRef, backupInput: string, flags: BackupFlags, io: CommandIo): Promise<unknown> {
   const backupId = fullBackupId(backupInput, db.name);
+  const state = await readState(db.path).catch((error: Error) => {
+    throw new UserError(error.message);
+  });
+  if (state?.workflow_id) {
+    // a rollback under a running migration would be overwritten by it (it goes on to promote)
+    const session = await connectTemporal(temporalSettings(process.env));
+    try {
+      if (await runningExecution(session, state.workflow_id)) {
+        throw new UserError(`A migration of '${db.name}' (job ${state.job_id}) is still running; cancel it first (hybridrag backend cancel ${db.registry ? db.name : `--path ${db.path}`}) and roll back once it has stopped.`);
+      }
+    } finally {
+      await session.close();
+    }
+  }
   const backups = await listBackups(db.path, db.name).catch(() => []);
   if (!backups.some((b) => b.id === backupId)) {
     throw new UserError(`There is no backup ${shortBackupId(backupId)} of '${db.name}'; see hybridrag backend migrate ${db.name} --list-backups.`);
   }
-  const state = await readState(db.path).catch((error: Error) => {
-    throw new UserError(error.message);
-  });
   const credentials = new CredentialStore();
   let target: RollbackInput['target'];
   if (state?.promoted && state.target && state.dimension && state.workspace) {

@@ -143,6 +143,10 @@ describe('staged migration through the registry, backups and rollback (real bina
     expect(before).toBeGreaterThan(0);
     await new Promise((r) => setTimeout(r, 2500));
     expect(await rows()).toBe(before);
+    // a rollback under the paused (still running) migration is refused: it would be overwritten
+    const rollback = await hybridrag(['backend', 'migrate', '--path', dir, '--rollback', '20000101_000000', '-y']);
+    expect(rollback.code).toBe(1);
+    expect(rollback.stderr).toMatch(/^error: A migration of 'gen-\w+' \(job job-[\w-]+\) is still running; cancel it first \(hybridrag backend cancel --path \S+\) and roll back once it has stopped\.\n$/);
     const resume = await hybridrag(['backend', 'resume', '--path', dir]);
     expect(resume.code).toBe(0);
     expect(await done).toBe(0);
