@@ -26,6 +26,8 @@ export interface MigrationOptions {
   layout?: 'lightrag' | 'hybridrag';
   batchSize?: number;
   embeddingModel?: string;
+  /** vectors over 2000 dimensions: 'halfvec' stores them as halfvec with an HNSW index; 'none' (default) keeps them exact, unindexed */
+  highDimensionIndex?: 'none' | 'halfvec';
   /** load activities at once per collection */
   parallelism?: number;
   /** consecutive batches per load activity (default: about 64 MiB of source) */
@@ -79,6 +81,7 @@ abstract class WorkflowDriver {
         workspace: this.workspace,
         layout: this.options.layout ?? 'lightrag',
         ...(this.options.embeddingModel ? { embeddingModel: this.options.embeddingModel } : {}),
+        ...(this.options.highDimensionIndex === 'halfvec' ? { highDimensionIndex: 'halfvec' as const } : {}),
       },
       mode,
       batchSize: this.options.batchSize ?? 1000,

@@ -65,6 +65,7 @@ function buildProgram(): Command {
     .addOption(new Option('--layout <layout>', 'target tables').choices(['lightrag', 'hybridrag']).default('lightrag'))
     .option('--workspace <name>', "LightRAG workspace of the rows (default: 'default')")
     .option('--embedding-model <model>', 'write vectors to LightRAG\'s model-suffixed tables')
+    .addOption(new Option('--high-dimension-index <kind>', 'vectors over 2000 dimensions: halfvec = stored as halfvec with an HNSW index (LightRAG: POSTGRES_VECTOR_INDEX_TYPE=HNSW_HALFVEC), none = exact, no index').choices(['none', 'halfvec']).default('none'))
     .option('--parallelism <n>', 'load activities at once per collection', '4')
     .option('--batches-per-activity <n>', 'consecutive batches one load activity takes (default: about 64 MiB of source)')
     .addOption(new Option('--worker <mode>', 'who runs the workflow').choices(['auto', 'embedded', 'external']).default('auto'))

@@ -51,6 +51,7 @@ export const MigrateFlagsSchema = z
     layout: z.enum(['lightrag', 'hybridrag']).default('lightrag'),
     workspace: z.string().min(1).max(255).optional(),
     embeddingModel: z.string().min(1).optional(),
+    highDimensionIndex: z.enum(['none', 'halfvec']).default('none'),
     json: z.boolean().default(false),
     worker: z.enum(['auto', 'embedded', 'external']).default('auto'),
     // load activities queued per collection: with every collection loading at once this keeps the
@@ -100,11 +101,13 @@ export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo
   const rejects: { collection: string; id: string; reason: string }[] = [];
   let rejectCount = 0;
   let layout;
+  let vectorIndex = true;
   try {
     plans = await planCollections(db.path, { batchSize: flags.batchSize });
     const model = flags.embeddingModel ?? plans.embeddingModel;
-    const targetPlan = planTarget({ migrationId: 'dry-run', workspace, layout: flags.layout, dimension: plans.dimension, ...(model ? { embeddingModel: model } : {}) });
+    const targetPlan = planTarget({ migrationId: 'dry-run', workspace, layout: flags.layout, dimension: plans.dimension, highDimensionIndex: flags.highDimensionIndex, ...(model ? { embeddingModel: model } : {}) });
     layout = targetPlan.layout;
+    vectorIndex = targetPlan.vectorIndex !== 'none';
     // A preview that only planned would miss what a batch read finds (bad per-record vectors, bad
     // escapes) and the records the loader will reject (NaN / ±Inf vectors, over-long keys, …):
     // read and encode every batch, one at a time (memory bounded), into a scratch buffer.
@@ -124,6 +127,7 @@ export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo
     bytes: plans.collections.reduce((n, { plan }) => n + plan.size, 0),
     rows: plans.collections.reduce((n, { plan }) => n + plan.recordCount, 0),
     vectors: plans.collections.flatMap(({ plan }) => (plan.kind === 'vdb' ? [{ count: plan.recordCount, dim: plan.dim }] : [])),
+    vectorIndex,
     staged: flags.staged,
     verify: !flags.skipVerify,
   });
@@ -248,6 +252,7 @@ export async function runMigration(flags: MigrateFlags, db: DatabaseRef, io: Com
           workspace,
           layout: flags.layout,
           ...(flags.embeddingModel ? { embeddingModel: flags.embeddingModel } : {}),
+          ...(flags.highDimensionIndex === 'halfvec' ? { highDimensionIndex: 'halfvec' as const } : {}),
         },
         mode,
         // Batch boundaries are the exactly-once keys: a resumed job keeps the batch size it began with.

@@ -16,9 +16,6 @@ export const MEASURED_RATES = {
   verifyBytesPerSecond: 70e6,
 } as const;
 
-/** pgvector indexes a `vector` column of at most this many dimensions (wider ones stay unindexed). */
-export const INDEXED_DIMENSIONS_LIMIT = 2000;
-
 export interface EstimateInput {
   /** bytes of the source files */
   bytes: number;
@@ -26,6 +23,8 @@ export interface EstimateInput {
   rows: number;
   /** vector collections: how many vectors of how many dimensions */
   vectors: { count: number; dim: number }[];
+  /** whether the vectors get an index (the target plan's choice: none beyond pgvector's limits) */
+  vectorIndex: boolean;
   staged: boolean;
   verify: boolean;
 }
@@ -44,7 +43,7 @@ export function estimatePhases(input: EstimateInput, rates = MEASURED_RATES): Ph
   const backup = input.staged ? input.bytes / rates.backupBytesPerSecond : 0;
   const planning = input.bytes / rates.planBytesPerSecond;
   const staging = input.rows / rates.stagingRowsPerSecond + input.rows / rates.finishRowsPerSecond;
-  const indexed = input.vectors.filter((v) => v.dim <= INDEXED_DIMENSIONS_LIMIT).reduce((n, v) => n + v.count * v.dim, 0);
+  const indexed = input.vectorIndex ? input.vectors.reduce((n, v) => n + v.count * v.dim, 0) : 0;
   const indexBuild = indexed / rates.indexVectorDimensionsPerSecond;
   const verify = input.verify ? input.bytes / rates.verifyBytesPerSecond : 0;
   const round = (s: number) => Math.ceil(s);

@@ -78,7 +78,7 @@ export function planTarget(input: TargetOptions): TargetPlan {
       notes.push(`pgvector indexes at most ${PGVECTOR_MAX_VECTOR_INDEX_DIMS} dimensions of vector; ${d}-dimension vectors are stored as halfvec with an HNSW halfvec index (run LightRAG with POSTGRES_VECTOR_INDEX_TYPE=HNSW_HALFVEC).`);
     } else {
       vectorIndex = 'none';
-      notes.push(`pgvector indexes at most ${PGVECTOR_MAX_VECTOR_INDEX_DIMS} dimensions of vector; ${d}-dimension vectors are kept exact without a vector index (queries scan; pass the halfvec option for an index).`);
+      notes.push(`pgvector indexes at most ${PGVECTOR_MAX_VECTOR_INDEX_DIMS} dimensions of vector; ${d}-dimension vectors are kept exact without a vector index (queries scan; --high-dimension-index halfvec stores them as halfvec with an index).`);
     }
   }
   if (vectorIndex === 'hnsw_halfvec' && d > PGVECTOR_MAX_HALFVEC_INDEX_DIMS) {
