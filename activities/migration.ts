@@ -68,6 +68,7 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
           })),
           absent: plan.absent,
           otherWorkspaces: plan.otherWorkspaces,
+          ...(plan.unrecognized.length ? { unrecognized: plan.unrecognized } : {}),
           dimension: plan.dimension,
           dimensionSource: plan.dimensionSource,
           ...(plan.embeddingModel ? { embeddingModel: plan.embeddingModel } : {}),

@@ -37,6 +37,8 @@ export interface SourceSummary {
   absent: string[];
   /** LightRAG workspaces in sub-folders: separate migrations, not part of this one */
   otherWorkspaces?: string[];
+  /** data files of no collection LightRAG's PostgreSQL backends have (e.g. kv_store_parse_cache.json): not migrated */
+  unrecognized?: string[];
   dimension: number;
   dimensionSource: string;
   embeddingModel?: string;

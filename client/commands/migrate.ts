@@ -143,7 +143,7 @@ export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo
   }));
   const report = {
     database: db.name, path: db.path, target: describeTarget(target), workspace, layout: flags.layout, dimension: plans.dimension, dimensionSource: plans.dimensionSource,
-    collections: rows, absent: plans.absent, otherWorkspaces: plans.otherWorkspaces, rejected: { count: rejectCount, records: rejects }, estimatedSeconds: estimate.total, estimate,
+    collections: rows, absent: plans.absent, otherWorkspaces: plans.otherWorkspaces, unrecognized: plans.unrecognized, rejected: { count: rejectCount, records: rejects }, estimatedSeconds: estimate.total, estimate,
   };
   if (flags.json) return report;
   io.out(`${banner(`DRY RUN: migration preview for '${db.name}'`)}\n`);
@@ -156,6 +156,7 @@ export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo
   io.out(`${line(header)}\n${table.map(line).join('\n')}\n\n`);
   if (plans.absent.length) io.out(`Absent (nothing to migrate): ${plans.absent.join(', ')}\n`);
   if (plans.otherWorkspaces.length) io.out(`${workspacesNote(db, plans.otherWorkspaces)}\n`);
+  if (plans.unrecognized.length) io.out(`⚠️  ${unrecognizedNote(plans.unrecognized)}\n`);
   if (rejectCount) {
     io.out(`⚠️  ${rejectCount.toLocaleString('en-US')} record${rejectCount === 1 ? '' : 's'} cannot be loaded and will be rejected (listed in the verification report; the rest migrates):\n`);
     for (const r of rejects.slice(0, 10)) io.out(`   ${r.collection} ${JSON.stringify(r.id)}: ${r.reason}\n`);
@@ -167,6 +168,10 @@ export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo
   io.out(`Estimated time: about ${formatDuration(estimate.total)} on 2 cores (${phases.join(', ')}); more cores are faster\n`);
   io.out(`${closingBanner('No changes made (dry run).')}\n`);
   return report;
+}
+
+function unrecognizedNote(files: string[]): string {
+  return `Not migrated: ${files.join(', ')} (no LightRAG PostgreSQL table holds ${files.length === 1 ? 'this collection' : 'these collections'}); ${files.length === 1 ? 'it stays' : 'they stay'} in the folder and in the backup`;
 }
 
 function workspacesNote(db: DatabaseRef, workspaces: string[]): string {
@@ -308,6 +313,7 @@ export async function runMigration(flags: MigrateFlags, db: DatabaseRef, io: Com
         }
         for (const note of result.notes) io.out(`   note: ${note}\n`);
         if (result.source.otherWorkspaces?.length) io.out(`   note: ${workspacesNote(db, result.source.otherWorkspaces)}\n`);
+        if (result.source.unrecognized?.length) io.out(`   note: ${unrecognizedNote(result.source.unrecognized)}\n`);
         if (result.outcome === 'promoted') {
           io.out(`\n${closingBanner(`✅ ${mode === 'staged' ? 'STAGED MIGRATION' : 'MIGRATION'} COMPLETED SUCCESSFULLY`)}\n\n`);
           if (result.backupId) {

@@ -17,6 +17,8 @@ export interface SourcePlans {
   otherWorkspaces: string[];
   /** collections whose file is not in the folder */
   absent: CollectionName[];
+  /** data files (kv_store_*.json, vdb_*.json) of no collection LightRAG's PostgreSQL backends have: not migrated */
+  unrecognized: string[];
   dimension: number;
   dimensionSource: string;
   embeddingModel?: string;
@@ -62,6 +64,7 @@ export async function planCollections(databasePath: string, options: PlanDatabas
     collections: plans,
     absent,
     otherWorkspaces,
+    unrecognized: root.unrecognized,
     dimension: first?.dim ?? DEFAULT_DIM,
     dimensionSource: first ? first.dimSource : 'default',
     ...(model ? { embeddingModel: model } : {}),

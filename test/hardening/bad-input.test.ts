@@ -191,3 +191,19 @@ describe('vectors pgvector cannot store (NaN, ±Inf): those records alone are re
     expect(Number((await db.pool.query(`SELECT count(*) AS n FROM lightrag_vdb_chunks WHERE workspace = 'nan_rejects'`)).rows[0].n)).toBe(ids(path.join(dir, 'vdb_chunks.json')).length - 1);
   });
 });
+
+describe('data files of no LightRAG PostgreSQL collection', () => {
+  it('are named as not migrated by the dry run and the migration, and left as they are', async () => {
+    const dir = copyFixture(FIXTURE);
+    const extra = path.join(dir, 'kv_store_parse_cache.json');
+    writeFileSync(extra, '{"doc-1": {"parsed": true}}');
+    const dry = await hybridrag(['backend', 'migrate', '--path', dir, '--dry-run', '--connection-string', db.url]);
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain('⚠️  Not migrated: kv_store_parse_cache.json (no LightRAG PostgreSQL table holds this collection); it stays in the folder and in the backup');
+    const run = await hybridrag(['backend', 'migrate', '--path', dir, '-y', '--connection-string', db.url, '--workspace', 'unknown_files']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('   note: Not migrated: kv_store_parse_cache.json (no LightRAG PostgreSQL table holds this collection)');
+    expect(readFileSync(extra, 'utf8')).toBe('{"doc-1": {"parsed": true}}');
+  });
+});
