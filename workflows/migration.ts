@@ -177,21 +177,9 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
   }
 
   let planned: { dimension: number; embeddingModel?: string } | undefined;
-  const cancelled = async (verification?: MigrationResult['verification']): Promise<MigrationResult> => {
-    tracker.errors.push('cancelled by request; staging is kept — run the same command again (or --resume) to continue');
-    await enterPhase('cancelled', 'cancelled');
-    return {
-      outcome: 'cancelled',
-      jobId: job.jobId,
-      backupId: tracker.backupId,
-      progress: tracker.progress(Date.now()),
-      source: source ?? { collections: [], absent: [], dimension: 0, dimensionSource: 'none' },
-      ...(verification ? { verification } : {}),
-      notes,
-    };
-  };
-  const stopped = (verification?: MigrationResult['verification']): MigrationResult => ({
-    outcome: 'stopped',
+  /** The result of a job that ends before promoting (stopped by the API's step calls, or cancelled). */
+  const endedEarly = (outcome: 'stopped' | 'cancelled', verification?: MigrationResult['verification']): MigrationResult => ({
+    outcome,
     jobId: job.jobId,
     backupId: tracker.backupId,
     progress: tracker.progress(Date.now()),
@@ -199,6 +187,12 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
     ...(verification ? { verification } : {}),
     notes,
   });
+  const stopped = (verification?: MigrationResult['verification']) => endedEarly('stopped', verification);
+  const cancelled = async (verification?: MigrationResult['verification']): Promise<MigrationResult> => {
+    tracker.errors.push('cancelled by request; staging is kept — run the same command again (or --resume) to continue');
+    await enterPhase('cancelled', 'cancelled');
+    return endedEarly('cancelled', verification);
+  };
   let source: SourceSummary | undefined;
   const phaseLabel = (n: number, text: string) => `Phase ${n}/${totalPhases}: ${text}`;
   let n = 0;
