@@ -1,6 +1,7 @@
 import {
   condition,
   defineQuery,
+  isCancellation,
   getExternalWorkflowHandle,
   patched,
   proxyActivities,
@@ -76,6 +77,7 @@ const quick = proxyActivities<Activities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' },
 });
+const lastRecord = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 3 } });
 function longActivities(heartbeatTimeout: Duration) {
   return proxyActivities<Activities>({
     startToCloseTimeout: '12 hours',
@@ -84,8 +86,26 @@ function longActivities(heartbeatTimeout: Duration) {
   });
 }
 
+/** The innermost message of a failure (an activity's own sentence under its ActivityFailure / ChildWorkflowFailure). */
+function innermostMessage(error: unknown): string {
+  let e = error as { message?: string; cause?: unknown } | undefined;
+  while (e && e.cause instanceof Error) e = e.cause as { message?: string; cause?: unknown };
+  return e?.message ?? String(error);
+}
+
 /** One migration job of one database into one target: the phases of the original guide. */
 export async function migrationWorkflow(input: MigrationInput): Promise<MigrationResult> {
+  const failed: { record?: (message: string) => Promise<void> } = {};
+  try {
+    return await migrationPhases(input, failed);
+  } catch (error) {
+    // Before this patch a failed job left the state file at its last phase with no error in it.
+    if (!isCancellation(error) && failed.record && patched('record-failure-in-state')) await failed.record(innermostMessage(error));
+    throw error;
+  }
+}
+
+async function migrationPhases(input: MigrationInput, failed: { record?: (message: string) => Promise<void> }): Promise<MigrationResult> {
   const { job } = input;
   const long = longActivities(input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT);
   const tracker = new MigrationTracker(job.jobId);
@@ -135,28 +155,37 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
     if (phase) tracker.phase = phase;
     upsertSearchAttributes({ [PHASE_ATTRIBUTE]: [tracker.phase], [ROWS_DONE_ATTRIBUTE]: [tracker.rowsDone] });
     refreshDetails();
-    if (phase) {
-      await quick.recordState({
-        databasePath: job.databasePath,
-        target: job.target,
-        state: {
-          phase: tracker.phase,
-          backup_id: tracker.backupId,
-          staging_complete: extra.stagingComplete ?? ['staged', 'verified', 'promoted'].includes(tracker.phase),
-          verification_passed: extra.verificationPassed ?? ['verified', 'promoted'].includes(tracker.phase),
-          promoted: extra.promoted ?? tracker.phase === 'promoted',
-          errors: tracker.errors,
-          job_id: job.jobId,
-          workflow_id: workflowInfo().workflowId,
-          mode: input.mode,
-          workspace: job.workspace,
-          layout: job.layout,
-          batch_size: input.batchSize,
-          ...(planned ? { dimension: planned.dimension, ...(planned.embeddingModel ? { embedding_model: planned.embeddingModel } : {}) } : {}),
-        },
-      });
-    }
+    if (phase) await quick.recordState(stateNow(extra));
   }
+
+  function stateNow(extra: { stagingComplete?: boolean; verificationPassed?: boolean; promoted?: boolean } = {}) {
+    return {
+      databasePath: job.databasePath,
+      target: job.target,
+      state: {
+        phase: tracker.phase,
+        backup_id: tracker.backupId,
+        staging_complete: extra.stagingComplete ?? ['staged', 'verified', 'promoted'].includes(tracker.phase),
+        verification_passed: extra.verificationPassed ?? ['verified', 'promoted'].includes(tracker.phase),
+        promoted: extra.promoted ?? tracker.phase === 'promoted',
+        errors: tracker.errors,
+        job_id: job.jobId,
+        workflow_id: workflowInfo().workflowId,
+        mode: input.mode,
+        workspace: job.workspace,
+        layout: job.layout,
+        batch_size: input.batchSize,
+        ...(planned ? { dimension: planned.dimension, ...(planned.embeddingModel ? { embedding_model: planned.embeddingModel } : {}) } : {}),
+      },
+    };
+  }
+
+  // the phase stays where the job got to (the resume point); the error says why it stopped there
+  failed.record = async (message) => {
+    tracker.errors.push(message);
+    // best effort, a few tries: the job's own failure is what the caller must see
+    await lastRecord.recordState(stateNow()).catch(() => undefined);
+  };
 
   /** Runs a long step (backup, planning, index build, verify, promote): a pause waits for it to end. */
   async function longStep<T>(body: () => Promise<T>): Promise<T> {

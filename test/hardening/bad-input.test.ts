@@ -133,6 +133,9 @@ describe('source corruptions through a real migration (-y): refused, nothing pro
     const c = CORRUPTIONS.find((x) => x.name === name)!;
     const dir = corrupted(c);
     await refused(['--path', dir, '-y', '--connection-string', db.url, '--workspace', `bad_${some.indexOf(name)}`], dir, c.message);
+    // the state file says why the job stopped where it did (what `backend status` shows)
+    const state = JSON.parse(readFileSync(path.join(dir, '.migration_state.json'), 'utf8')) as { errors: string[] };
+    expect(state.errors.join('\n')).toMatch(c.message);
   });
 });
 
