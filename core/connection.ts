@@ -56,10 +56,15 @@ export function parseConnectionString(url: string): { target: DatabaseTarget; pa
   return password === undefined ? { target } : { target, password };
 }
 
-/** postgres://user@host:port/db — for messages and logs; never holds a password. */
+/**
+ * postgres://user@host:port/db[?sslmode=…] — for messages, logs and the state file; never holds a
+ * password. The non-secret parameters stay, so a target read back from the state file (rollback,
+ * resume) connects the same way (a server that requires TLS keeps its sslmode).
+ */
 export function describeTarget(target: DatabaseTarget): string {
   const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-  return `postgres://${encodeURIComponent(target.user)}@${host}:${target.port}/${encodeURIComponent(target.database)}`;
+  const query = new URLSearchParams(Object.entries(target.params ?? {})).toString();
+  return `postgres://${encodeURIComponent(target.user)}@${host}:${target.port}/${encodeURIComponent(target.database)}${query ? `?${query}` : ''}`;
 }
 
 /** Key under which a password is looked up: a role's password is per server and user. */

@@ -30,6 +30,14 @@ describe('parseConnectionString', () => {
     const { target } = parseConnectionString('postgres://u:topsecret@[::1]:5433/d b');
     expect(describeTarget(target)).toBe('postgres://u@[::1]:5433/d%20b');
   });
+
+  it('keeps the non-secret parameters, so a described target connects the same way when read back', () => {
+    const { target } = parseConnectionString('postgres://u:pw@db.example/kb?sslmode=require&sslpassword=k&application_name=hybrid%20rag');
+    const described = describeTarget(target);
+    expect(described).toBe('postgres://u@db.example:5432/kb?sslmode=require&application_name=hybrid+rag');
+    expect(described).not.toContain('pw');
+    expect(parseConnectionString(described).target).toEqual(target);
+  });
 });
 
 describe('CredentialStore', () => {
