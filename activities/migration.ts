@@ -77,12 +77,12 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
     },
 
     /** Checks the target (pgvector, privileges) and creates this job's staging tables. */
-    async prepareTarget(ctx: TargetContext): Promise<{ notes: string[] }> {
+    async prepareTarget(ctx: TargetContext & { batchSize?: number }): Promise<{ notes: string[] }> {
       return classified(ctx.job.target, async () => {
         const plan = targetPlanOf(ctx);
         const pool = deps.pools.get(ctx.job.target);
         const checked = await checkTarget(pool, plan);
-        await prepareStaging(pool, plan);
+        await prepareStaging(pool, plan, ctx.batchSize !== undefined ? { batchSize: ctx.batchSize } : {});
         return { notes: [...plan.notes, ...checked.notes] };
       });
     },

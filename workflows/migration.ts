@@ -252,7 +252,7 @@ async function migrationPhases(input: MigrationInput, failed: { record?: (messag
 
   async function stage(): Promise<void> {
     await enterPhase(undefined, phaseLabel(n, 'preparing staging tables'));
-    notes.push(...(await quick.prepareTarget(targetContext)).notes);
+    notes.push(...(await quick.prepareTarget({ ...targetContext, batchSize: input.batchSize })).notes);
 
     const pending = [...summary.collections];
     const running = new Set<Promise<void>>();

@@ -57,8 +57,11 @@ export async function checkTarget(db: Queryable, plan: TargetPlan): Promise<{ pg
  * Creates (idempotently) this migration's staging schema: one `<table>_staging` table per
  * production table (production columns, workspace defaulted, no keys or indexes yet), the batch
  * marker table and the per-record reject table. Another migration gets another schema.
+ * With `batchSize`, the first call records it and a later one with another size is refused: batch
+ * boundaries are the keys that make every batch load exactly once, so a job resumes only with the
+ * size it began with.
  */
-export async function prepareStaging(db: Queryable, plan: TargetPlan): Promise<void> {
+export async function prepareStaging(db: Queryable, plan: TargetPlan, options: { batchSize?: number } = {}): Promise<void> {
   await checkTarget(db, plan);
   const s = plan.stagingSchema;
   try {
@@ -84,6 +87,24 @@ export async function prepareStaging(db: Queryable, plan: TargetPlan): Promise<v
     }
   } catch (error) {
     throw classifyPgError(error, `Preparing the staging schema "${s}"`);
+  }
+  if (options.batchSize !== undefined) await checkBatching(db, plan, options.batchSize);
+}
+
+async function checkBatching(db: Queryable, plan: TargetPlan, batchSize: number): Promise<void> {
+  const meta = qualify(plan.stagingSchema, '_meta');
+  let began: number | undefined;
+  try {
+    await db.query(`INSERT INTO ${meta} VALUES ('batching', $1::jsonb) ON CONFLICT (key) DO NOTHING`, [JSON.stringify({ batchSize })]);
+    const { rows } = await db.query<{ value: { batchSize?: number } }>(`SELECT value FROM ${meta} WHERE key = 'batching'`);
+    began = rows[0]?.value.batchSize;
+  } catch (error) {
+    throw classifyPgError(error, `Checking the batch size of the staging schema "${plan.stagingSchema}"`);
+  }
+  if (began !== undefined && began !== batchSize) {
+    throw new TargetError(
+      `Job ${plan.options.migrationId} was staged in batches of ${began} records; resume it with --batch-size ${began} (the batch boundaries are what load every record exactly once).`,
+    );
   }
 }
 

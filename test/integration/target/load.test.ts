@@ -191,6 +191,16 @@ describe('per-record errors, never a crash half-way', () => {
 });
 
 describe('scoping, identifiers and clear errors', () => {
+  it('a job resumes only with the batch size it was staged with (batch boundaries are the exactly-once keys)', async () => {
+    const p = planTarget({ migrationId: 'load-test-batching', workspace: 'default', dimension: 8 });
+    await prepareStaging(db.pool, p, { batchSize: 3 });
+    await prepareStaging(db.pool, p, { batchSize: 3 });
+    await expect(prepareStaging(db.pool, p, { batchSize: 5 })).rejects.toThrow(
+      'Job load-test-batching was staged in batches of 3 records; resume it with --batch-size 3 (the batch boundaries are what load every record exactly once).',
+    );
+    await expect(prepareStaging(db.pool, p, { batchSize: 5 })).rejects.toMatchObject({ name: 'TargetError', kind: 'permanent' });
+  });
+
   it('two migrations into one PostgreSQL never share staging', () => {
     const a = planTarget({ migrationId: 'migrate/db-a', workspace: 'default', dimension: 4 });
     const b = planTarget({ migrationId: 'migrate/db-b', workspace: 'default', dimension: 4 });
