@@ -102,8 +102,10 @@ function buildProgram(): Command {
             : 'Cancel a running migration; its staged batches are kept so it can be resumed.',
       )
       .option('--path <dir>', 'a LightRAG working directory that is not in the registry')
-      .action(async (name: string | undefined, options: { path?: string }) => {
-        await controlCommand(action, name, options.path, io);
+      .option('--json', 'print one JSON object', false)
+      .action(async (name: string | undefined, options: { path?: string; json: boolean }) => {
+        const result = await controlCommand(action, name, options.path, options.json ? { ...io, out: () => undefined } : io);
+        if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
       });
   }
 

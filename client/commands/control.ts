@@ -86,7 +86,7 @@ export async function controlCommand(
   dir: string | undefined,
   io: CommandIo,
   settleLimitMs = PAUSE_SETTLE_LIMIT_MS,
-): Promise<{ workflowId: string; action: string }> {
+): Promise<{ workflowId: string; jobId: string; action: string; state: 'paused' | 'pausing' | 'resumed' | 'cancelling' }> {
   const { db, state } = await stateOf(name, dir);
   if (!state?.workflow_id) throw new UserError(`No migration of '${db.name}' has been started; nothing to ${action}.`);
   const session = await connectTemporal(temporalSettings(process.env));
@@ -97,12 +97,13 @@ export async function controlCommand(
       throw new UserError(`The migration of '${db.name}' (job ${state.job_id}) is not running (${described?.status.name.toLowerCase() ?? 'unknown to Temporal'}); nothing to ${action}.`);
     }
     await handle.signal(action);
-    if (action === 'pause' && !(await pauseSettled(handle, settleLimitMs))) {
+    const stillPausing = action === 'pause' && !(await pauseSettled(handle, settleLimitMs));
+    if (stillPausing) {
       io.out(`Migration of '${db.name}' (job ${state.job_id}): pausing; what was already running (a batch range, the backup, the index build, the verification) is still finishing, and \`backend status\` shows PAUSED once it has.\n`);
     } else {
       io.out(`Migration of '${db.name}' (job ${state.job_id}): ${SIGNALS[action]}.\n`);
     }
-    return { workflowId: state.workflow_id, action };
+    return { workflowId: state.workflow_id, jobId: state.job_id, action, state: stillPausing ? 'pausing' : SIGNALS[action] };
   } finally {
     await session.close();
   }

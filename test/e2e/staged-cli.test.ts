@@ -147,8 +147,9 @@ describe('staged migration through the registry, backups and rollback (real bina
     const rollback = await hybridrag(['backend', 'migrate', '--path', dir, '--rollback', '20000101_000000', '-y']);
     expect(rollback.code).toBe(1);
     expect(rollback.stderr).toMatch(/^error: A migration of 'gen-\w+' \(job job-[\w-]+\) is still running; cancel it first \(hybridrag backend cancel --path \S+\) and roll back once it has stopped\.\n$/);
-    const resume = await hybridrag(['backend', 'resume', '--path', dir]);
+    const resume = await hybridrag(['backend', 'resume', '--path', dir, '--json']);
     expect(resume.code).toBe(0);
+    expect(JSON.parse(resume.stdout)).toMatchObject({ action: 'resume', state: 'resumed', jobId: expect.stringMatching(/^job-/) });
     expect(await done).toBe(0);
     expect(screen).toContain('\r\x1b[2K   ');
     const updates = screen.split('\r\x1b[2K').filter((part) => /^ {3}\d+% · /.test(part));
