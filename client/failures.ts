@@ -1,8 +1,7 @@
-import { TemporalFailure, WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
+import { innermostFailureMessage } from '../workflows/failureMessage';
 
 /** The innermost message of a workflow failure: the one sentence an activity wrote for the user. */
 export function failureMessage(error: unknown): string {
-  let current: unknown = error instanceof WorkflowFailedError ? error.cause ?? error : error;
-  while (current instanceof TemporalFailure && current.cause) current = current.cause;
-  return String((current as Error)?.message ?? current);
+  return innermostFailureMessage(error instanceof WorkflowFailedError ? error.cause ?? error : error);
 }

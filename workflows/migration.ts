@@ -18,6 +18,7 @@ import type { Activities } from '../activities';
 import type { MigrationPhase } from '../core/state/stateFile';
 import { batchLoadedSignal, collectionLoadWorkflow, loadsStoppedSignal, type CollectionLoadResult } from './collection';
 import { cancelSignal, pauseSignal, resumeSignal } from './control';
+import { innermostFailureMessage } from './failureMessage';
 import { PHASE_ATTRIBUTE, ROWS_DONE_ATTRIBUTE } from './searchAttributes';
 import { MigrationTracker } from './tracker';
 import { DEFAULT_HEARTBEAT_TIMEOUT, type JobContext, type MigrationProgress, type SourceSummary, type TargetContext } from './types';
@@ -86,13 +87,6 @@ function longActivities(heartbeatTimeout: Duration) {
   });
 }
 
-/** The innermost message of a failure (an activity's own sentence under its ActivityFailure / ChildWorkflowFailure). */
-function innermostMessage(error: unknown): string {
-  let e = error as { message?: string; cause?: unknown } | undefined;
-  while (e && e.cause instanceof Error) e = e.cause as { message?: string; cause?: unknown };
-  return e?.message ?? String(error);
-}
-
 /** One migration job of one database into one target: the phases of the original guide. */
 export async function migrationWorkflow(input: MigrationInput): Promise<MigrationResult> {
   const failed: { record?: (message: string) => Promise<void> } = {};
@@ -100,7 +94,7 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
     return await migrationPhases(input, failed);
   } catch (error) {
     // Before this patch a failed job left the state file at its last phase with no error in it.
-    if (!isCancellation(error) && failed.record && patched('record-failure-in-state')) await failed.record(innermostMessage(error));
+    if (!isCancellation(error) && failed.record && patched('record-failure-in-state')) await failed.record(innermostFailureMessage(error));
     throw error;
   }
 }

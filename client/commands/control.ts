@@ -62,7 +62,7 @@ export async function statusCommand(name: string | undefined, dir: string | unde
 const SIGNALS = { pause: 'paused', resume: 'resumed', cancel: 'cancelling' } as const;
 
 /** How long `pause` waits for the load activities that had started to finish (each is ~1 s of work). */
-export const PAUSE_SETTLE_LIMIT_MS = 120_000;
+const PAUSE_SETTLE_LIMIT_MS = 120_000;
 
 /**
  * Waits until the paused migration has no load activity running (queued ones are cancelled at once,
@@ -85,7 +85,6 @@ export async function controlCommand(
   name: string | undefined,
   dir: string | undefined,
   io: CommandIo,
-  settleLimitMs = PAUSE_SETTLE_LIMIT_MS,
 ): Promise<{ workflowId: string; jobId: string; action: string; state: 'paused' | 'pausing' | 'resumed' | 'cancelling' }> {
   const { db, state } = await stateOf(name, dir);
   if (!state?.workflow_id) throw new UserError(`No migration of '${db.name}' has been started; nothing to ${action}.`);
@@ -97,7 +96,7 @@ export async function controlCommand(
       throw new UserError(`The migration of '${db.name}' (job ${state.job_id}) is not running (${described?.status.name.toLowerCase() ?? 'unknown to Temporal'}); nothing to ${action}.`);
     }
     await handle.signal(action);
-    const stillPausing = action === 'pause' && !(await pauseSettled(handle, settleLimitMs));
+    const stillPausing = action === 'pause' && !(await pauseSettled(handle, PAUSE_SETTLE_LIMIT_MS));
     if (stillPausing) {
       io.out(`Migration of '${db.name}' (job ${state.job_id}): pausing; what was already running (a batch range, the backup, the index build, the verification) is still finishing, and \`backend status\` shows PAUSED once it has.\n`);
     } else {

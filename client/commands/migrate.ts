@@ -283,13 +283,13 @@ export async function runMigration(flags: MigrateFlags, db: DatabaseRef, io: Com
       // deadline, run one at a time, and wait for the last one before closing.
       let inflight: Promise<void> | undefined;
       // with --json nothing is drawn: no progress queries (each is a workflow task on the worker)
-      const poll = setInterval(() => {
-        if (inflight || flags.json) return;
+      const poll = flags.json ? undefined : setInterval(() => {
+        if (inflight) return;
         inflight = session.connection
           .withDeadline(Date.now() + 3_000, () => handle.query<MigrationProgress>('progress'))
           .then((p) => {
             last = p;
-            if (!flags.json) printer.update(p);
+            printer.update(p);
           })
           .catch(() => undefined)
           .finally(() => {
@@ -300,7 +300,7 @@ export async function runMigration(flags: MigrateFlags, db: DatabaseRef, io: Com
       try {
         result = await awaitResult<MigrationResult>(handle, host, flags.worker);
       } catch (error) {
-        if (last && !flags.json) printer.finish({ ...last, phase: last.phase });
+        if (last) printer.finish({ ...last, phase: last.phase });
         throw new UserError(failureMessage(error));
       } finally {
         clearInterval(poll);

@@ -11,9 +11,9 @@ import path from 'node:path';
 import { backupsDir, PARTIAL_SUFFIX } from './naming';
 import { ownerIsGone, ownerRecord, readOwner } from './owner';
 
-export const OWNER_SUFFIX = '.owner';
+const OWNER_SUFFIX = '.owner';
 /** How long a partial whose writer cannot be checked must have been left untouched before it is removed. */
-export const UNCHECKED_PARTIAL_AGE_MS = 60 * 60_000;
+const UNCHECKED_PARTIAL_AGE_MS = 60 * 60_000;
 
 /** Creates `partial` if no one has (O_EXCL) and names this process its writer; false when it exists. */
 export async function claimPartial(partial: string): Promise<boolean> {
@@ -34,7 +34,8 @@ export async function removePartial(partial: string): Promise<void> {
 }
 
 /** Removes the partials of `root`'s `.backups` left by writers that are gone; returns their paths. */
-export async function removeAbandonedPartials(root: string, now = Date.now()): Promise<string[]> {
+export async function removeAbandonedPartials(root: string): Promise<string[]> {
+  const now = Date.now();
   const dir = backupsDir(root);
   const names = await fsp.readdir(dir).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return [] as string[];

@@ -5,7 +5,7 @@
  * 48–55 s). More cores make every phase but the single-threaded parts faster; the HNSW index build
  * dominates large stores.
  */
-export const MEASURED_RATES = {
+const MEASURED_RATES = {
   backupBytesPerSecond: 55e6,
   planBytesPerSecond: 350e6,
   stagingRowsPerSecond: 17_000,
@@ -39,7 +39,8 @@ export interface PhaseEstimate {
   total: number;
 }
 
-export function estimatePhases(input: EstimateInput, rates = MEASURED_RATES): PhaseEstimate {
+export function estimatePhases(input: EstimateInput): PhaseEstimate {
+  const rates = MEASURED_RATES;
   const backup = input.staged ? input.bytes / rates.backupBytesPerSecond : 0;
   const planning = input.bytes / rates.planBytesPerSecond;
   const staging = input.rows / rates.stagingRowsPerSecond + input.rows / rates.finishRowsPerSecond;

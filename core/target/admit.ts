@@ -5,9 +5,9 @@
 import { EncodeError, type BinaryCopyEncoder } from './copy/binaryEncoder';
 import type { AnyRecord, CollectionMapping } from './layouts/types';
 
-export const DUPLICATE_IN_BATCH = 'duplicate id: an earlier record of this batch has the same id (the first is kept)';
+const DUPLICATE_IN_BATCH = 'duplicate id: an earlier record of this batch has the same id (the first is kept)';
 
-export type Admission = { ok: true; id: string; row: unknown[]; start: number } | { ok: false; id: string; reason: string };
+type Admission = { ok: true; id: string; row: unknown[]; start: number } | { ok: false; id: string; reason: string };
 
 /**
  * Maps `record` and encodes its row into `encoder`. Refused when the mapper refuses it, when its id

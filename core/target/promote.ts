@@ -207,6 +207,20 @@ async function upgradeShape(c: pg.PoolClient, schema: string, spec: TableSpec): 
   return added;
 }
 
+/**
+ * Copies every row of `from` into `to` by column name (the columns both have: production may have
+ * gained columns since, see upgradeShape); returns the rows copied.
+ */
+async function copyRows(c: pg.PoolClient, from: string, to: string): Promise<number> {
+  const { rows } = await c.query<{ attname: string }>(
+    `SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped
+       AND attname IN (SELECT attname FROM pg_attribute WHERE attrelid = $2::regclass AND attnum > 0 AND NOT attisdropped) ORDER BY attnum`,
+    [from, to],
+  );
+  const list = rows.map((x) => quoteIdent(x.attname)).join(', ');
+  return (await c.query(`INSERT INTO ${to} (${list}) SELECT ${list} FROM ${from}`)).rowCount ?? 0;
+}
+
 export interface RollbackResult {
   rolledBack: boolean;
   tables: { table: string; mode: PromoteMode; restoredRows: number }[];
@@ -277,13 +291,7 @@ export async function rollbackPromote(pool: pg.Pool, plan: TargetPlan, options: 
           if (shared.has(r.table_name)) {
             if (r.had_previous) {
               const previous = qualify(G, r.table_name);
-              const { rows: cols } = await c.query<{ attname: string }>(
-                `SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped
-                   AND attname IN (SELECT attname FROM pg_attribute WHERE attrelid = $2::regclass AND attnum > 0 AND NOT attisdropped) ORDER BY attnum`,
-                [previous, prod],
-              );
-              const list = cols.map((x) => quoteIdent(x.attname)).join(', ');
-              restored = (await c.query(`INSERT INTO ${prod} (${list}) SELECT ${list} FROM ${previous}`)).rowCount ?? 0;
+              restored = await copyRows(c, previous, prod);
               emptied.push(previous);
             }
           } else if (r.mode === 'swap') {
@@ -292,9 +300,7 @@ export async function rollbackPromote(pool: pg.Pool, plan: TargetPlan, options: 
               restored = await count(c, `SELECT count(*) AS n FROM ${prod}`);
             }
           } else if (r.had_previous) {
-            const { rows: cols } = await c.query<{ attname: string }>(`SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum`, [qualify(G, r.table_name)]);
-            const list = cols.map((x) => quoteIdent(x.attname)).join(', ');
-            restored = (await c.query(`INSERT INTO ${prod} (${list}) SELECT ${list} FROM ${qualify(G, r.table_name)}`)).rowCount ?? 0;
+            restored = await copyRows(c, qualify(G, r.table_name), prod);
           }
           out.push({ table: r.table_name, mode: shared.has(r.table_name) ? 'rows' : r.mode, restoredRows: restored });
         }

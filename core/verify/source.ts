@@ -24,7 +24,7 @@ export interface SourceSampleRow {
 }
 
 /** Rejected records listed by id in the report (per collection; the count is always exact). */
-export const MAX_LISTED_REJECTS = 100;
+const MAX_LISTED_REJECTS = 100;
 
 export interface SourceStats {
   records: number;
