@@ -16,7 +16,9 @@ export interface BackupActivityDependencies {
  * Runs a long file operation of core/backup: cancellation from Temporal, its progress reported as
  * heartbeats (and repeated on a timer while it is between progress callbacks), errors classified.
  */
-function withFileProgress<T>(body: (options: { signal: AbortSignal; onProgress: (p: object) => void }) => Promise<T>): Promise<T> {
+function withFileProgress<T>(
+  body: (options: { signal: AbortSignal; onProgress: (p: object) => void }) => Promise<T>,
+): Promise<T> {
   const ctx = Context.current();
   let progress: unknown = 'starting';
   return classified(undefined, () =>
@@ -30,13 +32,19 @@ function withFileProgress<T>(body: (options: { signal: AbortSignal; onProgress: 
 export function createBackupActivities({ pools }: BackupActivityDependencies) {
   return {
     /** Phase 1: a streaming tar.gz of the database's data files, with per-file sha256. */
-    async backupDatabase(input: { databasePath: string; databaseName: string }): Promise<{ backupId: string; files: number; bytes: number }> {
+    async backupDatabase(input: {
+      databasePath: string;
+      databaseName: string;
+    }): Promise<{ backupId: string; files: number; bytes: number }> {
       const result = await withFileProgress((options) => createBackup(input.databasePath, input.databaseName, options));
       return { backupId: result.id, files: result.meta.file_count, bytes: result.meta.total_size };
     },
 
     /** Rollback, files: verifies the backup's checksums, then swaps the files back into place. */
-    async restoreFiles(input: { databasePath: string; backupId: string }): Promise<{ restored: number; displaced: string[] }> {
+    async restoreFiles(input: {
+      databasePath: string;
+      backupId: string;
+    }): Promise<{ restored: number; displaced: string[] }> {
       const result = await withFileProgress((options) => restoreBackup(input.databasePath, input.backupId, options));
       return { restored: result.restored.length, displaced: result.displaced };
     },

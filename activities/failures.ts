@@ -15,7 +15,9 @@ export function toActivityFailure(error: unknown): unknown {
   // Most backup errors are the user's to fix (disk full, damaged archive, unsafe entries); the few
   // core/backup marks retryable (a file still being written, a held restore lock) are retried.
   if (error instanceof BackupError) {
-    return error.retryable ? ApplicationFailure.retryable(error.message, error.name) : ApplicationFailure.nonRetryable(error.message, error.name, error.toJSON());
+    return error.retryable
+      ? ApplicationFailure.retryable(error.message, error.name)
+      : ApplicationFailure.nonRetryable(error.message, error.name, error.toJSON());
   }
   if (error instanceof SourceError) return ApplicationFailure.nonRetryable(error.message, error.code, error.toJSON());
   if (error instanceof IdentifierError) return ApplicationFailure.nonRetryable(error.message, 'InvalidIdentifier');
@@ -32,7 +34,12 @@ export async function classified<T>(target: DatabaseTarget | undefined, body: ()
   try {
     return await body();
   } catch (error) {
-    const known = error instanceof BackupError || error instanceof SourceError || error instanceof TargetError || error instanceof DatabaseError || error instanceof IdentifierError;
+    const known =
+      error instanceof BackupError ||
+      error instanceof SourceError ||
+      error instanceof TargetError ||
+      error instanceof DatabaseError ||
+      error instanceof IdentifierError;
     const isDriverError = typeof (error as { code?: unknown })?.code === 'string';
     throw toActivityFailure(!known && isDriverError && target ? describeDatabaseError(error, target) : error);
   }

@@ -5,7 +5,14 @@ import { readBatch } from '../core/source';
 import { loadPlan, planDatabase, removePlans } from '../core/migration/planning';
 import { switchBackend } from '../core/registry/registry';
 import { stateTimestamp, writeState, type MigrationState } from '../core/state/stateFile';
-import { buildIndexes, checkTarget, finishStaging, loadBatch as loadStagingBatch, prepareStaging, promote } from '../core/target';
+import {
+  buildIndexes,
+  checkTarget,
+  finishStaging,
+  loadBatch as loadStagingBatch,
+  prepareStaging,
+  promote,
+} from '../core/target';
 import { summarizeReport, verifyStaging as verifyStagingTables, writeReport } from '../core/verify';
 import type { CollectionName } from '../core/source/records';
 import type { JobContext, SourceSummary, TargetContext } from '../workflows/types';
@@ -42,8 +49,16 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
   const now = deps.now ?? (() => new Date());
   return {
     /** Mirrors the workflow's state into `.migration_state.json` (atomic). */
-    async recordState(input: { databasePath: string; state: Omit<MigrationState, 'updated_at' | 'target'>; target?: DatabaseTarget }): Promise<void> {
-      await writeState(input.databasePath, { ...input.state, ...(input.target ? { target: describeTarget(input.target) } : {}), updated_at: stateTimestamp(now()) });
+    async recordState(input: {
+      databasePath: string;
+      state: Omit<MigrationState, 'updated_at' | 'target'>;
+      target?: DatabaseTarget;
+    }): Promise<void> {
+      await writeState(input.databasePath, {
+        ...input.state,
+        ...(input.target ? { target: describeTarget(input.target) } : {}),
+        updated_at: stateTimestamp(now()),
+      });
     },
 
     /** Plans every collection (one streaming pass per file); plans go to files, counts come back. */
@@ -54,7 +69,11 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
         // each retry planned everything again).
         const plan = await withHeartbeat(
           () => 'planning',
-          () => planDatabase(input.job.databasePath, input.job.jobId, { batchSize: input.batchSize, ...(deps.env ? { env: deps.env } : {}) }),
+          () =>
+            planDatabase(input.job.databasePath, input.job.jobId, {
+              batchSize: input.batchSize,
+              ...(deps.env ? { env: deps.env } : {}),
+            }),
         );
         return {
           collections: plan.collections.map(({ collection, plan: p, planFile }) => ({
@@ -94,12 +113,19 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
      * signal) over more rows. A retry starts at the batch after the last one its heartbeat reported
      * committed; batches loaded before that are found by their markers and not loaded again.
      */
-    async loadBatch(input: { ctx: TargetContext; collection: string; planFile: string; batchIndex: number; batchCount?: number }): Promise<BatchRangeResult> {
+    async loadBatch(input: {
+      ctx: TargetContext;
+      collection: string;
+      planFile: string;
+      batchIndex: number;
+      batchCount?: number;
+    }): Promise<BatchRangeResult> {
       return classified(input.ctx.job.target, async () => {
         const ctx = Context.current();
         const end = input.batchIndex + (input.batchCount ?? 1);
         const parsed = SegmentProgressSchema.safeParse(ctx.info.heartbeatDetails);
-        const resumed = parsed.success && parsed.data.next > input.batchIndex && parsed.data.next <= end ? parsed.data : undefined;
+        const resumed =
+          parsed.success && parsed.data.next > input.batchIndex && parsed.data.next <= end ? parsed.data : undefined;
         const done: BatchRangeResult = resumed?.done ?? { rows: 0, rejected: 0, loaded: 0, alreadyLoaded: 0 };
         let next = resumed?.next ?? input.batchIndex;
         let step = 'reading';
@@ -108,11 +134,15 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
           const sourcePlan = await loadPlan(input.planFile);
           const pool = deps.pools.get(input.ctx.job.target);
           const targetPlan = targetPlanOf(input.ctx);
-          for (; next < end; ) {
+          for (; next < end;) {
             step = 'reading';
             const records = await readBatch(sourcePlan, next);
             step = 'loading';
-            const result = await loadStagingBatch(pool, targetPlan, { collection: input.collection as CollectionName, batchIndex: next, records });
+            const result = await loadStagingBatch(pool, targetPlan, {
+              collection: input.collection as CollectionName,
+              batchIndex: next,
+              records,
+            });
             done.rows += records.length;
             done.rejected += result.rejected.length;
             if (result.status === 'loaded') done.loaded += 1;
@@ -128,15 +158,27 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
     /** Cross-collection steps in PostgreSQL (chunk join, endpoint nodes) and cross-batch duplicates. */
     async finishStaging(ctx: TargetContext): Promise<{ notes: string[] }> {
       return classified(ctx.job.target, async () => {
-        const result = await withHeartbeat(() => 'finishing', () => finishStaging(deps.pools.get(ctx.job.target), targetPlanOf(ctx)));
-        const notes = result.duplicates.length ? [`${result.duplicates.length} records had an id that another record of the same collection also has; the last loaded was kept and each is listed in the report`] : [];
+        const result = await withHeartbeat(
+          () => 'finishing',
+          () => finishStaging(deps.pools.get(ctx.job.target), targetPlanOf(ctx)),
+        );
+        const notes = result.duplicates.length
+          ? [
+              `${result.duplicates.length} records had an id that another record of the same collection also has; the last loaded was kept and each is listed in the report`,
+            ]
+          : [];
         return { notes };
       });
     },
 
     /** Builds the indexes after the data (vector index with maintenance settings). */
     async buildIndexes(ctx: TargetContext): Promise<void> {
-      await classified(ctx.job.target, () => withHeartbeat(() => 'building indexes', async () => void (await buildIndexes(deps.pools.get(ctx.job.target), targetPlanOf(ctx)))));
+      await classified(ctx.job.target, () =>
+        withHeartbeat(
+          () => 'building indexes',
+          async () => void (await buildIndexes(deps.pools.get(ctx.job.target), targetPlanOf(ctx))),
+        ),
+      );
     },
 
     /**
@@ -144,10 +186,17 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
      * vector dimensions per collection, staging against the source files; the report is written
      * to <database>/.migration_reports/<job>.json.
      */
-    async verifyStaging(input: TargetContext & { expected: SourceSummary }): Promise<{ passed: boolean; reportFile: string; summary: string[]; lines: string[] }> {
+    async verifyStaging(
+      input: TargetContext & { expected: SourceSummary },
+    ): Promise<{ passed: boolean; reportFile: string; summary: string[]; lines: string[] }> {
       return classified(input.job.target, async () => {
         const ctx = Context.current();
-        const sources = await Promise.all(input.expected.collections.map(async (c) => ({ collection: c.collection as CollectionName, plan: await loadPlan(c.planFile) })));
+        const sources = await Promise.all(
+          input.expected.collections.map(async (c) => ({
+            collection: c.collection as CollectionName,
+            plan: await loadPlan(c.planFile),
+          })),
+        );
         let progress: unknown = 'verifying';
         const report = await withHeartbeat(
           () => progress,
@@ -166,16 +215,28 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
     /** Promotes staging to production in one transaction, keeping the previous generation. */
     async promote(ctx: TargetContext): Promise<{ notes: string[] }> {
       return classified(ctx.job.target, async () => {
-        const result = await withHeartbeat(() => 'promoting', () => promote(deps.pools.get(ctx.job.target), targetPlanOf(ctx)));
+        const result = await withHeartbeat(
+          () => 'promoting',
+          () => promote(deps.pools.get(ctx.job.target), targetPlanOf(ctx)),
+        );
         await removePlans(ctx.job.databasePath, ctx.job.jobId);
         const swapped = result.tables.filter((t) => t.mode === 'swap').length;
         const replaced = result.tables.length - swapped;
-        return { notes: [`${result.tables.length} tables promoted in one transaction (${swapped} swapped in whole, ${replaced} with this workspace's rows replaced); the previous generation is kept for rollback`] };
+        return {
+          notes: [
+            `${result.tables.length} tables promoted in one transaction (${swapped} swapped in whole, ${replaced} with this workspace's rows replaced); the previous generation is kept for rollback`,
+          ],
+        };
       });
     },
 
     /** Switches the registry entry to the PostgreSQL backend (no password), keeping a copy of the file. */
-    async switchRegistry(input: { path: string; name: string; job: JobContext; stamp: string }): Promise<{ copyPath: string }> {
+    async switchRegistry(input: {
+      path: string;
+      name: string;
+      job: JobContext;
+      stamp: string;
+    }): Promise<{ copyPath: string }> {
       const { target, workspace } = input.job;
       const { copyPath } = await switchBackend(
         input.path,
@@ -195,7 +256,6 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
       );
       return { copyPath };
     },
-
   };
 }
 

@@ -1,5 +1,12 @@
 import path from 'node:path';
-import { createBackup, listBackups, restoreBackup, type BackupInfo, type BackupResult, type RestoreResult } from '../core/backup';
+import {
+  createBackup,
+  listBackups,
+  restoreBackup,
+  type BackupInfo,
+  type BackupResult,
+  type RestoreResult,
+} from '../core/backup';
 import { parseConnectionString, type DatabaseTarget } from '../core/connection';
 import { CredentialStore } from '../core/credentials';
 import { DEFAULT_COLLECTION_PARALLELISM, temporalSettings, type TemporalSettings } from '../core/config';
@@ -57,13 +64,16 @@ abstract class WorkflowDriver {
   /** Runs one workflow to its result with a worker (external or embedded), as the CLI does. */
   protected async runWorkflow<R>(workflowType: string, workflowId: string, args: unknown[]): Promise<R> {
     const session = await connectTemporal(temporalSettings(process.env, this.options.temporal ?? {}));
-    const host = await hostWorker(session, this.credentials, this.options.worker ?? 'auto', { workflowId, running: await runningExecution(session, workflowId) });
+    const host = await hostWorker(session, this.credentials, this.options.worker ?? 'auto', {
+      workflowId,
+      running: await runningExecution(session, workflowId),
+    });
     try {
       const handle = await startOrAttach(session, workflowType, { workflowId, taskQueue: host.taskQueue, args });
       try {
         return await awaitResult<R>(handle, host, this.options.worker ?? 'auto');
       } catch (error) {
-        throw new Error(failureMessage(error));
+        throw new Error(failureMessage(error), { cause: error });
       }
     } finally {
       await host.stop();
@@ -117,14 +127,27 @@ export class StagedMigration extends WorkflowDriver {
       this.backupId = state.backup_id;
     } else {
       this.jobId = newJobId();
-      await writeState(this.sourcePath, { phase: 'initial', backup_id: null, staging_complete: false, verification_passed: false, promoted: false, errors: [], updated_at: stateTimestamp(new Date()), job_id: this.jobId, mode: 'staged', workspace: this.workspace });
+      await writeState(this.sourcePath, {
+        phase: 'initial',
+        backup_id: null,
+        staging_complete: false,
+        verification_passed: false,
+        promoted: false,
+        errors: [],
+        updated_at: stateTimestamp(new Date()),
+        job_id: this.jobId,
+        mode: 'staged',
+        workspace: this.workspace,
+      });
     }
     return this.jobId;
   }
 
   private async phase(extra: Partial<MigrationInput>): Promise<MigrationResult> {
     const jobId = await this.job();
-    const result = await this.runWorkflow<MigrationResult>('migrationWorkflow', this.workflowId, [this.migrationInput(jobId, 'staged', { existingBackupId: this.backupId, ...extra })]);
+    const result = await this.runWorkflow<MigrationResult>('migrationWorkflow', this.workflowId, [
+      this.migrationInput(jobId, 'staged', { existingBackupId: this.backupId, ...extra }),
+    ]);
     this.backupId = result.backupId;
     return result;
   }
@@ -151,7 +174,9 @@ export class StagedMigration extends WorkflowDriver {
   async promote(): Promise<MigrationResult> {
     const state = await readState(this.sourcePath);
     if (state?.phase !== 'verified') {
-      throw new Error(`Promote needs a verified staging (the job is at phase ${state?.phase ?? 'initial'}); run verifyStaging() first.`);
+      throw new Error(
+        `Promote needs a verified staging (the job is at phase ${state?.phase ?? 'initial'}); run verifyStaging() first.`,
+      );
     }
     return this.phase({ startAt: 'promote' });
   }
@@ -166,7 +191,13 @@ export class StagedMigration extends WorkflowDriver {
       backupId: id,
       jobId: state?.job_id ?? 'none',
       ...(state?.promoted && state.dimension
-        ? { target: { job: this.migrationInput(state.job_id, 'staged', {}).job, dimension: state.dimension, ...(state.embedding_model ? { embeddingModel: state.embedding_model } : {}) } }
+        ? {
+            target: {
+              job: this.migrationInput(state.job_id, 'staged', {}).job,
+              dimension: state.dimension,
+              ...(state.embedding_model ? { embeddingModel: state.embedding_model } : {}),
+            },
+          }
         : {}),
       ...(this.options.registry ? { registry: this.options.registry } : {}),
     };
@@ -178,7 +209,9 @@ export class StagedMigration extends WorkflowDriver {
 export class MigrationJob extends WorkflowDriver {
   /** Runs the whole job and returns its result. */
   async run(): Promise<MigrationResult> {
-    return this.runWorkflow<MigrationResult>('migrationWorkflow', this.workflowId, [this.migrationInput(newJobId(), 'direct', {})]);
+    return this.runWorkflow<MigrationResult>('migrationWorkflow', this.workflowId, [
+      this.migrationInput(newJobId(), 'direct', {}),
+    ]);
   }
 }
 
@@ -187,7 +220,12 @@ export class MigrationVerifier {
   private readonly target: DatabaseTarget;
   private readonly credentials = new CredentialStore();
 
-  constructor(private readonly options: Pick<MigrationOptions, 'databaseName' | 'sourcePath' | 'targetConnection' | 'workspace' | 'layout' | 'embeddingModel' | 'batchSize'>) {
+  constructor(
+    private readonly options: Pick<
+      MigrationOptions,
+      'databaseName' | 'sourcePath' | 'targetConnection' | 'workspace' | 'layout' | 'embeddingModel' | 'batchSize'
+    >,
+  ) {
     const parsed = parseConnectionString(options.targetConnection);
     this.target = parsed.target;
     if (parsed.password !== undefined) this.credentials.remember(parsed.target, parsed.password);
@@ -196,7 +234,13 @@ export class MigrationVerifier {
   async verify(options: { reportJobId?: string } = {}): Promise<VerificationReport> {
     const sources = await planCollections(this.options.sourcePath, { batchSize: this.options.batchSize ?? 1000 });
     const model = this.options.embeddingModel ?? sources.embeddingModel;
-    const plan = planTarget({ migrationId: 'verify', workspace: this.options.workspace ?? 'default', layout: this.options.layout ?? 'lightrag', dimension: sources.dimension, ...(model ? { embeddingModel: model } : {}) });
+    const plan = planTarget({
+      migrationId: 'verify',
+      workspace: this.options.workspace ?? 'default',
+      layout: this.options.layout ?? 'lightrag',
+      dimension: sources.dimension,
+      ...(model ? { embeddingModel: model } : {}),
+    });
     const pool = openPool(this.target, this.credentials, { max: 2 });
     try {
       const report = await verifyProduction(pool, plan, sources.collections, { rejectsTable: null });

@@ -9,11 +9,18 @@ export function shortBackupId(id: string): string {
 
 /** Accepts `20251219_213814` or the full `{database}_20251219_213814`; refuses anything that could leave the folder. */
 export function fullBackupId(input: string, database: string): string {
-  if (/[/\\\0]|\.\./.test(input)) throw new UserError(`The backup id "${input}" is not a backup id; use one from --list-backups, e.g. 20251219_213814.`, 2);
+  if (/[/\\\0]|\.\./.test(input))
+    throw new UserError(
+      `The backup id "${input}" is not a backup id; use one from --list-backups, e.g. 20251219_213814.`,
+      2,
+    );
   const full = /^\d{8}_\d{6}(_\d+)?$/.test(input) ? `${database}_${input}` : input;
   const parsed = parseBackupId(full);
   if (!parsed || parsed.database !== database) {
-    throw new UserError(`The backup id "${input}" is not a backup of '${database}'; use one from hybridrag backend migrate ${database} --list-backups.`, 2);
+    throw new UserError(
+      `The backup id "${input}" is not a backup of '${database}'; use one from hybridrag backend migrate ${database} --list-backups.`,
+      2,
+    );
   }
   return full;
 }

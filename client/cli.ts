@@ -7,6 +7,7 @@ import { setupDockerCommand } from './commands/setupDocker';
 import { migrateCommand, MigrateFlagsSchema, type CommandIo } from './commands/migrate';
 import { UserError } from './errors';
 
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- package.json lies outside the compiled tree
 const VERSION: string = (require('../../package.json') as { version: string }).version;
 
 /** Parses flags with a zod schema, turning the first problem into one sentence. */
@@ -14,7 +15,9 @@ export function parseFlags<S extends z.ZodType>(schema: S, raw: unknown): z.infe
   const result = schema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    const flag = issue.path.length ? `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: ` : '';
+    const flag = issue.path.length
+      ? `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: `
+      : '';
     throw new UserError(`${flag}${issue.message}`, 2);
   }
   return result.data;
@@ -22,18 +25,26 @@ export function parseFlags<S extends z.ZodType>(schema: S, raw: unknown): z.infe
 
 function buildProgram(): Command {
   const program = new Command('hybridrag')
-    .description('Move a HybridRAG / LightRAG database from file storage into PostgreSQL + pgvector, as Temporal workflows.')
+    .description(
+      'Move a HybridRAG / LightRAG database from file storage into PostgreSQL + pgvector, as Temporal workflows.',
+    )
     .version(VERSION)
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text) });
-  const io: CommandIo = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), isTty: Boolean(process.stdout.isTTY) };
+  const io: CommandIo = {
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
+    isTty: Boolean(process.stdout.isTTY),
+  };
 
   program
     .command('doctor')
     .description('Check that Temporal, a worker, PostgreSQL and pgvector are reachable; prints their versions.')
     .option('--connection-string <url>', 'PostgreSQL to check (default: $DATABASE_URL)')
     .option('--temporal-address <host:port>', 'Temporal frontend (default: $TEMPORAL_ADDRESS or 127.0.0.1:7233)')
-    .addOption(new Option('--worker <mode>', 'who runs the workflow').choices(['auto', 'embedded', 'external']).default('auto'))
+    .addOption(
+      new Option('--worker <mode>', 'who runs the workflow').choices(['auto', 'embedded', 'external']).default('auto'),
+    )
     .option('--json', 'print one JSON object instead of text', false)
     .action(async (options: Record<string, unknown>) => {
       const flags = parseFlags(DoctorFlagsSchema, {
@@ -64,11 +75,23 @@ function buildProgram(): Command {
     .option('--path <dir>', 'a LightRAG working directory that is not in the registry')
     .addOption(new Option('--layout <layout>', 'target tables').choices(['lightrag', 'hybridrag']).default('lightrag'))
     .option('--workspace <name>', "LightRAG workspace of the rows (default: 'default')")
-    .option('--embedding-model <model>', 'write vectors to LightRAG\'s model-suffixed tables')
-    .addOption(new Option('--high-dimension-index <kind>', 'vectors over 2000 dimensions: halfvec = stored as halfvec with an HNSW index (LightRAG: POSTGRES_VECTOR_INDEX_TYPE=HNSW_HALFVEC), none = exact, no index').choices(['none', 'halfvec']).default('none'))
+    .option('--embedding-model <model>', "write vectors to LightRAG's model-suffixed tables")
+    .addOption(
+      new Option(
+        '--high-dimension-index <kind>',
+        'vectors over 2000 dimensions: halfvec = stored as halfvec with an HNSW index (LightRAG: POSTGRES_VECTOR_INDEX_TYPE=HNSW_HALFVEC), none = exact, no index',
+      )
+        .choices(['none', 'halfvec'])
+        .default('none'),
+    )
     .option('--parallelism <n>', 'load activities at once per collection', '4')
-    .option('--batches-per-activity <n>', 'consecutive batches one load activity takes (default: about 64 MiB of source)')
-    .addOption(new Option('--worker <mode>', 'who runs the workflow').choices(['auto', 'embedded', 'external']).default('auto'))
+    .option(
+      '--batches-per-activity <n>',
+      'consecutive batches one load activity takes (default: about 64 MiB of source)',
+    )
+    .addOption(
+      new Option('--worker <mode>', 'who runs the workflow').choices(['auto', 'embedded', 'external']).default('auto'),
+    )
     .option('--json', 'print one JSON object with the result', false)
     .action(async (name: string | undefined, options: Record<string, unknown>) => {
       const flags = parseFlags(MigrateFlagsSchema, { ...options, name, pauseWatcher: options.pauseWatcher !== false });
@@ -88,7 +111,9 @@ function buildProgram(): Command {
     });
   backend
     .command('setup-docker')
-    .description('Start PostgreSQL + pgvector, Temporal, its UI and a worker with Docker Compose (where a Docker engine runs).')
+    .description(
+      'Start PostgreSQL + pgvector, Temporal, its UI and a worker with Docker Compose (where a Docker engine runs).',
+    )
     .action(() => setupDockerCommand(io));
   for (const action of ['pause', 'resume', 'cancel'] as const) {
     backend
@@ -104,7 +129,12 @@ function buildProgram(): Command {
       .option('--path <dir>', 'a LightRAG working directory that is not in the registry')
       .option('--json', 'print one JSON object', false)
       .action(async (name: string | undefined, options: { path?: string; json: boolean }) => {
-        const result = await controlCommand(action, name, options.path, options.json ? { ...io, out: () => undefined } : io);
+        const result = await controlCommand(
+          action,
+          name,
+          options.path,
+          options.json ? { ...io, out: () => undefined } : io,
+        );
         if (options.json) process.stdout.write(`${JSON.stringify(result)}\n`);
       });
   }
@@ -121,7 +151,8 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof UserError) {
       process.stderr.write(`error: ${error.message}\n`);
       // Scripts reading --json get one machine-readable object on failure too.
-      if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: false, error: error.message, exitCode: error.exitCode })}\n`);
+      if (argv.includes('--json'))
+        process.stdout.write(`${JSON.stringify({ ok: false, error: error.message, exitCode: error.exitCode })}\n`);
       return error.exitCode;
     }
     process.stderr.write(`error: unexpected failure: ${(error as Error)?.stack ?? String(error)}\n`);
@@ -130,7 +161,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv).then((code) => {
+  void main(process.argv).then((code) => {
     process.exitCode = code;
   });
 }

@@ -12,7 +12,11 @@ export interface DatabaseRef {
 }
 
 /** `<name>` through the HybridRAG registry, or `--path DIR` for a database that is not registered. */
-export async function resolveDatabase(name: string | undefined, dir: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<DatabaseRef> {
+export async function resolveDatabase(
+  name: string | undefined,
+  dir: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<DatabaseRef> {
   if (dir) {
     const full = path.resolve(dir);
     let stat;
@@ -21,7 +25,11 @@ export async function resolveDatabase(name: string | undefined, dir: string | un
     } catch {
       throw new UserError(`--path ${dir} does not exist; point it to a LightRAG working directory.`, 2);
     }
-    if (!stat.isDirectory()) throw new UserError(`--path ${dir} is a file, not a folder; point it to the LightRAG working directory that holds the kv_store_*.json files.`, 2);
+    if (!stat.isDirectory())
+      throw new UserError(
+        `--path ${dir} is a file, not a folder; point it to the LightRAG working directory that holds the kv_store_*.json files.`,
+        2,
+      );
     return { name: name ?? path.basename(full).toLowerCase(), path: full };
   }
   if (!name) throw new UserError('Name the database to migrate (as registered in HybridRAG), or pass --path DIR.', 2);

@@ -11,7 +11,12 @@ export function closingBanner(text: string): string {
   return [RULE, text, RULE].join('\n');
 }
 
-const STAGED_TITLES = ['Creating backup', 'Migrating to staging', 'Verifying staged data', 'Promoting staging to production'];
+const STAGED_TITLES = [
+  'Creating backup',
+  'Migrating to staging',
+  'Verifying staged data',
+  'Promoting staging to production',
+];
 const DIRECT_TITLES = ['Migrating to staging', 'Verifying staged data', 'Promoting staging to production'];
 
 function formatCount(n: number): string {
@@ -27,10 +32,18 @@ export function formatDuration(seconds: number): string {
 
 /** One line of live progress: rows, rate, ETA, and the collection being loaded. */
 export function progressLine(p: MigrationProgress): string {
-  const loading = p.collections.filter((c) => c.state === 'loading').map((c) => `${c.collection} ${formatCount(c.rowsDone)}/${formatCount(c.records)}`);
+  const loading = p.collections
+    .filter((c) => c.state === 'loading')
+    .map((c) => `${c.collection} ${formatCount(c.rowsDone)}/${formatCount(c.records)}`);
   const pct = p.rowsTotal > 0 ? Math.floor((100 * p.rowsDone) / p.rowsTotal) : 100;
   const eta = p.etaSeconds === null ? '' : ` · ETA ${formatDuration(p.etaSeconds)}`;
-  const state = p.paused ? (p.pausing ? ' · PAUSING (what runs finishes first)' : ' · PAUSED') : p.cancelRequested ? ' · cancelling' : '';
+  const state = p.paused
+    ? p.pausing
+      ? ' · PAUSING (what runs finishes first)'
+      : ' · PAUSED'
+    : p.cancelRequested
+      ? ' · cancelling'
+      : '';
   return `   ${pct}% · ${formatCount(p.rowsDone)}/${formatCount(p.rowsTotal)} rows · ${formatCount(p.rowsPerSecond)} rows/s${eta}${loading.length ? ` · ${loading.join(', ')}` : ''}${state}`;
 }
 
@@ -62,10 +75,13 @@ export class PhasePrinter {
 
   private doneLine(phase: number, p: MigrationProgress): string {
     const title = this.titles[phase - 1];
-    if (p.phase === 'cancelled') return '   ✗ Cancelled: the staged batches are kept; run the same command again to resume';
+    if (p.phase === 'cancelled')
+      return '   ✗ Cancelled: the staged batches are kept; run the same command again to resume';
     if (title === 'Creating backup') return `   ✓ Backup created: ${p.backupId ? shortBackupId(p.backupId) : '?'}`;
-    if (title === 'Migrating to staging') return `   ✓ Data migrated to staging tables (${formatCount(p.rowsDone)} records)`;
-    if (title === 'Verifying staged data') return p.phase === 'verification_failed' ? '   ✗ Verification failed' : '   ✓ Verification passed';
+    if (title === 'Migrating to staging')
+      return `   ✓ Data migrated to staging tables (${formatCount(p.rowsDone)} records)`;
+    if (title === 'Verifying staged data')
+      return p.phase === 'verification_failed' ? '   ✗ Verification failed' : '   ✓ Verification passed';
     return '   ✓ Staging tables promoted to production';
   }
 

@@ -8,7 +8,9 @@ import { UserError } from './errors';
 export async function confirm(question: string, yes: boolean): Promise<void> {
   if (yes) return;
   if (!process.stdin.isTTY) {
-    throw new UserError(`${question.replace(/\?$/, '')}: refusing without confirmation in a non-interactive shell; pass --yes (-y) to proceed.`);
+    throw new UserError(
+      `${question.replace(/\?$/, '')}: refusing without confirmation in a non-interactive shell; pass --yes (-y) to proceed.`,
+    );
   }
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {

@@ -1,7 +1,13 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { CredentialStore } from '../core/credentials';
 import { TASK_QUEUE } from '../core/config';
-import { embeddedTaskQueue, startEmbeddedWorker, workerIsPolling, type EmbeddedWorker, type TemporalSession } from './temporal';
+import {
+  embeddedTaskQueue,
+  startEmbeddedWorker,
+  workerIsPolling,
+  type EmbeddedWorker,
+  type TemporalSession,
+} from './temporal';
 
 export type WorkerMode = 'auto' | 'embedded' | 'external';
 
@@ -41,7 +47,8 @@ export async function hostWorker(
   };
   if (runningQueue) {
     // Attaching: carry on where the workflow runs; a private queue has no worker but ours.
-    if (mode === 'embedded' || (mode === 'auto' && (runningQueue !== TASK_QUEUE || !(await workerIsPolling(session))))) await host.ensureEmbedded();
+    if (mode === 'embedded' || (mode === 'auto' && (runningQueue !== TASK_QUEUE || !(await workerIsPolling(session)))))
+      await host.ensureEmbedded();
     return host;
   }
   if (mode === 'embedded' || (mode === 'auto' && !(await workerIsPolling(session)))) {
@@ -65,7 +72,13 @@ export async function awaitResult<T>(handle: WorkflowHandle, host: WorkerHost, m
   const grace = new Promise<'grace'>((resolve) => {
     timer = setTimeout(() => resolve('grace'), PICKUP_GRACE_MS);
   });
-  const first = await Promise.race([result.then(() => 'done' as const, () => 'done' as const), grace]);
+  const first = await Promise.race([
+    result.then(
+      () => 'done' as const,
+      () => 'done' as const,
+    ),
+    grace,
+  ]);
   clearTimeout(timer);
   if (first === 'grace') {
     const description = await handle.describe();

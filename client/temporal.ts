@@ -58,10 +58,20 @@ export interface EmbeddedWorker {
 }
 
 /** Runs a worker inside the CLI process, for users who have not started `npm run worker`. */
-export async function startEmbeddedWorker(settings: TemporalSettings, credentials: CredentialStore, taskQueue: string = TASK_QUEUE): Promise<EmbeddedWorker> {
+export async function startEmbeddedWorker(
+  settings: TemporalSettings,
+  credentials: CredentialStore,
+  taskQueue: string = TASK_QUEUE,
+): Promise<EmbeddedWorker> {
   installQuietRuntime();
   const connection = await NativeConnection.connect({ address: settings.address });
-  const { worker, close } = await createWorker({ connection, namespace: settings.namespace, credentials, taskQueue, identity: `${EMBEDDED_IDENTITY_PREFIX}${process.pid}@${hostname()}` });
+  const { worker, close } = await createWorker({
+    connection,
+    namespace: settings.namespace,
+    credentials,
+    taskQueue,
+    identity: `${EMBEDDED_IDENTITY_PREFIX}${process.pid}@${hostname()}`,
+  });
   const running = worker.run().finally(close);
   return {
     async stop() {
@@ -78,7 +88,9 @@ function installQuietRuntime(): void {
   runtimeInstalled = true;
   try {
     // The CLI prints failures itself; the worker's own warnings would repeat them as stack traces.
-    Runtime.install({ logger: new DefaultLogger((process.env.HYBRIDRAG_WORKER_LOG_LEVEL as 'ERROR' | undefined) ?? 'ERROR') });
+    Runtime.install({
+      logger: new DefaultLogger((process.env.HYBRIDRAG_WORKER_LOG_LEVEL as 'ERROR' | undefined) ?? 'ERROR'),
+    });
   } catch {
     // Already installed by the host program.
   }
@@ -94,7 +106,10 @@ function firstLine(error: unknown): string {
  * which it has no credentials; a rerun after a crash polls the same queue and carries on.
  */
 /** The workflow's current execution when it is running (to attach to it on its own task queue). */
-export async function runningExecution(session: TemporalSession, workflowId: string): Promise<WorkflowExecutionDescription | undefined> {
+export async function runningExecution(
+  session: TemporalSession,
+  workflowId: string,
+): Promise<WorkflowExecutionDescription | undefined> {
   return session.client.workflow
     .getHandle(workflowId)
     .describe()
@@ -112,7 +127,17 @@ export function embeddedTaskQueue(workflowId: string): string {
  * Starts a workflow, or attaches to the running one with the same id. A server that cannot take
  * it (shard not ready, namespace missing) is reported in one sentence, not as a stack trace.
  */
-export async function startOrAttach(session: TemporalSession, workflowType: string, options: { workflowId: string; args: unknown[]; taskQueue?: string; searchAttributes?: Record<string, string[]>; workflowExecutionTimeout?: string }): Promise<WorkflowHandle> {
+export async function startOrAttach(
+  session: TemporalSession,
+  workflowType: string,
+  options: {
+    workflowId: string;
+    args: unknown[];
+    taskQueue?: string;
+    searchAttributes?: Record<string, string[]>;
+    workflowExecutionTimeout?: string;
+  },
+): Promise<WorkflowHandle> {
   try {
     return await session.client.workflow.start(workflowType, {
       taskQueue: options.taskQueue ?? TASK_QUEUE,
@@ -124,6 +149,8 @@ export async function startOrAttach(session: TemporalSession, workflowType: stri
     });
   } catch (error) {
     const cause = (error as { cause?: { details?: string } }).cause?.details ?? firstLine(error);
-    throw new UserError(`Temporal at ${session.settings.address} could not start the workflow ${options.workflowId} (${cause}); check the server with npm run services -- status and try again.`);
+    throw new UserError(
+      `Temporal at ${session.settings.address} could not start the workflow ${options.workflowId} (${cause}); check the server with npm run services -- status and try again.`,
+    );
   }
 }

@@ -12,7 +12,6 @@ export interface WatcherPause {
   resume(): void;
 }
 
-
 function readPid(file: string): number | undefined {
   if (!existsSync(file)) return undefined;
   const pid = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
@@ -27,7 +26,8 @@ function readPid(file: string): number | undefined {
  */
 export async function pauseWatcher(name: string, home: string, timeoutMs = 30_000): Promise<WatcherPause> {
   const control = path.join(home, '.hybridrag', 'watcher_control');
-  const pid = readPid(path.join(control, `${name}.pid`)) ?? readPid(path.join(home, '.hybridrag', 'watchers', `${name}.pid`));
+  const pid =
+    readPid(path.join(control, `${name}.pid`)) ?? readPid(path.join(home, '.hybridrag', 'watchers', `${name}.pid`));
   const pauseFile = path.join(control, `${name}.pause`);
   const ackFile = path.join(control, `${name}.pause_ack`);
   if (pid === undefined || !isProcessAlive(pid)) return { wasRunning: false, acknowledged: false, resume() {} };
@@ -42,6 +42,7 @@ export async function pauseWatcher(name: string, home: string, timeoutMs = 30_00
     rmSync(ackFile, { force: true });
   };
   const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && !existsSync(ackFile) && isProcessAlive(pid)) await new Promise((r) => setTimeout(r, 200));
+  while (Date.now() < deadline && !existsSync(ackFile) && isProcessAlive(pid))
+    await new Promise((r) => setTimeout(r, 200));
   return { wasRunning: true, acknowledged: existsSync(ackFile), pid, resume };
 }

@@ -23,7 +23,10 @@ export interface TemporalSettings {
 }
 
 /** Temporal settings from the environment (what `npm run services -- env` prints). */
-export function temporalSettings(env: NodeJS.ProcessEnv = process.env, overrides: Partial<TemporalSettings> = {}): TemporalSettings {
+export function temporalSettings(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<TemporalSettings> = {},
+): TemporalSettings {
   const parsed = EnvSchema.parse({
     TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS || undefined,
     TEMPORAL_NAMESPACE: env.TEMPORAL_NAMESPACE || undefined,
@@ -33,7 +36,10 @@ export function temporalSettings(env: NodeJS.ProcessEnv = process.env, overrides
   return {
     address,
     namespace: overrides.namespace ?? parsed.TEMPORAL_NAMESPACE,
-    uiUrl: (overrides.uiUrl ?? parsed.TEMPORAL_UI_URL ?? `http://${address.replace(/:\d+$/, '')}:8233`).replace(/\/$/, ''),
+    uiUrl: (overrides.uiUrl ?? parsed.TEMPORAL_UI_URL ?? `http://${address.replace(/:\d+$/, '')}:8233`).replace(
+      /\/$/,
+      '',
+    ),
   };
 }
 

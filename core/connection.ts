@@ -37,8 +37,14 @@ export function parseConnectionString(url: string): { target: DatabaseTarget; pa
     );
   }
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
-  if (!parsed.hostname) throw new ConnectionStringError('The connection string names no host; add one, e.g. postgres://user@localhost:5432/db.');
-  if (!database) throw new ConnectionStringError('The connection string names no database; add one after the host, e.g. …@localhost:5432/mydb.');
+  if (!parsed.hostname)
+    throw new ConnectionStringError(
+      'The connection string names no host; add one, e.g. postgres://user@localhost:5432/db.',
+    );
+  if (!database)
+    throw new ConnectionStringError(
+      'The connection string names no database; add one after the host, e.g. …@localhost:5432/mydb.',
+    );
   const port = parsed.port ? Number(parsed.port) : 5432;
   const params: Record<string, string> = {};
   let password = parsed.password ? decodeURIComponent(parsed.password) : undefined;

@@ -26,14 +26,26 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { VectorRecord } from '../core/source/records';
 import { runPool } from './runPool';
 import {
-  BinaryCopyEncoder, buildIndexes, cleanupStaging, copyHeader, copySql, copyTrailer, copyTypes, loadBatch, planTarget, prepareStaging, tableSpec,
+  BinaryCopyEncoder,
+  buildIndexes,
+  cleanupStaging,
+  copyHeader,
+  copySql,
+  copyTrailer,
+  copyTypes,
+  loadBatch,
+  planTarget,
+  prepareStaging,
+  tableSpec,
   type TargetPlan,
 } from '../core/target';
 
 function databaseUrl(): string {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
   // dist/scripts/ when built, scripts/ when run from source
-  const root = [path.resolve(__dirname, '../..'), path.resolve(__dirname, '..')].find((d) => existsSync(path.join(d, 'scripts/services.sh')))!;
+  const root = [path.resolve(__dirname, '../..'), path.resolve(__dirname, '..')].find((d) =>
+    existsSync(path.join(d, 'scripts/services.sh')),
+  )!;
   const env = execFileSync('bash', [path.join(root, 'scripts/services.sh'), 'env'], { cwd: root, encoding: 'utf8' });
   const line = env.split('\n').find((l) => l.startsWith('DATABASE_URL='));
   if (!line) throw new Error('No DATABASE_URL: run npm run services -- up, or set DATABASE_URL.');
@@ -51,7 +63,17 @@ function makeRecords(n: number, dim: number): VectorRecord[] {
     norm = Math.sqrt(norm);
     for (let k = 0; k < dim; k++) v[k] = v[k]! / norm;
     const name = `ENTITY ${i}`;
-    out.push({ id: `ent-${i.toString(16).padStart(32, '0')}`, fields: { entity_name: name, content: `${name}\nA benchmark entity number ${i}.`, source_id: `chunk-${i % 977}<SEP>chunk-${i % 131}`, file_path: 'bench.txt', __created_at__: 1_760_000_000 }, vector: v });
+    out.push({
+      id: `ent-${i.toString(16).padStart(32, '0')}`,
+      fields: {
+        entity_name: name,
+        content: `${name}\nA benchmark entity number ${i}.`,
+        source_id: `chunk-${i % 977}<SEP>chunk-${i % 131}`,
+        file_path: 'bench.txt',
+        __created_at__: 1_760_000_000,
+      },
+      vector: v,
+    });
   }
   return out;
 }
@@ -67,9 +89,24 @@ const median = (xs: number[]) => {
 };
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 
-async function benchOne(pool: pg.Pool, records: VectorRecord[], dim: number, batchSize: number, parallel: number, segments: number, stamp: string, keep: boolean): Promise<TargetPlan> {
+async function benchOne(
+  pool: pg.Pool,
+  records: VectorRecord[],
+  dim: number,
+  batchSize: number,
+  parallel: number,
+  segments: number,
+  stamp: string,
+  keep: boolean,
+): Promise<TargetPlan> {
   const rows = records.length;
-  const plan = planTarget({ migrationId: `bench-${stamp}-${batchSize}`, workspace: 'bench', dimension: dim, maintenanceWorkMem: process.env.BENCH_MWM ?? '2GB', parallelWorkers: 1 });
+  const plan = planTarget({
+    migrationId: `bench-${stamp}-${batchSize}`,
+    workspace: 'bench',
+    dimension: dim,
+    maintenanceWorkMem: process.env.BENCH_MWM ?? '2GB',
+    parallelWorkers: 1,
+  });
   const rawPlan = planTarget({ migrationId: `bench-raw-${stamp}-${batchSize}`, workspace: 'bench', dimension: dim });
   try {
     await prepareStaging(pool, plan);
@@ -112,7 +149,8 @@ async function benchOne(pool: pg.Pool, records: VectorRecord[], dim: number, bat
 
     const segSize = Math.max(parallel, Math.ceil(batchCount / segments));
     const segs: number[][] = [];
-    for (let s = 0; s * segSize < batchCount; s++) segs.push(Array.from({ length: Math.min(segSize, batchCount - s * segSize) }, (_, i) => s * segSize + i));
+    for (let s = 0; s * segSize < batchCount; s++)
+      segs.push(Array.from({ length: Math.min(segSize, batchCount - s * segSize) }, (_, i) => s * segSize + i));
     const sides: Record<'ours' | 'raw', Side> = { ours: { ms: 0, cpuUs: 0 }, raw: { ms: 0, cpuUs: 0 } };
     const segRatios: number[] = [];
     for (const [s, seg] of segs.entries()) {
@@ -124,7 +162,7 @@ async function benchOne(pool: pg.Pool, records: VectorRecord[], dim: number, bat
         await runPool(seg, parallel, side === 'ours' ? ours : raw);
         t[side] = performance.now() - t0;
         const cpu = process.cpuUsage(cpu0);
-        sides[side].ms += t[side]!;
+        sides[side].ms += t[side];
         sides[side].cpuUs += cpu.user + cpu.system;
       }
       segRatios.push(t.raw! / t.ours!);
@@ -133,10 +171,18 @@ async function benchOne(pool: pg.Pool, records: VectorRecord[], dim: number, bat
 
     const oursRate = rows / (sides.ours.ms / 1000);
     const rawRate = rows / (sides.raw.ms / 1000);
-    process.stdout.write(`batch ${batchSize} rows, ${parallel} in flight, ${segs.length} segments per side (ABBA order)\n`);
-    process.stdout.write(`  loader    ${fmt(oursRate).padStart(7)} rows/s  (${(sides.ours.ms / 1000).toFixed(1)} s; client CPU ${(sides.ours.cpuUs / rows).toFixed(1)} µs/row)  loadBatch: map + encode + COPY + marker, 1 tx per batch\n`);
-    process.stdout.write(`  raw COPY  ${fmt(rawRate).padStart(7)} rows/s  (${(sides.raw.ms / 1000).toFixed(1)} s; client CPU ${(sides.raw.cpuUs / rows).toFixed(1)} µs/row)  BEGIN + COPY of the pre-encoded bytes + COMMIT\n`);
-    process.stdout.write(`  ratio     ${(oursRate / rawRate).toFixed(3)}  (median of segment pairs ${median(segRatios).toFixed(3)}; goal ≥ 0.9)\n`);
+    process.stdout.write(
+      `batch ${batchSize} rows, ${parallel} in flight, ${segs.length} segments per side (ABBA order)\n`,
+    );
+    process.stdout.write(
+      `  loader    ${fmt(oursRate).padStart(7)} rows/s  (${(sides.ours.ms / 1000).toFixed(1)} s; client CPU ${(sides.ours.cpuUs / rows).toFixed(1)} µs/row)  loadBatch: map + encode + COPY + marker, 1 tx per batch\n`,
+    );
+    process.stdout.write(
+      `  raw COPY  ${fmt(rawRate).padStart(7)} rows/s  (${(sides.raw.ms / 1000).toFixed(1)} s; client CPU ${(sides.raw.cpuUs / rows).toFixed(1)} µs/row)  BEGIN + COPY of the pre-encoded bytes + COMMIT\n`,
+    );
+    process.stdout.write(
+      `  ratio     ${(oursRate / rawRate).toFixed(3)}  (median of segment pairs ${median(segRatios).toFixed(3)}; goal ≥ 0.9)\n`,
+    );
     return plan;
   } finally {
     if (!keep) await cleanupStaging(pool, plan, { dropPreviousGeneration: true }).catch(() => undefined);
@@ -164,8 +210,12 @@ async function main(): Promise<void> {
     if (indexPlan) {
       const reports = await buildIndexes(pool, indexPlan);
       const hnsw = reports.find((r) => r.table === 'lightrag_vdb_entity_staging' && r.index.endsWith('_cosine'));
-      process.stdout.write(`index build ${hnsw ? `${(hnsw.ms / 1000).toFixed(1)} s (${hnsw.index}, HNSW m=16 ef_construction=64, maintenance_work_mem=${indexPlan.options.maintenanceWorkMem})` : 'no vector index'}\n`);
-      process.stdout.write(`other keys  ${(reports.filter((r) => r !== hnsw).reduce((s, r) => s + r.ms, 0) / 1000).toFixed(1)} s\n`);
+      process.stdout.write(
+        `index build ${hnsw ? `${(hnsw.ms / 1000).toFixed(1)} s (${hnsw.index}, HNSW m=16 ef_construction=64, maintenance_work_mem=${indexPlan.options.maintenanceWorkMem})` : 'no vector index'}\n`,
+      );
+      process.stdout.write(
+        `other keys  ${(reports.filter((r) => r !== hnsw).reduce((s, r) => s + r.ms, 0) / 1000).toFixed(1)} s\n`,
+      );
     }
   } finally {
     if (indexPlan) await cleanupStaging(pool, indexPlan, { dropPreviousGeneration: true }).catch(() => undefined);

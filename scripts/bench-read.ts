@@ -46,18 +46,36 @@ async function main(): Promise<void> {
     const records = Math.ceil((o.sizeMb * 1e6) / perRecord);
     const t = Date.now();
     // generate in a child process so that its memory does not count in this process's peak RSS
-    execFileSync(process.execPath, [path.join(__dirname, 'gen.js'), '--out', dir, '--records', String(records), '--dim', String(o.dim), '--era', 'newest'], { stdio: 'ignore' });
+    execFileSync(
+      process.execPath,
+      [
+        path.join(__dirname, 'gen.js'),
+        '--out',
+        dir,
+        '--records',
+        String(records),
+        '--dim',
+        String(o.dim),
+        '--era',
+        'newest',
+      ],
+      { stdio: 'ignore' },
+    );
     console.log(`generated ${records} chunks (D=${o.dim}) in ${((Date.now() - t) / 1000).toFixed(1)} s at ${dir}`);
   }
   try {
     const { workspaces } = await discover(dir);
     const ws = workspaces[0]!;
-    console.log(`store: ${dir} — ${mb(ws.totalBytes)} MB in ${ws.present.length - (ws.present.some((p) => p.collection === 'graph_edges') ? 1 : 0)} files`);
+    console.log(
+      `store: ${dir} — ${mb(ws.totalBytes)} MB in ${ws.present.length - (ws.present.some((p) => p.collection === 'graph_edges') ? 1 : 0)} files`,
+    );
 
     const t0 = process.hrtime.bigint();
     const plans = await planWorkspace(ws, { batchSize: o.batchSize });
     const planS = Number(process.hrtime.bigint() - t0) / 1e9;
-    console.log(`planning:   ${mb(ws.totalBytes)} MB in ${planS.toFixed(2)} s = ${(ws.totalBytes / 1e6 / planS).toFixed(0)} MB/s (plan JSON ${(JSON.stringify(plans).length / 1024).toFixed(0)} KiB)`);
+    console.log(
+      `planning:   ${mb(ws.totalBytes)} MB in ${planS.toFixed(2)} s = ${(ws.totalBytes / 1e6 / planS).toFixed(0)} MB/s (plan JSON ${(JSON.stringify(plans).length / 1024).toFixed(0)} KiB)`,
+    );
 
     let records = 0;
     let bytes = 0;
@@ -75,7 +93,9 @@ async function main(): Promise<void> {
       }
     }
     const readS = Number(process.hrtime.bigint() - t1) / 1e9;
-    console.log(`batch read: ${records} records, ${mb(bytes)} MB in ${readS.toFixed(2)} s = ${(records / readS).toFixed(0)} records/s, ${(bytes / 1e6 / readS).toFixed(0)} MB/s`);
+    console.log(
+      `batch read: ${records} records, ${mb(bytes)} MB in ${readS.toFixed(2)} s = ${(records / readS).toFixed(0)} records/s, ${(bytes / 1e6 / readS).toFixed(0)} MB/s`,
+    );
     if (largest) {
       // re-time first and last batch a few times (cold first call includes JIT warm-up)
       // the very last batch is usually a short remainder: also time the last *full* batch
@@ -93,8 +113,11 @@ async function main(): Promise<void> {
         l += (await timeBatch(largest, last)).ms;
         lf += (await timeBatch(largest, lastFull)).ms;
       }
-      const per = (ms: number, k: number): string => `${((ms / largest.batches[k]!.recordCount) * 1000).toFixed(0)} µs/record`;
-      console.log(`${largest.collection} (${mb(largest.size)} MB, ${largest.batches.length} batches of ≤ ${largest.batches[0]!.recordCount} records): during the run first batch ${firstMs.toFixed(1)} ms, last ${lastMs.toFixed(1)} ms`);
+      const per = (ms: number, k: number): string =>
+        `${((ms / largest.batches[k]!.recordCount) * 1000).toFixed(0)} µs/record`;
+      console.log(
+        `${largest.collection} (${mb(largest.size)} MB, ${largest.batches.length} batches of ≤ ${largest.batches[0]!.recordCount} records): during the run first batch ${firstMs.toFixed(1)} ms, last ${lastMs.toFixed(1)} ms`,
+      );
       console.log(
         `  mean of ${reps} repeats: first batch ${(f / reps).toFixed(1)} ms (${per(f / reps, 0)}), last full batch #${lastFull} ${(lf / reps).toFixed(1)} ms (${per(lf / reps, lastFull)}), last batch #${last} ${(l / reps).toFixed(1)} ms (${per(l / reps, last)})`,
       );

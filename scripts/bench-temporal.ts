@@ -18,7 +18,6 @@ import { CredentialStore } from '../core/credentials';
 import { openPool } from '../core/database/connect';
 import { readBatch } from '../core/source';
 import { loadPlan, planDatabase } from '../core/migration/planning';
-import type { CollectionName } from '../core/source/records';
 import { buildIndexes, checkTarget, finishStaging, loadBatch, prepareStaging, promote } from '../core/target';
 import { verifyStaging } from '../core/verify';
 import { targetPlanOf } from '../activities/targetPlan';
@@ -26,7 +25,11 @@ import { createWorker } from '../workers/createWorker';
 import type { MigrationInput, migrationWorkflow } from '../workflows/migration';
 
 const program = new Command('bench-temporal')
-  .option('--fixture <dir>', 'LightRAG folder', path.resolve(__dirname, '../../../shared/fixtures/real/Rajendk-AITech__LightRAG__rag_storage'))
+  .option(
+    '--fixture <dir>',
+    'LightRAG folder',
+    path.resolve(__dirname, '../../../shared/fixtures/real/Rajendk-AITech__LightRAG__rag_storage'),
+  )
   .option('--batch-size <n>', 'records per batch (tiny: many batches)', (v) => Number(v), 1)
   .option('--parallelism <n>', 'batches at once (1: serial, the fairest comparison)', (v) => Number(v), 1);
 program.parse();
@@ -58,13 +61,27 @@ function copy(): string {
 }
 
 /** The same steps as the workflow, without Temporal: core calls in a loop. */
-async function withoutTemporal(target: DatabaseTarget, credentials: CredentialStore): Promise<{ ms: number; batches: number }> {
+async function withoutTemporal(
+  target: DatabaseTarget,
+  credentials: CredentialStore,
+): Promise<{ ms: number; batches: number }> {
   const dir = copy();
   const pool = openPool(target, credentials, { max: o.parallelism + 1, applicationName: 'bench-temporal' });
   const t0 = performance.now();
-  const job = { jobId: 'bench-direct', databaseName: 'bench', databasePath: dir, target, workspace: 'default', layout: 'lightrag' as const };
+  const job = {
+    jobId: 'bench-direct',
+    databaseName: 'bench',
+    databasePath: dir,
+    target,
+    workspace: 'default',
+    layout: 'lightrag' as const,
+  };
   const planned = await planDatabase(dir, job.jobId, { batchSize: o.batchSize });
-  const plan = targetPlanOf({ job, dimension: planned.dimension, ...(planned.embeddingModel ? { embeddingModel: planned.embeddingModel } : {}) });
+  const plan = targetPlanOf({
+    job,
+    dimension: planned.dimension,
+    ...(planned.embeddingModel ? { embeddingModel: planned.embeddingModel } : {}),
+  });
   await checkTarget(pool, plan);
   await prepareStaging(pool, plan);
   let batches = 0;
@@ -75,7 +92,11 @@ async function withoutTemporal(target: DatabaseTarget, credentials: CredentialSt
       Array.from({ length: o.parallelism }, async () => {
         for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
           const sourcePlan = await loadPlan(c.planFile); // as the activity does
-          await loadBatch(pool, plan, { collection: c.collection as CollectionName, batchIndex: i, records: await readBatch(sourcePlan, i) });
+          await loadBatch(pool, plan, {
+            collection: c.collection,
+            batchIndex: i,
+            records: await readBatch(sourcePlan, i),
+          });
           batches += 1;
         }
       }),
@@ -83,7 +104,11 @@ async function withoutTemporal(target: DatabaseTarget, credentials: CredentialSt
   }
   await finishStaging(pool, plan);
   await buildIndexes(pool, plan);
-  const report = await verifyStaging(pool, plan, planned.collections.map((c) => ({ collection: c.collection, plan: c.plan })));
+  const report = await verifyStaging(
+    pool,
+    plan,
+    planned.collections.map((c) => ({ collection: c.collection, plan: c.plan })),
+  );
   if (!report.passed) throw new Error('verification failed without Temporal');
   await promote(pool, plan);
   const ms = performance.now() - t0;
@@ -92,17 +117,34 @@ async function withoutTemporal(target: DatabaseTarget, credentials: CredentialSt
   return { ms, batches };
 }
 
-async function withTemporal(target: DatabaseTarget, credentials: CredentialStore, address: string): Promise<{ ms: number; batches: number }> {
+async function withTemporal(
+  target: DatabaseTarget,
+  credentials: CredentialStore,
+  address: string,
+): Promise<{ ms: number; batches: number }> {
   const dir = copy();
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const native = await NativeConnection.connect({ address });
   const taskQueue = `bench-${randomBytes(4).toString('hex')}`;
-  const { worker, close } = await createWorker({ connection: native, namespace: 'default', credentials, taskQueue, activitySlots: Math.max(2, o.parallelism + 1) });
+  const { worker, close } = await createWorker({
+    connection: native,
+    namespace: 'default',
+    credentials,
+    taskQueue,
+    activitySlots: Math.max(2, o.parallelism + 1),
+  });
   const running = worker.run();
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
   const input: MigrationInput = {
-    job: { jobId: 'bench-temporal', databaseName: 'bench', databasePath: dir, target, workspace: 'default', layout: 'lightrag' },
+    job: {
+      jobId: 'bench-temporal',
+      databaseName: 'bench',
+      databasePath: dir,
+      target,
+      workspace: 'default',
+      layout: 'lightrag',
+    },
     mode: 'direct',
     batchSize: o.batchSize,
     skipVerify: false,
@@ -110,7 +152,11 @@ async function withTemporal(target: DatabaseTarget, credentials: CredentialStore
     collectionParallelism: 1,
   };
   const t0 = performance.now();
-  const result = await client.workflow.execute<typeof migrationWorkflow>('migrationWorkflow', { taskQueue, workflowId: `bench-temporal/${taskQueue}`, args: [input] });
+  const result = await client.workflow.execute<typeof migrationWorkflow>('migrationWorkflow', {
+    taskQueue,
+    workflowId: `bench-temporal/${taskQueue}`,
+    args: [input],
+  });
   const ms = performance.now() - t0;
   if (result.outcome !== 'promoted') throw new Error(`workflow ended ${result.outcome}`);
   worker.shutdown();
@@ -136,10 +182,14 @@ async function main(): Promise<void> {
     const plain = await withoutTemporal(a.target, credentials);
     const temporal = await withTemporal(b.target, credentials, address);
     const per = (r: { ms: number; batches: number }) => r.ms / r.batches;
-    console.log(`fixture ${path.basename(o.fixture)}, batch size ${o.batchSize}, parallelism ${o.parallelism}, ${temporal.batches} batches`);
+    console.log(
+      `fixture ${path.basename(o.fixture)}, batch size ${o.batchSize}, parallelism ${o.parallelism}, ${temporal.batches} batches`,
+    );
     console.log(`without Temporal: ${(plain.ms / 1000).toFixed(2)} s  ${per(plain).toFixed(1)} ms/batch`);
     console.log(`with Temporal:    ${(temporal.ms / 1000).toFixed(2)} s  ${per(temporal).toFixed(1)} ms/batch`);
-    console.log(`overhead:         ${((temporal.ms - plain.ms) / temporal.batches).toFixed(1)} ms/batch (${(temporal.ms / plain.ms).toFixed(2)}x)`);
+    console.log(
+      `overhead:         ${((temporal.ms - plain.ms) / temporal.batches).toFixed(1)} ms/batch (${(temporal.ms / plain.ms).toFixed(2)}x)`,
+    );
   } finally {
     for (const d of dbs) await d.drop();
   }

@@ -21,7 +21,9 @@ import { summarizeReport, verifyStaging } from '../core/verify';
 
 function databaseUrl(): string {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
-  const root = [path.resolve(__dirname, '../..'), path.resolve(__dirname, '..')].find((d) => existsSync(path.join(d, 'scripts/services.sh')))!;
+  const root = [path.resolve(__dirname, '../..'), path.resolve(__dirname, '..')].find((d) =>
+    existsSync(path.join(d, 'scripts/services.sh')),
+  )!;
   const env = execFileSync('bash', [path.join(root, 'scripts/services.sh'), 'env'], { cwd: root, encoding: 'utf8' });
   const line = env.split('\n').find((l) => l.startsWith('DATABASE_URL='));
   if (!line) throw new Error('No DATABASE_URL: run npm run services -- up, or set DATABASE_URL.');
@@ -38,17 +40,30 @@ async function main(): Promise<void> {
   if (!store) {
     generated = store = mkdtempSync(path.join(os.tmpdir(), 'bench-verify-'));
     process.stdout.write(`generating ${rows} records × ${dim} dims in ${store} …\n`);
-    generateStore({ out: store, records: rows, dim, era: 'newest', chunkChars: Number(process.env.BENCH_CHUNK_CHARS ?? 1000), only: (process.env.BENCH_FILES ?? 'vdb_chunks.json').split(',') });
+    generateStore({
+      out: store,
+      records: rows,
+      dim,
+      era: 'newest',
+      chunkChars: Number(process.env.BENCH_CHUNK_CHARS ?? 1000),
+      only: (process.env.BENCH_FILES ?? 'vdb_chunks.json').split(','),
+    });
   }
   const pool = new pg.Pool({ connectionString: databaseUrl(), max: 2 });
   const planned = await planCollections(store, { batchSize });
-  const plan = planTarget({ migrationId: `bench-verify-${Date.now().toString(36)}`, workspace: 'bench', dimension: planned.dimension, layout });
+  const plan = planTarget({
+    migrationId: `bench-verify-${Date.now().toString(36)}`,
+    workspace: 'bench',
+    dimension: planned.dimension,
+    layout,
+  });
   try {
     const records = planned.collections.reduce((n, c) => n + c.plan.recordCount, 0);
     let t0 = performance.now();
     await prepareStaging(pool, plan);
     for (const { collection, plan: cp } of planned.collections) {
-      for (let k = 0; k < cp.batches.length; k++) await loadBatch(pool, plan, { collection, batchIndex: k, records: (await readBatch(cp, k)) as AnyRecord[] });
+      for (let k = 0; k < cp.batches.length; k++)
+        await loadBatch(pool, plan, { collection, batchIndex: k, records: (await readBatch(cp, k)) as AnyRecord[] });
     }
     await finishStaging(pool, plan);
     const stageMs = performance.now() - t0;
@@ -68,7 +83,9 @@ async function main(): Promise<void> {
     phases.set(last.key, (phases.get(last.key) ?? 0) + performance.now() - last.at);
     for (const [k, ms] of phases) process.stdout.write(`  ${k.padEnd(40)} ${(ms / 1000).toFixed(2)} s\n`);
     for (const line of summarizeReport(report)) process.stdout.write(`${line}\n`);
-    process.stdout.write(`records     ${records} (dimension ${planned.dimension}, layout ${layout}, batch ${batchSize})\n`);
+    process.stdout.write(
+      `records     ${records} (dimension ${planned.dimension}, layout ${layout}, batch ${batchSize})\n`,
+    );
     process.stdout.write(`staging     ${(stageMs / 1000).toFixed(1)} s  (read + map + COPY + finish)\n`);
     process.stdout.write(`verify      ${(verifyMs / 1000).toFixed(1)} s  (${report.passed ? 'passed' : 'FAILED'})\n`);
     process.stdout.write(`ratio       ${(verifyMs / stageMs).toFixed(3)}  (goal ≤ 0.25)\n`);

@@ -42,12 +42,23 @@ import { planCollections } from '../core/migration/planning';
 import { readBatch, type CollectionName } from '../core/source';
 import { generateStore } from '../core/source/generate';
 import {
-  BinaryCopyEncoder, cleanupStaging, copyHeader, copySql, copyTrailer, copyTypes, planTarget, prepareStaging, stagingTable, tableSpec,
+  BinaryCopyEncoder,
+  cleanupStaging,
+  copyHeader,
+  copySql,
+  copyTrailer,
+  copyTypes,
+  planTarget,
+  prepareStaging,
+  stagingTable,
+  tableSpec,
   type TargetPlan,
 } from '../core/target';
 import type { AnyRecord, TableSpec } from '../core/target/layouts/types';
 
-const ROOT = [path.resolve(__dirname, '../..'), path.resolve(__dirname, '..')].find((d) => existsSync(path.join(d, 'scripts/services.sh')))!;
+const ROOT = [path.resolve(__dirname, '../..'), path.resolve(__dirname, '..')].find((d) =>
+  existsSync(path.join(d, 'scripts/services.sh')),
+)!;
 const DIST = path.join(ROOT, 'dist');
 const BENCH_DB = 'hybridrag_bench';
 /** collections loaded at once by the migration workflow (client/commands/migrate.ts) */
@@ -65,18 +76,48 @@ const program = new Command('bench')
   .option('--chunk-chars <n>', 'characters of text per chunk', (v) => Number(v), 4000)
   .option('--batch-size <n>', 'records per batch (--batch-size of the CLI)', (v) => Number(v), 1000)
   .option('--parallelism <n>', 'batches in flight per collection (--parallelism of the CLI)', (v) => Number(v), 2)
-  .option('--slots <n>', 'worker activity slots (HYBRIDRAG_ACTIVITY_SLOTS; default: the worker default)', (v) => Number(v))
+  .option('--slots <n>', 'worker activity slots (HYBRIDRAG_ACTIVITY_SLOTS; default: the worker default)', (v) =>
+    Number(v),
+  )
   .option('--skip-index', 'stop each migration when it reaches the index build (staging scaling only)')
-  .option('--index-up-to <size>', 'build indexes (and verify, promote) only for sizes up to this one; larger sizes as with --skip-index', (v) => parseSize(v))
+  .option(
+    '--index-up-to <size>',
+    'build indexes (and verify, promote) only for sizes up to this one; larger sizes as with --skip-index',
+    (v) => parseSize(v),
+  )
   .option('--keep', 'keep generated stores in .bench/stores and reuse them')
   .option('--json <file>', 'write the results as JSON')
   .option('--insert-sample <n>', 'rows per collection for the one-INSERT-per-row baseline', (v) => Number(v), 300)
   .option('--no-raw', 'skip the raw COPY measurement')
   .option('--no-insert', 'skip the INSERT-per-row baseline')
-  .option('--direct-above <size>', 'direct migrations (no backup) for sizes above this one: stores too large to back up on this disk', (v) => parseSize(v))
-  .option('--worker-node-args <args>', 'extra node arguments for the worker process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"', '');
+  .option(
+    '--direct-above <size>',
+    'direct migrations (no backup) for sizes above this one: stores too large to back up on this disk',
+    (v) => parseSize(v),
+  )
+  .option(
+    '--worker-node-args <args>',
+    'extra node arguments for the worker process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"',
+    '',
+  );
 program.parse();
-const o = program.opts<{ sizes: string; dim: number; chunkChars: number; batchSize: number; parallelism: number; slots?: number; skipIndex?: boolean; indexUpTo?: number; keep?: boolean; json?: string; insertSample: number; raw: boolean; insert: boolean; workerNodeArgs: string; directAbove?: number }>();
+const o = program.opts<{
+  sizes: string;
+  dim: number;
+  chunkChars: number;
+  batchSize: number;
+  parallelism: number;
+  slots?: number;
+  skipIndex?: boolean;
+  indexUpTo?: number;
+  keep?: boolean;
+  json?: string;
+  insertSample: number;
+  raw: boolean;
+  insert: boolean;
+  workerNodeArgs: string;
+  directAbove?: number;
+}>();
 
 const log = (s: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
 
@@ -126,11 +167,11 @@ function watch(args: string[], env: NodeJS.ProcessEnv, onLine?: (line: string) =
   const timer = setInterval(() => {
     if (child.pid) w.peakKb = Math.max(w.peakKb, vmHwmKb(child.pid));
   }, 200);
-  child.stdout!.on('data', (d: Buffer) => {
+  child.stdout.on('data', (d: Buffer) => {
     w.stdout += d.toString();
     if (onLine) for (const l of d.toString().split('\n')) if (l.trim()) onLine(l);
   });
-  child.stderr!.on('data', (d: Buffer) => (w.stderr += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (w.stderr += d.toString()));
   void w.exit.then(() => clearInterval(timer));
   return w;
 }
@@ -148,10 +189,13 @@ function ensureStore(n: number): string {
     const t0 = Date.now();
     const files = generateStore({ out: dir, records: n, dim: o.dim, era: 'newest', chunkChars: o.chunkChars });
     writeFileSync(marker, JSON.stringify({ records: n, dim: o.dim, chunkChars: o.chunkChars, files }));
-    log(`  ${(files.reduce((s, f) => s + f.size, 0) / 1e9).toFixed(2)} GB in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    log(
+      `  ${(files.reduce((s, f) => s + f.size, 0) / 1e9).toFixed(2)} GB in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+    );
   }
   // leftovers of an earlier run (the next run would resume it)
-  for (const f of ['.migration_state.json', '.backups', '.migration_reports', '.migration_plans']) rmSync(path.join(dir, f), { recursive: true, force: true });
+  for (const f of ['.migration_state.json', '.backups', '.migration_reports', '.migration_plans'])
+    rmSync(path.join(dir, f), { recursive: true, force: true });
   return dir;
 }
 
@@ -169,9 +213,15 @@ async function terminateBackends(adminUrl: string): Promise<void> {
   const c = new pg.Client({ connectionString: adminUrl });
   await c.connect();
   try {
-    await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [BENCH_DB]);
+    await c.query(
+      'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [BENCH_DB],
+    );
     for (let i = 0; i < 100; i++) {
-      const { rows } = await c.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [BENCH_DB]);
+      const { rows } = await c.query<{ n: string }>(
+        'SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+        [BENCH_DB],
+      );
       if (rows[0]!.n === '0') break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -197,7 +247,12 @@ const tsMs = (t: any): number => Number(t?.seconds?.toString?.() ?? t?.seconds ?
 function events(history: any): Ev[] {
   return (history.events ?? []).map((e: any) => {
     const key = Object.keys(e).find((k) => k.endsWith('EventAttributes') && e[k]);
-    return { eventId: Number(e.eventId?.toString?.() ?? e.eventId), eventType: key ? key.replace(/EventAttributes$/, '') : String(e.eventType), time: tsMs(e.eventTime), attrs: key ? e[key] : {} };
+    return {
+      eventId: Number(e.eventId?.toString?.() ?? e.eventId),
+      eventType: key ? key.replace(/EventAttributes$/, '') : String(e.eventType),
+      time: tsMs(e.eventTime),
+      attrs: key ? e[key] : {},
+    };
   });
 }
 interface Act {
@@ -209,7 +264,8 @@ interface Act {
 function activities(evs: Ev[]): Act[] {
   const byId = new Map<number, Act>();
   for (const e of evs) {
-    if (e.eventType === 'activityTaskScheduled') byId.set(e.eventId, { name: e.attrs.activityType?.name, scheduled: e.time });
+    if (e.eventType === 'activityTaskScheduled')
+      byId.set(e.eventId, { name: e.attrs.activityType?.name, scheduled: e.time });
     const sid = Number(e.attrs.scheduledEventId?.toString?.() ?? e.attrs.scheduledEventId);
     if (e.eventType === 'activityTaskStarted') byId.get(sid)!.started = e.time;
     if (e.eventType === 'activityTaskCompleted') byId.get(sid)!.completed = e.time;
@@ -264,7 +320,8 @@ async function phasesOf(client: Client, workflowId: string, runId: string, slots
   // every loadBatch of every child run
   const loads: Act[] = [];
   for (const s of childStarts) {
-    for (const run of await childRuns(client, s.attrs.workflowExecution.workflowId, s.attrs.workflowExecution.runId)) loads.push(...activities(run).filter((a) => a.name === 'loadBatch' && a.completed));
+    for (const run of await childRuns(client, s.attrs.workflowExecution.workflowId, s.attrs.workflowExecution.runId))
+      loads.push(...activities(run).filter((a) => a.name === 'loadBatch' && a.completed));
   }
   const durations = loads.map((a) => a.completed! - a.started!).sort((x, y) => x - y);
   const s2s = loads.map((a) => a.started! - a.scheduled).sort((x, y) => x - y);
@@ -305,12 +362,22 @@ async function sourceBatches(store: string): Promise<{ dimension: number; collec
   const planned = await planCollections(store, { batchSize: o.batchSize });
   return {
     dimension: planned.dimension,
-    collections: planned.collections.map(({ collection, plan }) => ({ collection, batches: plan.batches.length, records: plan.recordCount, read: async (k: number) => (await readBatch(plan, k)) as AnyRecord[] })),
+    collections: planned.collections.map(({ collection, plan }) => ({
+      collection,
+      batches: plan.batches.length,
+      records: plan.recordCount,
+      read: async (k: number) => await readBatch(plan, k),
+    })),
   };
 }
 
 /** Raw binary COPY of every collection's rows, pre-encoded in segments of batches (only the COPY is timed). */
-async function rawCopy(pool: pg.Pool, plan: TargetPlan, src: SourceBatches[], parallel: number): Promise<{ seconds: number; rows: number }> {
+async function rawCopy(
+  pool: pg.Pool,
+  plan: TargetPlan,
+  src: SourceBatches[],
+  parallel: number,
+): Promise<{ seconds: number; rows: number }> {
   let ms = 0;
   let rows = 0;
   const now = Date.now();
@@ -374,7 +441,11 @@ function textValue(type: string | undefined, v: unknown): unknown {
 }
 
 /** One INSERT statement per row on one connection, commit per batch; a sample per collection, extrapolated. */
-async function insertBaseline(pool: pg.Pool, plan: TargetPlan, src: SourceBatches[]): Promise<{ seconds: number; sampled: number; rows: number; perCollection: Record<string, number> }> {
+async function insertBaseline(
+  pool: pg.Pool,
+  plan: TargetPlan,
+  src: SourceBatches[],
+): Promise<{ seconds: number; sampled: number; rows: number; perCollection: Record<string, number> }> {
   const client = await pool.connect();
   const now = Date.now();
   let seconds = 0;
@@ -438,7 +509,11 @@ interface SizeResult {
 async function benchSize(n: number, adminUrl: string, temporal: Client, slots: number): Promise<SizeResult> {
   const skipIndex = o.skipIndex || (o.indexUpTo !== undefined && n > o.indexUpTo);
   const store = ensureStore(n);
-  const storeGB = JSON.parse(readFileSync(path.join(store, '.bench-store.json'), 'utf8')).files.reduce((s: number, f: { size: number }) => s + f.size, 0) / 1e9;
+  const storeGB =
+    JSON.parse(readFileSync(path.join(store, '.bench-store.json'), 'utf8')).files.reduce(
+      (s: number, f: { size: number }) => s + f.size,
+      0,
+    ) / 1e9;
   await recreateDatabase(adminUrl);
   const url = withDb(adminUrl, BENCH_DB);
   const env = { ...process.env, DATABASE_URL: url, ...(o.slots ? { HYBRIDRAG_ACTIVITY_SLOTS: String(o.slots) } : {}) };
@@ -448,18 +523,49 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
   const polling = new Promise<void>((r) => (ready = r));
   const cpu = new CpuSampler({});
   cpu.start();
-  const worker = watch([...o.workerNodeArgs.split(/\s+/).filter(Boolean), path.join(DIST, 'workers/main.js')], env, (l) => l.includes('worker polling') && ready());
-  await Promise.race([polling, worker.exit.then((c) => Promise.reject(new Error(`worker exited ${c}: ${worker.stderr}`)))]);
+  const worker = watch(
+    [...o.workerNodeArgs.split(/\s+/).filter(Boolean), path.join(DIST, 'workers/main.js')],
+    env,
+    (l) => l.includes('worker polling') && ready(),
+  );
+  await Promise.race([
+    polling,
+    worker.exit.then((c) => Promise.reject(new Error(`worker exited ${c}: ${worker.stderr}`))),
+  ]);
   cpu.setPid('worker', worker.child.pid);
   log(`worker pid ${worker.child.pid} polling`);
 
   const { migrationWorkflowId } = require(path.join(DIST, 'client/jobs.js')) as typeof import('../client/jobs');
-  const { parseConnectionString } = require(path.join(DIST, 'core/connection.js')) as typeof import('../core/connection');
-  const workflowId = migrationWorkflowId(path.basename(store).toLowerCase(), parseConnectionString(url).target, 'default');
+  const { parseConnectionString } = require(
+    path.join(DIST, 'core/connection.js'),
+  ) as typeof import('../core/connection');
+  const workflowId = migrationWorkflowId(
+    path.basename(store).toLowerCase(),
+    parseConnectionString(url).target,
+    'default',
+  );
 
   const t0 = performance.now();
   const cli = watch(
-    [path.join(DIST, 'client/cli.js'), 'backend', 'migrate', '--path', store, ...(o.directAbove !== undefined && n > o.directAbove ? [] : ['--staged']), '-y', '--worker', 'external', '--no-pause-watcher', '--json', '--connection-string', url, '--batch-size', String(o.batchSize), '--parallelism', String(o.parallelism)],
+    [
+      path.join(DIST, 'client/cli.js'),
+      'backend',
+      'migrate',
+      '--path',
+      store,
+      ...(o.directAbove !== undefined && n > o.directAbove ? [] : ['--staged']),
+      '-y',
+      '--worker',
+      'external',
+      '--no-pause-watcher',
+      '--json',
+      '--connection-string',
+      url,
+      '--batch-size',
+      String(o.batchSize),
+      '--parallelism',
+      String(o.parallelism),
+    ],
     env,
   );
   cpu.setPid('cli', cli.child.pid);
@@ -475,11 +581,16 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
       .then((d) => {
         if (d.startTime.getTime() < startedAt) return undefined;
         runId = d.runId;
-        return temporal.workflow.getHandle(workflowId, runId).query<{ step: string; rowsDone: number; rowsTotal: number }>('progress');
+        return temporal.workflow
+          .getHandle(workflowId, runId)
+          .query<{ step: string; rowsDone: number; rowsTotal: number }>('progress');
       })
       .then(async (p) => {
         if (!p) return;
-        if (p.step !== lastStep) log(`  ${p.step} (${p.rowsDone}/${p.rowsTotal} rows; worker ${(vmHwmKb(worker.child.pid!) / 1024).toFixed(0)} MB peak)`);
+        if (p.step !== lastStep)
+          log(
+            `  ${p.step} (${p.rowsDone}/${p.rowsTotal} rows; worker ${(vmHwmKb(worker.child.pid!) / 1024).toFixed(0)} MB peak)`,
+          );
         lastStep = p.step;
         if (skipIndex && !terminated && /building indexes/.test(p.step)) {
           terminated = true;
@@ -493,7 +604,7 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
   cpu.stop();
   const cliSeconds = (performance.now() - t0) / 1000;
   cli.peakKb = Math.max(cli.peakKb, 0);
-  let outcome = 'unknown';
+  let outcome: string;
   try {
     const out = JSON.parse(cli.stdout.trim().split('\n').pop() ?? '{}');
     outcome = out.outcome ?? out.error ?? `exit ${code}`;
@@ -501,7 +612,8 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
     outcome = `exit ${code}`;
   }
   if (skipIndex && terminated) outcome = 'staged (terminated at index build)';
-  else if (code !== 0) throw new Error(`migration failed (exit ${code}): ${cli.stdout.slice(-2000)} ${cli.stderr.slice(-2000)}`);
+  else if (code !== 0)
+    throw new Error(`migration failed (exit ${code}): ${cli.stdout.slice(-2000)} ${cli.stderr.slice(-2000)}`);
   const workerPeakKb = Math.max(worker.peakKb, vmHwmKb(worker.child.pid!));
   worker.child.kill('SIGTERM');
   await Promise.race([worker.exit, new Promise((r) => setTimeout(r, 35_000))]);
@@ -529,7 +641,9 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
     stagingRowsPerSecond: phases.rows / phases.staging,
     stagingCpu: cpu.between(phases.stagingFrom, phases.stagingTo),
   };
-  log(`  migration ${outcome}: staging ${phases.staging.toFixed(1)} s = ${fmt(result.stagingRowsPerSecond)} rows/s; worker ${result.workerPeakMB.toFixed(0)} MB, CLI ${result.cliPeakMB.toFixed(0)} MB`);
+  log(
+    `  migration ${outcome}: staging ${phases.staging.toFixed(1)} s = ${fmt(result.stagingRowsPerSecond)} rows/s; worker ${result.workerPeakMB.toFixed(0)} MB, CLI ${result.cliPeakMB.toFixed(0)} MB`,
+  );
 
   // the limit and the baseline, in staging schemas of the same database (production tables of the migration stay)
   const pool = new pg.Pool({ connectionString: url, max: Math.max(2, slots) });
@@ -538,11 +652,17 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
     // A terminated migration's staging tables are no longer needed: free their disk before the
     // raw COPY writes the same rows again (a 500k-chunk store is ~12 GB of tables).
     if (terminated) {
-      const { rows } = await pool.query<{ nspname: string }>(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'hybridrag\\_stage\\_%'`);
+      const { rows } = await pool.query<{ nspname: string }>(
+        `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'hybridrag\\_stage\\_%'`,
+      );
       for (const r of rows) await pool.query(`DROP SCHEMA "${r.nspname}" CASCADE`);
     }
     if (o.raw) {
-      const plan = planTarget({ migrationId: `bench-raw-${Date.now()}`, workspace: 'default', dimension: src.dimension });
+      const plan = planTarget({
+        migrationId: `bench-raw-${Date.now()}`,
+        workspace: 'default',
+        dimension: src.dimension,
+      });
       await prepareStaging(pool, plan);
       log(`  raw binary COPY, ${concurrency} batches in flight …`);
       const r = await rawCopy(pool, plan, src.collections, concurrency);
@@ -551,19 +671,32 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
       await cleanupStaging(pool, plan, { dropPreviousGeneration: true }).catch(() => undefined);
     }
     if (o.insert) {
-      const plan = planTarget({ migrationId: `bench-insert-${Date.now()}`, workspace: 'default', dimension: src.dimension });
+      const plan = planTarget({
+        migrationId: `bench-insert-${Date.now()}`,
+        workspace: 'default',
+        dimension: src.dimension,
+      });
       await prepareStaging(pool, plan);
       log(`  INSERT per row, ${o.insertSample} rows per collection …`);
       const r = await insertBaseline(pool, plan, src.collections);
-      result.insert = { seconds: r.seconds, sampled: r.sampled, rowsPerSecond: r.rows / r.seconds, perCollection: r.perCollection };
-      log(`  INSERT per row: ${fmt(result.insert.rowsPerSecond)} rows/s (sample ${r.sampled} rows, extrapolated ${r.seconds.toFixed(0)} s for ${r.rows})`);
+      result.insert = {
+        seconds: r.seconds,
+        sampled: r.sampled,
+        rowsPerSecond: r.rows / r.seconds,
+        perCollection: r.perCollection,
+      };
+      log(
+        `  INSERT per row: ${fmt(result.insert.rowsPerSecond)} rows/s (sample ${r.sampled} rows, extrapolated ${r.seconds.toFixed(0)} s for ${r.rows})`,
+      );
       await cleanupStaging(pool, plan, { dropPreviousGeneration: true }).catch(() => undefined);
     }
   } finally {
     await pool.end();
   }
   if (!o.keep) rmSync(store, { recursive: true, force: true });
-  else for (const f of ['.backups', '.migration_reports', '.migration_plans', '.migration_state.json']) rmSync(path.join(store, f), { recursive: true, force: true });
+  else
+    for (const f of ['.backups', '.migration_reports', '.migration_plans', '.migration_state.json'])
+      rmSync(path.join(store, f), { recursive: true, force: true });
   return result;
 }
 
@@ -571,30 +704,100 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en');
 const s1 = (n: number | undefined) => (n === undefined ? '–' : n.toFixed(1));
 
 /** The Temporal server's share of all CPU time spent during staging. */
-const temporalShare = (c: Record<Component, number>) => c.temporal / (c.worker + c.postgres + c.temporal + c.cli + c.other);
+const temporalShare = (c: Record<Component, number>) =>
+  c.temporal / (c.worker + c.postgres + c.temporal + c.cli + c.other);
 
 function report(results: SizeResult[], slots: number): string {
   const lines: string[] = [];
-  lines.push(`Machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM; ${new Date().toISOString().slice(0, 10)}`);
-  lines.push(`Settings: dim ${o.dim}, chunk text ${o.chunkChars} chars, batch ${o.batchSize}, parallelism ${o.parallelism} × ${COLLECTION_PARALLELISM} collections, worker slots ${slots}${o.skipIndex ? ', --skip-index' : o.indexUpTo ? `, indexes only up to ${fmt(o.indexUpTo)}` : ''}`);
+  lines.push(
+    `Machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM; ${new Date().toISOString().slice(0, 10)}`,
+  );
+  lines.push(
+    `Settings: dim ${o.dim}, chunk text ${o.chunkChars} chars, batch ${o.batchSize}, parallelism ${o.parallelism} × ${COLLECTION_PARALLELISM} collections, worker slots ${slots}${o.skipIndex ? ', --skip-index' : o.indexUpTo ? `, indexes only up to ${fmt(o.indexUpTo)}` : ''}`,
+  );
   lines.push('');
   const table = (header: string[], rows: string[][]) => {
-    lines.push(`| ${header.join(' | ')} |`, `|${header.map(() => '---|').join('')}`, ...rows.map((r) => `| ${r.join(' | ')} |`));
+    lines.push(
+      `| ${header.join(' | ')} |`,
+      `|${header.map(() => '---|').join('')}`,
+      ...rows.map((r) => `| ${r.join(' | ')} |`),
+    );
   };
   table(
-    ['size (chunks)', 'vectors', 'rows', 'store GB', 'backup s', 'plan s', 'staging s', 'finish s', 'index s', 'verify s', 'promote s', 'total s', 'staging rows/s', 'raw COPY rows/s', 'ratio', 'INSERT/row rows/s (sampled)', '× baseline', 'worker peak MB', 'CLI peak MB'],
+    [
+      'size (chunks)',
+      'vectors',
+      'rows',
+      'store GB',
+      'backup s',
+      'plan s',
+      'staging s',
+      'finish s',
+      'index s',
+      'verify s',
+      'promote s',
+      'total s',
+      'staging rows/s',
+      'raw COPY rows/s',
+      'ratio',
+      'INSERT/row rows/s (sampled)',
+      '× baseline',
+      'worker peak MB',
+      'CLI peak MB',
+    ],
     results.map((r) => {
       const p = r.phases;
-      return [fmt(r.size), fmt(r.vectors), fmt(r.rows), r.storeGB.toFixed(2), s1(p.backup), s1(p.plan), s1(p.staging), s1(p.finish), s1(p.indexes), s1(p.verify), s1(p.promote), s1(p.total), fmt(r.stagingRowsPerSecond),
-        r.raw ? fmt(r.raw.rowsPerSecond) : '–', r.raw ? (r.stagingRowsPerSecond / r.raw.rowsPerSecond).toFixed(2) : '–', r.insert ? fmt(r.insert.rowsPerSecond) : '–', r.insert ? (r.stagingRowsPerSecond / r.insert.rowsPerSecond).toFixed(1) : '–', r.workerPeakMB.toFixed(0), r.cliPeakMB.toFixed(0)];
+      return [
+        fmt(r.size),
+        fmt(r.vectors),
+        fmt(r.rows),
+        r.storeGB.toFixed(2),
+        s1(p.backup),
+        s1(p.plan),
+        s1(p.staging),
+        s1(p.finish),
+        s1(p.indexes),
+        s1(p.verify),
+        s1(p.promote),
+        s1(p.total),
+        fmt(r.stagingRowsPerSecond),
+        r.raw ? fmt(r.raw.rowsPerSecond) : '–',
+        r.raw ? (r.stagingRowsPerSecond / r.raw.rowsPerSecond).toFixed(2) : '–',
+        r.insert ? fmt(r.insert.rowsPerSecond) : '–',
+        r.insert ? (r.stagingRowsPerSecond / r.insert.rowsPerSecond).toFixed(1) : '–',
+        r.workerPeakMB.toFixed(0),
+        r.cliPeakMB.toFixed(0),
+      ];
     }),
   );
   lines.push('', 'Cost per row and memory by size (staging = load of all collections through Temporal):', '');
   table(
-    ['size', 'outcome', 'staging µs/row', 'whole migration µs/row', 'load activities', 'median activity ms', 'slot idle (Temporal dispatch)', 'median schedule→start ms', 'worker MB', 'CLI MB'],
+    [
+      'size',
+      'outcome',
+      'staging µs/row',
+      'whole migration µs/row',
+      'load activities',
+      'median activity ms',
+      'slot idle (Temporal dispatch)',
+      'median schedule→start ms',
+      'worker MB',
+      'CLI MB',
+    ],
     results.map((r) => {
       const p = r.phases;
-      return [fmt(r.size), r.outcome, ((p.staging / r.rows) * 1e6).toFixed(1), ((p.total / r.rows) * 1e6).toFixed(1), String(p.loadActivities), p.batchMedianMs.toFixed(0), `${(p.slotIdle * 100).toFixed(1)} %`, p.scheduleToStartMedianMs.toFixed(0), r.workerPeakMB.toFixed(0), r.cliPeakMB.toFixed(0)];
+      return [
+        fmt(r.size),
+        r.outcome,
+        ((p.staging / r.rows) * 1e6).toFixed(1),
+        ((p.total / r.rows) * 1e6).toFixed(1),
+        String(p.loadActivities),
+        p.batchMedianMs.toFixed(0),
+        `${(p.slotIdle * 100).toFixed(1)} %`,
+        p.scheduleToStartMedianMs.toFixed(0),
+        r.workerPeakMB.toFixed(0),
+        r.cliPeakMB.toFixed(0),
+      ];
     }),
   );
   lines.push('', 'CPU seconds during staging, by process (2 cores = 2 CPU s per second of staging):', '');
@@ -602,18 +805,40 @@ function report(results: SizeResult[], slots: number): string {
     ['size', 'staging s', 'worker', 'PostgreSQL', 'Temporal server', 'CLI', 'other', 'Temporal server share'],
     results.map((r) => {
       const c = r.stagingCpu;
-      return [fmt(r.size), s1(r.phases.staging), s1(c.worker), s1(c.postgres), s1(c.temporal), s1(c.cli), s1(c.other), `${(temporalShare(c) * 100).toFixed(1)} %`];
+      return [
+        fmt(r.size),
+        s1(r.phases.staging),
+        s1(c.worker),
+        s1(c.postgres),
+        s1(c.temporal),
+        s1(c.cli),
+        s1(c.other),
+        `${(temporalShare(c) * 100).toFixed(1)} %`,
+      ];
     }),
   );
   const first = results[0]!;
   const last = results[results.length - 1]!;
   lines.push('');
   lines.push('Goals:');
-  if (last.raw) lines.push(`- staging ≥ 0.85 × raw binary COPY: ${results.map((r) => (r.raw ? (r.stagingRowsPerSecond / r.raw.rowsPerSecond).toFixed(2) : '–')).join(', ')}`);
-  if (last.insert) lines.push(`- ≥ 10 × one INSERT per row (sample extrapolated): ${results.map((r) => (r.insert ? (r.stagingRowsPerSecond / r.insert.rowsPerSecond).toFixed(1) : '–')).join(', ')}`);
-  lines.push(`- worker peak RSS ≤ 300 MB, flat with size: ${results.map((r) => `${r.workerPeakMB.toFixed(0)} MB`).join(', ')}`);
-  if (results.length > 1) lines.push(`- staging time per row at ${fmt(last.size)} vs ${fmt(first.size)}: ${((last.phases.staging / last.rows / (first.phases.staging / first.rows) - 1) * 100).toFixed(1)} % (goal within 10 %)`);
-  lines.push(`- Temporal overhead per batch < 5 %: worker slot time not inside a load activity ${results.map((r) => `${(r.phases.slotIdle * 100).toFixed(1)} %`).join(', ')}; Temporal server CPU during staging ${results.map((r) => `${(temporalShare(r.stagingCpu) * 100).toFixed(1)} %`).join(', ')}`);
+  if (last.raw)
+    lines.push(
+      `- staging ≥ 0.85 × raw binary COPY: ${results.map((r) => (r.raw ? (r.stagingRowsPerSecond / r.raw.rowsPerSecond).toFixed(2) : '–')).join(', ')}`,
+    );
+  if (last.insert)
+    lines.push(
+      `- ≥ 10 × one INSERT per row (sample extrapolated): ${results.map((r) => (r.insert ? (r.stagingRowsPerSecond / r.insert.rowsPerSecond).toFixed(1) : '–')).join(', ')}`,
+    );
+  lines.push(
+    `- worker peak RSS ≤ 300 MB, flat with size: ${results.map((r) => `${r.workerPeakMB.toFixed(0)} MB`).join(', ')}`,
+  );
+  if (results.length > 1)
+    lines.push(
+      `- staging time per row at ${fmt(last.size)} vs ${fmt(first.size)}: ${((last.phases.staging / last.rows / (first.phases.staging / first.rows) - 1) * 100).toFixed(1)} % (goal within 10 %)`,
+    );
+  lines.push(
+    `- Temporal overhead per batch < 5 %: worker slot time not inside a load activity ${results.map((r) => `${(r.phases.slotIdle * 100).toFixed(1)} %`).join(', ')}; Temporal server CPU during staging ${results.map((r) => `${(temporalShare(r.stagingCpu) * 100).toFixed(1)} %`).join(', ')}`,
+  );
   return lines.join('\n');
 }
 
@@ -631,7 +856,8 @@ async function main(): Promise<void> {
     for (const n of sizes) {
       log(`=== ${fmt(n)} chunks ===`);
       results.push(await benchSize(n, adminUrl, temporal, slots));
-      if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), options: o, slots, results }, null, 2));
+      if (o.json)
+        writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), options: o, slots, results }, null, 2));
     }
   } finally {
     await dropDatabase(adminUrl).catch(() => undefined);

@@ -22,16 +22,34 @@ const program = new Command('gen')
   .option('--only <files>', 'comma-separated file names to write (default: all of the era)');
 
 program.parse();
-const o = program.opts<{ out: string; records: number; dim: number; era: string; seed: number; chunkChars: number; only?: string }>();
+const o = program.opts<{
+  out: string;
+  records: number;
+  dim: number;
+  era: string;
+  seed: number;
+  chunkChars: number;
+  only?: string;
+}>();
 if (!['old', 'mid', 'new', 'newest'].includes(o.era)) {
   console.error(`--era must be one of old, mid, new, newest (got "${o.era}").`);
   process.exit(2);
 }
 const t0 = Date.now();
-const files = generateStore({ out: o.out, records: o.records, dim: o.dim, era: o.era as Era, seed: o.seed, chunkChars: o.chunkChars, ...(o.only ? { only: o.only.split(',') } : {}) });
+const files = generateStore({
+  out: o.out,
+  records: o.records,
+  dim: o.dim,
+  era: o.era as Era,
+  seed: o.seed,
+  chunkChars: o.chunkChars,
+  ...(o.only ? { only: o.only.split(',') } : {}),
+});
 let total = 0;
 for (const f of files) {
   total += f.size;
-  console.log(`${f.name.padEnd(40)} ${String(f.records).padStart(10)} records ${(f.size / 1e6).toFixed(1).padStart(10)} MB`);
+  console.log(
+    `${f.name.padEnd(40)} ${String(f.records).padStart(10)} records ${(f.size / 1e6).toFixed(1).padStart(10)} MB`,
+  );
 }
 console.log(`wrote ${(total / 1e6).toFixed(1)} MB to ${o.out} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

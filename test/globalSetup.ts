@@ -39,7 +39,7 @@ export default async function setup(project: TestProject): Promise<void> {
 
   const { code } = await bundleWorkflowCode({
     workflowsPath: path.join(root, 'workflows/index.ts'),
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never,
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} },
   });
   const bundleDir = path.join(root, '.services/test');
   mkdirSync(bundleDir, { recursive: true });

@@ -26,8 +26,10 @@ export interface WorkerOptions {
 
 /** dist/workflow-bundle.js, found from the compiled worker (dist/workers) or from the sources (workers/). */
 export const DEFAULT_WORKFLOW_BUNDLE =
-  [path.resolve(__dirname, '..', 'workflow-bundle.js'), path.resolve(__dirname, '..', 'dist', 'workflow-bundle.js')].find((p) => existsSync(p)) ??
-  path.resolve(__dirname, '..', 'workflow-bundle.js');
+  [
+    path.resolve(__dirname, '..', 'workflow-bundle.js'),
+    path.resolve(__dirname, '..', 'dist', 'workflow-bundle.js'),
+  ].find((p) => existsSync(p)) ?? path.resolve(__dirname, '..', 'workflow-bundle.js');
 
 export function defaultActivitySlots(): number {
   return Math.max(2, Math.min(16, os.availableParallelism()));
@@ -49,7 +51,10 @@ export async function createWorker(options: WorkerOptions): Promise<HybridragWor
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     workflowBundle: { codePath: options.workflowBundlePath ?? DEFAULT_WORKFLOW_BUNDLE },
-    activities: withTestHooks(createActivities({ credentials: options.credentials, pools }), options.hooksEnv ?? process.env),
+    activities: withTestHooks(
+      createActivities({ credentials: options.credentials, pools }),
+      options.hooksEnv ?? process.env,
+    ),
     maxConcurrentActivityTaskExecutions: slots,
     shutdownGraceTime: '30 seconds',
     ...(options.identity ? { identity: options.identity } : {}),

@@ -18,7 +18,9 @@ export function applyHeapGrowth(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.HYBRIDRAG_HEAP_GROWTH_PERCENT;
   const percent = raw === undefined || raw === '' ? DEFAULT_HEAP_GROWTH_PERCENT : Number(raw);
   if (!Number.isInteger(percent) || percent < 0 || percent > 1000) {
-    throw new Error(`HYBRIDRAG_HEAP_GROWTH_PERCENT must be a whole number from 0 to 1000 (got "${raw}"); unset it for the default ${DEFAULT_HEAP_GROWTH_PERCENT}.`);
+    throw new Error(
+      `HYBRIDRAG_HEAP_GROWTH_PERCENT must be a whole number from 0 to 1000 (got "${raw}"); unset it for the default ${DEFAULT_HEAP_GROWTH_PERCENT}.`,
+    );
   }
   if (percent > 0) v8.setFlagsFromString(`--heap-growing-percent=${percent}`);
   applied = percent;

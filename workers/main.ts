@@ -15,12 +15,23 @@ async function main(): Promise<void> {
   try {
     connection = await NativeConnection.connect({ address: settings.address });
   } catch (error) {
-    throw new Error(`Cannot reach Temporal at ${settings.address} (${(error as Error).message}); start it with npm run services -- up or set TEMPORAL_ADDRESS.`);
+    throw new Error(
+      `Cannot reach Temporal at ${settings.address} (${(error as Error).message}); start it with npm run services -- up or set TEMPORAL_ADDRESS.`,
+      { cause: error },
+    );
   }
   const slots = Number(process.env.HYBRIDRAG_ACTIVITY_SLOTS) || defaultActivitySlots();
   const taskQueue = process.env.HYBRIDRAG_TASK_QUEUE || TASK_QUEUE;
-  const { worker, close } = await createWorker({ connection, namespace: settings.namespace, credentials: new CredentialStore(), activitySlots: slots, taskQueue });
-  console.log(`worker polling ${taskQueue} on ${settings.address} (namespace ${settings.namespace}, ${slots} activity slots)`);
+  const { worker, close } = await createWorker({
+    connection,
+    namespace: settings.namespace,
+    credentials: new CredentialStore(),
+    activitySlots: slots,
+    taskQueue,
+  });
+  console.log(
+    `worker polling ${taskQueue} on ${settings.address} (namespace ${settings.namespace}, ${slots} activity slots)`,
+  );
   try {
     await worker.run();
   } finally {

@@ -43,7 +43,8 @@ export function withTestHooks<T extends object>(activities: T, env: NodeJS.Proce
   const wrapped: ActivityMap = { ...(activities as unknown as ActivityMap) };
   let calls = 0;
   const stop = async (args: unknown): Promise<never> => {
-    if (hang?.marker) writeFileSync(hang.marker, JSON.stringify({ activity: hang.activity, call: calls, after: hang.after, args }));
+    if (hang?.marker)
+      writeFileSync(hang.marker, JSON.stringify({ activity: hang.activity, call: calls, after: hang.after, args }));
     return forever();
   };
   if (hang && wrapped[hang.activity]) {

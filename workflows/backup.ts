@@ -38,7 +38,9 @@ const quick = proxyActivities<Activities>({
 });
 
 /** `--backup-only`: Phase 1 alone. */
-export async function backupOnlyWorkflow(input: BackupOnlyInput): Promise<{ backupId: string; files: number; bytes: number }> {
+export async function backupOnlyWorkflow(
+  input: BackupOnlyInput,
+): Promise<{ backupId: string; files: number; bytes: number }> {
   setCurrentDetails(`Backing up ${input.databaseName} (${input.databasePath})`);
   return backups.backupDatabase(input);
 }
@@ -66,5 +68,11 @@ export async function rollbackWorkflow(input: RollbackInput): Promise<RollbackRe
       workflow_id: workflowInfo().workflowId,
     },
   });
-  return { backupId: input.backupId, filesRestored: files.restored, displaced: files.displaced, postgresRolledBack: postgres.rolledBack, tables: postgres.tables };
+  return {
+    backupId: input.backupId,
+    filesRestored: files.restored,
+    displaced: files.displaced,
+    postgresRolledBack: postgres.rolledBack,
+    tables: postgres.tables,
+  };
 }

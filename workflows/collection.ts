@@ -20,7 +20,10 @@ import { DEFAULT_HEARTBEAT_TIMEOUT, type CollectionSummary, type TargetContext }
 export { cancelSignal, pauseSignal, resumeSignal };
 
 /** Sent to the parent migration after every load activity: `batches` batches from `batchIndex` (1 when absent). */
-export const batchLoadedSignal = defineSignal<[{ collection: string; batchIndex: number; rows: number; rejected: number; batches?: number }]>('batchLoaded');
+export const batchLoadedSignal =
+  defineSignal<[{ collection: string; batchIndex: number; rows: number; rejected: number; batches?: number }]>(
+    'batchLoaded',
+  );
 
 /**
  * Sent to the parent migration when, after a pause, this collection has no load activity left
@@ -124,13 +127,24 @@ export async function collectionLoadWorkflow(input: CollectionLoadInput): Promis
   const perActivity = ranges ? batchesPerActivity(input.collection, input.batchesPerActivity) : 1;
   const launch = (batchIndex: number, batchCount: number) => {
     inFlight += 1;
-    const args = { ctx: input.ctx, collection: input.collection.collection, planFile: input.collection.planFile, batchIndex };
+    const args = {
+      ctx: input.ctx,
+      collection: input.collection.collection,
+      planFile: input.collection.planFile,
+      batchIndex,
+    };
     const scope = new CancellationScope();
     running.add(scope);
     const loaded = scope.run(() => loadBatch(ranges ? { ...args, batchCount } : args));
     void loaded.finally(() => running.delete(scope)).catch(() => undefined);
     const progress = (result: { rows: number; rejected: number }) =>
-      parent.signal(batchLoadedSignal, { collection: input.collection.collection, batchIndex, rows: result.rows, rejected: result.rejected, ...(ranges ? { batches: batchCount } : {}) });
+      parent.signal(batchLoadedSignal, {
+        collection: input.collection.collection,
+        batchIndex,
+        rows: result.rows,
+        rejected: result.rejected,
+        ...(ranges ? { batches: batchCount } : {}),
+      });
     if (!progressOffSlot) {
       void loaded
         .then(async (result) => {
@@ -175,7 +189,9 @@ export async function collectionLoadWorkflow(input: CollectionLoadInput): Promis
     }
     if (runOver()) break;
     const stopToReport = () => stopQueued && paused && inFlight === 0 && !stopReported;
-    await condition(() => (!paused && inFlight < input.parallelism) || stopToReport() || cancelled || failure !== undefined);
+    await condition(
+      () => (!paused && inFlight < input.parallelism) || stopToReport() || cancelled || failure !== undefined,
+    );
     if (cancelled || failure !== undefined) break;
     if (stopQueued && paused) {
       if (stopToReport()) {
@@ -187,13 +203,21 @@ export async function collectionLoadWorkflow(input: CollectionLoadInput): Promis
     requeued.sort((a, b) => a.batchIndex - b.batchIndex);
     const again = requeued.shift();
     if (again) {
-      setCurrentDetails(`${input.collection.collection}: batch ${again.batchIndex + 1}${again.count > 1 ? `–${again.batchIndex + again.count}` : ''} of ${total} (again, after a pause)`);
+      setCurrentDetails(
+        `${input.collection.collection}: batch ${again.batchIndex + 1}${again.count > 1 ? `–${again.batchIndex + again.count}` : ''} of ${total} (again, after a pause)`,
+      );
       launch(again.batchIndex, again.count);
       continue;
     }
     // a range never crosses the run's batch limit, so continue-as-new happens where the test asks
-    const count = Math.min(perActivity, total - next, Number.isFinite(runLimit) ? start + runLimit - next : perActivity);
-    setCurrentDetails(`${input.collection.collection}: batch ${next + 1}${count > 1 ? `–${next + count}` : ''} of ${total}${paused ? ' (paused)' : ''}`);
+    const count = Math.min(
+      perActivity,
+      total - next,
+      Number.isFinite(runLimit) ? start + runLimit - next : perActivity,
+    );
+    setCurrentDetails(
+      `${input.collection.collection}: batch ${next + 1}${count > 1 ? `–${next + count}` : ''} of ${total}${paused ? ' (paused)' : ''}`,
+    );
     launch(next, count);
     next += count;
   }
@@ -203,7 +227,12 @@ export async function collectionLoadWorkflow(input: CollectionLoadInput): Promis
   const firstNotLoaded = Math.min(next, ...requeued.map((r) => r.batchIndex));
   if (cancelled) return { collection: input.collection.collection, state: 'cancelled', nextBatch: firstNotLoaded };
   if (hasWork()) {
-    await continueAsNew<typeof collectionLoadWorkflow>({ ...input, nextBatch: next, paused, ...(requeued.length ? { requeued } : {}) });
+    await continueAsNew<typeof collectionLoadWorkflow>({
+      ...input,
+      nextBatch: next,
+      paused,
+      ...(requeued.length ? { requeued } : {}),
+    });
   }
   return { collection: input.collection.collection, state: 'done', nextBatch: next };
 }

@@ -21,7 +21,13 @@ import { cancelSignal, pauseSignal, resumeSignal } from './control';
 import { innermostFailureMessage } from './failureMessage';
 import { PHASE_ATTRIBUTE, ROWS_DONE_ATTRIBUTE } from './searchAttributes';
 import { MigrationTracker } from './tracker';
-import { DEFAULT_HEARTBEAT_TIMEOUT, type JobContext, type MigrationProgress, type SourceSummary, type TargetContext } from './types';
+import {
+  DEFAULT_HEARTBEAT_TIMEOUT,
+  type JobContext,
+  type MigrationProgress,
+  type SourceSummary,
+  type TargetContext,
+} from './types';
 
 export { cancelSignal, pauseSignal, resumeSignal };
 export const progressQuery = defineQuery<MigrationProgress>('progress');
@@ -94,12 +100,16 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
     return await migrationPhases(input, failed);
   } catch (error) {
     // Before this patch a failed job left the state file at its last phase with no error in it.
-    if (!isCancellation(error) && failed.record && patched('record-failure-in-state')) await failed.record(innermostFailureMessage(error));
+    if (!isCancellation(error) && failed.record && patched('record-failure-in-state'))
+      await failed.record(innermostFailureMessage(error));
     throw error;
   }
 }
 
-async function migrationPhases(input: MigrationInput, failed: { record?: (message: string) => Promise<void> }): Promise<MigrationResult> {
+async function migrationPhases(
+  input: MigrationInput,
+  failed: { record?: (message: string) => Promise<void> },
+): Promise<MigrationResult> {
   const { job } = input;
   const long = longActivities(input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT);
   const tracker = new MigrationTracker(job.jobId);
@@ -118,7 +128,10 @@ async function migrationPhases(input: MigrationInput, failed: { record?: (messag
     refreshDetails();
   });
   const forward = async (signal: SignalDefinition<[], string>) => {
-    for (const id of children.values()) await getExternalWorkflowHandle(id).signal(signal).catch(() => undefined);
+    for (const id of children.values())
+      await getExternalWorkflowHandle(id)
+        .signal(signal)
+        .catch(() => undefined);
   };
   setHandler(loadsStoppedSignal, ({ collection }) => {
     tracker.loadsStopped(collection);
@@ -144,7 +157,11 @@ async function migrationPhases(input: MigrationInput, failed: { record?: (messag
     setCurrentDetails(tracker.details(Date.now()));
   }
 
-  async function enterPhase(phase: MigrationPhase | undefined, step: string, extra: { stagingComplete?: boolean; verificationPassed?: boolean; promoted?: boolean } = {}): Promise<void> {
+  async function enterPhase(
+    phase: MigrationPhase | undefined,
+    step: string,
+    extra: { stagingComplete?: boolean; verificationPassed?: boolean; promoted?: boolean } = {},
+  ): Promise<void> {
     tracker.step = step;
     if (phase) tracker.phase = phase;
     upsertSearchAttributes({ [PHASE_ATTRIBUTE]: [tracker.phase], [ROWS_DONE_ATTRIBUTE]: [tracker.rowsDone] });
@@ -169,7 +186,12 @@ async function migrationPhases(input: MigrationInput, failed: { record?: (messag
         workspace: job.workspace,
         layout: job.layout,
         batch_size: input.batchSize,
-        ...(planned ? { dimension: planned.dimension, ...(planned.embeddingModel ? { embedding_model: planned.embeddingModel } : {}) } : {}),
+        ...(planned
+          ? {
+              dimension: planned.dimension,
+              ...(planned.embeddingModel ? { embedding_model: planned.embeddingModel } : {}),
+            }
+          : {}),
       },
     };
   }
@@ -201,7 +223,10 @@ async function migrationPhases(input: MigrationInput, failed: { record?: (messag
 
   let planned: { dimension: number; embeddingModel?: string } | undefined;
   /** The result of a job that ends before promoting (stopped by the API's step calls, or cancelled). */
-  const endedEarly = (outcome: 'stopped' | 'cancelled', verification?: MigrationResult['verification']): MigrationResult => ({
+  const endedEarly = (
+    outcome: 'stopped' | 'cancelled',
+    verification?: MigrationResult['verification'],
+  ): MigrationResult => ({
     outcome,
     jobId: job.jobId,
     backupId: tracker.backupId,
@@ -226,7 +251,9 @@ async function migrationPhases(input: MigrationInput, failed: { record?: (messag
     tracker.backupId = input.existingBackupId ?? null;
     if (!tracker.backupId) {
       await enterPhase(undefined, phaseLabel(n, 'creating backup'));
-      tracker.backupId = (await longStep(() => long.backupDatabase({ databasePath: job.databasePath, databaseName: job.databaseName }))).backupId;
+      tracker.backupId = (
+        await longStep(() => long.backupDatabase({ databasePath: job.databasePath, databaseName: job.databaseName }))
+      ).backupId;
     }
     await enterPhase('prepared', phaseLabel(n, `backup ${tracker.backupId}`));
     if (input.stopAfter === 'prepared') return stopped();
@@ -240,7 +267,11 @@ async function migrationPhases(input: MigrationInput, failed: { record?: (messag
   source = summary;
   tracker.planned(summary);
   const model = job.embeddingModel ?? summary.embeddingModel;
-  const targetContext: TargetContext = { job, dimension: summary.dimension, ...(model ? { embeddingModel: model } : {}) };
+  const targetContext: TargetContext = {
+    job,
+    dimension: summary.dimension,
+    ...(model ? { embeddingModel: model } : {}),
+  };
   planned = targetContext;
   if (!input.startAt) await stage();
 
@@ -278,17 +309,18 @@ async function migrationPhases(input: MigrationInput, failed: { record?: (messag
           .then(async (child) => {
             // A pause, resume or cancel sent while the child was starting went to a workflow that
             // did not exist yet and was lost: hand the started child the current state.
-            if (tracker.paused !== pausedAtStart) await child.signal(tracker.paused ? pauseSignal : resumeSignal).catch(() => undefined);
+            if (tracker.paused !== pausedAtStart)
+              await child.signal(tracker.paused ? pauseSignal : resumeSignal).catch(() => undefined);
             if (tracker.cancelRequested) await child.signal(cancelSignal).catch(() => undefined);
             return child.result();
           })
           .then((result) => {
-          results.push(result);
-          tracker.collectionDone(result.collection, result.state);
-          children.delete(result.collection);
-          if (children.size > 0) tracker.step = phaseLabel(n, stagingStep([...children.keys()]));
-          refreshDetails();
-        });
+            results.push(result);
+            tracker.collectionDone(result.collection, result.state);
+            children.delete(result.collection);
+            if (children.size > 0) tracker.step = phaseLabel(n, stagingStep([...children.keys()]));
+            refreshDetails();
+          });
         running.add(task);
         void task.finally(() => running.delete(task)).catch(() => undefined);
       }
@@ -322,11 +354,21 @@ async function migrationPhases(input: MigrationInput, failed: { record?: (messag
     if (!verification.passed) {
       tracker.errors.push(...verification.summary);
       await enterPhase('verification_failed', phaseLabel(n, 'verification failed'));
-      return { outcome: 'verification_failed', jobId: job.jobId, backupId: tracker.backupId, progress: tracker.progress(Date.now()), source: summary, verification, notes };
+      return {
+        outcome: 'verification_failed',
+        jobId: job.jobId,
+        backupId: tracker.backupId,
+        progress: tracker.progress(Date.now()),
+        source: summary,
+        verification,
+        notes,
+      };
     }
     await enterPhase('verified', phaseLabel(n, 'verification passed'));
   } else {
-    notes.push('verification skipped (--skip-verify): the staged data was promoted without being compared to the source');
+    notes.push(
+      'verification skipped (--skip-verify): the staged data was promoted without being compared to the source',
+    );
     await enterPhase('verified', phaseLabel(n, 'verification skipped'), { verificationPassed: false });
   }
   if (input.stopAfter === 'verified') return stopped(verification);
@@ -339,5 +381,13 @@ async function migrationPhases(input: MigrationInput, failed: { record?: (messag
   notes.push(...promoted.notes);
   if (input.registry) await quick.switchRegistry({ ...input.registry, job, stamp: job.jobId });
   await enterPhase('promoted', phaseLabel(n, 'promoted'), { verificationPassed: !input.skipVerify });
-  return { outcome: 'promoted', jobId: job.jobId, backupId: tracker.backupId, progress: tracker.progress(Date.now()), source: summary, ...(verification ? { verification } : {}), notes };
+  return {
+    outcome: 'promoted',
+    jobId: job.jobId,
+    backupId: tracker.backupId,
+    progress: tracker.progress(Date.now()),
+    source: summary,
+    ...(verification ? { verification } : {}),
+    notes,
+  };
 }

@@ -25,7 +25,18 @@ export class MigrationTracker {
 
   planned(summary: SourceSummary): void {
     this.collections = new Map(
-      summary.collections.map((c) => [c.collection, { collection: c.collection, records: c.records, batches: c.batches, batchesDone: 0, rowsDone: 0, rejected: 0, state: 'waiting' }]),
+      summary.collections.map((c) => [
+        c.collection,
+        {
+          collection: c.collection,
+          records: c.records,
+          batches: c.batches,
+          batchesDone: 0,
+          rowsDone: 0,
+          rejected: 0,
+          state: 'waiting',
+        },
+      ]),
     );
   }
 
@@ -115,8 +126,13 @@ export class MigrationTracker {
   details(now: number): string {
     const p = this.progress(now);
     const step = p.step.replace(/(\d+)\/(\d+)/g, '$1 of $2');
-    const lines = [`**${step}**${p.paused ? (p.pausing ? ' — pausing (what runs finishes first)' : ' — paused') : ''}${p.cancelRequested ? ' — cancelling' : ''}`, ''];
-    lines.push(`phase: ${p.phase} · rows ${p.rowsDone.toLocaleString('en-US')} of ${p.rowsTotal.toLocaleString('en-US')} · ${p.rowsPerSecond.toLocaleString('en-US')} rows/s${p.etaSeconds !== null ? ` · ETA ${p.etaSeconds}s` : ''}`);
+    const lines = [
+      `**${step}**${p.paused ? (p.pausing ? ' — pausing (what runs finishes first)' : ' — paused') : ''}${p.cancelRequested ? ' — cancelling' : ''}`,
+      '',
+    ];
+    lines.push(
+      `phase: ${p.phase} · rows ${p.rowsDone.toLocaleString('en-US')} of ${p.rowsTotal.toLocaleString('en-US')} · ${p.rowsPerSecond.toLocaleString('en-US')} rows/s${p.etaSeconds !== null ? ` · ETA ${p.etaSeconds}s` : ''}`,
+    );
     if (p.collections.length) lines.push('');
     for (const c of p.collections) lines.push(`- ${c.collection}: ${c.rowsDone} of ${c.records} (${c.state})`);
     return lines.join('\n');

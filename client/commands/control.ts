@@ -25,9 +25,20 @@ async function stateOf(name: string | undefined, dir: string | undefined) {
 }
 
 /** `hybridrag backend status <name>`: phase, progress, job id and the Temporal UI link. */
-export async function statusCommand(name: string | undefined, dir: string | undefined, json: boolean, io: CommandIo): Promise<StatusReport> {
+export async function statusCommand(
+  name: string | undefined,
+  dir: string | undefined,
+  json: boolean,
+  io: CommandIo,
+): Promise<StatusReport> {
   const { db, state } = await stateOf(name, dir);
-  const report: StatusReport = { database: db.name, path: db.path, state: state ?? null, workflow: null, progress: null };
+  const report: StatusReport = {
+    database: db.name,
+    path: db.path,
+    state: state ?? null,
+    workflow: null,
+    progress: null,
+  };
   if (state?.workflow_id) {
     const settings = temporalSettings(process.env);
     const session = await connectTemporal(settings);
@@ -35,8 +46,13 @@ export async function statusCommand(name: string | undefined, dir: string | unde
       const handle = session.client.workflow.getHandle(state.workflow_id);
       const described = await handle.describe().catch(() => undefined);
       if (described) {
-        report.workflow = { id: state.workflow_id, status: described.status.name, url: workflowUiLink(settings, state.workflow_id) };
-        if (described.status.name === 'RUNNING') report.progress = await handle.query<MigrationProgress>('progress').catch(() => null);
+        report.workflow = {
+          id: state.workflow_id,
+          status: described.status.name,
+          url: workflowUiLink(settings, state.workflow_id),
+        };
+        if (described.status.name === 'RUNNING')
+          report.progress = await handle.query<MigrationProgress>('progress').catch(() => null);
       }
     } finally {
       await session.close();
@@ -49,7 +65,9 @@ export async function statusCommand(name: string | undefined, dir: string | unde
       return report;
     }
     io.out(`Job:       ${state.job_id}${state.mode ? ` (${state.mode})` : ''}\n`);
-    io.out(`Phase:     ${report.progress?.phase ?? state.phase}${report.progress ? ` — ${report.progress.step}` : ''}\n`);
+    io.out(
+      `Phase:     ${report.progress?.phase ?? state.phase}${report.progress ? ` — ${report.progress.step}` : ''}\n`,
+    );
     if (state.backup_id) io.out(`Backup:    ${state.backup_id}\n`);
     io.out(`Updated:   ${state.updated_at}\n`);
     if (report.workflow) io.out(`Workflow:  ${report.workflow.status} · ${report.workflow.url}\n`);
@@ -85,7 +103,12 @@ export async function controlCommand(
   name: string | undefined,
   dir: string | undefined,
   io: CommandIo,
-): Promise<{ workflowId: string; jobId: string; action: string; state: 'paused' | 'pausing' | 'resumed' | 'cancelling' }> {
+): Promise<{
+  workflowId: string;
+  jobId: string;
+  action: string;
+  state: 'paused' | 'pausing' | 'resumed' | 'cancelling';
+}> {
   const { db, state } = await stateOf(name, dir);
   if (!state?.workflow_id) throw new UserError(`No migration of '${db.name}' has been started; nothing to ${action}.`);
   const session = await connectTemporal(temporalSettings(process.env));
@@ -93,16 +116,25 @@ export async function controlCommand(
     const handle = session.client.workflow.getHandle(state.workflow_id);
     const described = await handle.describe().catch(() => undefined);
     if (described?.status.name !== 'RUNNING') {
-      throw new UserError(`The migration of '${db.name}' (job ${state.job_id}) is not running (${described?.status.name.toLowerCase() ?? 'unknown to Temporal'}); nothing to ${action}.`);
+      throw new UserError(
+        `The migration of '${db.name}' (job ${state.job_id}) is not running (${described?.status.name.toLowerCase() ?? 'unknown to Temporal'}); nothing to ${action}.`,
+      );
     }
     await handle.signal(action);
     const stillPausing = action === 'pause' && !(await pauseSettled(handle, PAUSE_SETTLE_LIMIT_MS));
     if (stillPausing) {
-      io.out(`Migration of '${db.name}' (job ${state.job_id}): pausing; what was already running (a batch range, the backup, the index build, the verification) is still finishing, and \`backend status\` shows PAUSED once it has.\n`);
+      io.out(
+        `Migration of '${db.name}' (job ${state.job_id}): pausing; what was already running (a batch range, the backup, the index build, the verification) is still finishing, and \`backend status\` shows PAUSED once it has.\n`,
+      );
     } else {
       io.out(`Migration of '${db.name}' (job ${state.job_id}): ${SIGNALS[action]}.\n`);
     }
-    return { workflowId: state.workflow_id, jobId: state.job_id, action, state: stillPausing ? 'pausing' : SIGNALS[action] };
+    return {
+      workflowId: state.workflow_id,
+      jobId: state.job_id,
+      action,
+      state: stillPausing ? 'pausing' : SIGNALS[action],
+    };
   } finally {
     await session.close();
   }

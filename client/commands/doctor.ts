@@ -9,7 +9,11 @@ import { awaitResult, hostWorker } from '../runner';
 import { connectTemporal, startOrAttach } from '../temporal';
 
 export const DoctorFlagsSchema = z.object({
-  connectionString: z.string({ error: 'No PostgreSQL to check: pass --connection-string postgres://user@host:port/db or set DATABASE_URL.' }).min(1),
+  connectionString: z
+    .string({
+      error: 'No PostgreSQL to check: pass --connection-string postgres://user@host:port/db or set DATABASE_URL.',
+    })
+    .min(1),
   temporalAddress: z.string().min(1).optional(),
   worker: z.enum(['auto', 'embedded', 'external']).default('auto'),
   json: z.boolean().default(false),
@@ -42,7 +46,11 @@ export async function runDoctor(flags: DoctorFlags): Promise<DoctorReport> {
   const host = await hostWorker(session, credentials, flags.worker);
   try {
     const workflowId = `doctor/${credentialKey(parsed.target)}/${parsed.target.database}`;
-    const handle = await startOrAttach(session, 'doctorWorkflow', { workflowId, args: [{ target: parsed.target }], workflowExecutionTimeout: '5 minutes' });
+    const handle = await startOrAttach(session, 'doctorWorkflow', {
+      workflowId,
+      args: [{ target: parsed.target }],
+      workflowExecutionTimeout: '5 minutes',
+    });
     let result: DoctorResult;
     try {
       result = await awaitResult<DoctorResult>(handle, host, flags.worker);
@@ -51,7 +59,11 @@ export async function runDoctor(flags: DoctorFlags): Promise<DoctorReport> {
     }
     return {
       temporal: { address: settings.address, serverVersion: session.serverVersion, namespace: settings.namespace },
-      postgres: { target: describeTarget(parsed.target), version: result.database.postgresVersion, user: result.database.currentUser },
+      postgres: {
+        target: describeTarget(parsed.target),
+        version: result.database.postgresVersion,
+        user: result.database.currentUser,
+      },
       pgvector: { version: result.database.pgvectorVersion, createdNow: result.database.pgvectorCreated },
       worker: host.embedded ? 'embedded' : 'external',
       workflowId,

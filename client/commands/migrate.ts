@@ -1,7 +1,12 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { ConnectionStringError, describeTarget, parseConnectionString, type DatabaseTarget } from '../../core/connection';
+import {
+  ConnectionStringError,
+  describeTarget,
+  parseConnectionString,
+  type DatabaseTarget,
+} from '../../core/connection';
 import { CredentialStore } from '../../core/credentials';
 import { DEFAULT_COLLECTION_PARALLELISM, temporalSettings, workflowUiLink } from '../../core/config';
 import { estimatePhases } from '../../core/migration/estimate';
@@ -17,7 +22,6 @@ import { TargetError } from '../../core/target/errors';
 import { IdentifierError } from '../../core/target/identifiers';
 import { openPool } from '../../core/database/connect';
 import { DatabaseError, describeDatabaseError } from '../../core/database/errors';
-import type { CollectionName } from '../../core/source/records';
 import type { MigrationInput, MigrationResult } from '../../workflows/migration';
 import { DATABASE_ATTRIBUTE } from '../../workflows/searchAttributes';
 import type { MigrationProgress } from '../../workflows/types';
@@ -38,10 +42,18 @@ export const MigrateFlagsSchema = z
     name: z.string().min(1).optional(),
     path: z.string().min(1).optional(),
     connectionString: z.string().min(1).optional(),
-    batchSize: z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'must be at least 1').max(100_000, 'must be at most 100000').default(1000),
+    batchSize: z.coerce
+      .number({ error: 'must be a whole number' })
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(100_000, 'must be at most 100000')
+      .default(1000),
     dryRun: z.boolean().default(false),
     skipVerify: z.boolean().default(false),
-    resume: z.string().regex(/^job-[A-Za-z0-9-]+$/, 'must be a job id such as job-20251219-213814-ab12 (see hybridrag backend status)').optional(),
+    resume: z
+      .string()
+      .regex(/^job-[A-Za-z0-9-]+$/, 'must be a job id such as job-20251219-213814-ab12 (see hybridrag backend status)')
+      .optional(),
     pauseWatcher: z.boolean().default(true),
     yes: z.boolean().default(false),
     staged: z.boolean().default(false),
@@ -64,11 +76,16 @@ export const MigrateFlagsSchema = z
     const actions = (['dryRun', 'backupOnly', 'rollback', 'listBackups'] as const).filter((k) => flags[k]);
     const flagName = (k: string) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
     if (actions.length > 1) {
-      ctx.addIssue({ code: 'custom', path: [actions[1]!], message: `cannot be combined with ${flagName(actions[0]!)}; choose one` });
+      ctx.addIssue({
+        code: 'custom',
+        path: [actions[1]!],
+        message: `cannot be combined with ${flagName(actions[0]!)}; choose one`,
+      });
     }
     for (const k of ['staged', 'resume', 'skipVerify'] as const) {
       const other = actions.find((a) => a !== 'dryRun' || k === 'resume');
-      if (flags[k] && other) ctx.addIssue({ code: 'custom', path: [k], message: `cannot be combined with ${flagName(other)}; choose one` });
+      if (flags[k] && other)
+        ctx.addIssue({ code: 'custom', path: [k], message: `cannot be combined with ${flagName(other)}; choose one` });
     }
   });
 export type MigrateFlags = z.infer<typeof MigrateFlagsSchema>;
@@ -81,7 +98,11 @@ export interface CommandIo {
 
 function parseTarget(flags: MigrateFlags): { target: DatabaseTarget; password?: string } {
   const url = flags.connectionString ?? process.env.DATABASE_URL;
-  if (!url) throw new UserError('No PostgreSQL to migrate into: pass --connection-string postgresql://user:pass@host:5432/db (or set DATABASE_URL).', 2);
+  if (!url)
+    throw new UserError(
+      'No PostgreSQL to migrate into: pass --connection-string postgresql://user:pass@host:5432/db (or set DATABASE_URL).',
+      2,
+    );
   try {
     return parseConnectionString(url);
   } catch (error) {
@@ -101,11 +122,18 @@ export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo
   const rejects: { collection: string; id: string; reason: string }[] = [];
   let rejectCount = 0;
   let layout;
-  let vectorIndex = true;
+  let vectorIndex: boolean;
   try {
     plans = await planCollections(db.path, { batchSize: flags.batchSize });
     const model = flags.embeddingModel ?? plans.embeddingModel;
-    const targetPlan = planTarget({ migrationId: 'dry-run', workspace, layout: flags.layout, dimension: plans.dimension, highDimensionIndex: flags.highDimensionIndex, ...(model ? { embeddingModel: model } : {}) });
+    const targetPlan = planTarget({
+      migrationId: 'dry-run',
+      workspace,
+      layout: flags.layout,
+      dimension: plans.dimension,
+      highDimensionIndex: flags.highDimensionIndex,
+      ...(model ? { embeddingModel: model } : {}),
+    });
     layout = targetPlan.layout;
     vectorIndex = targetPlan.vectorIndex !== 'none';
     // A preview that only planned would miss what a batch read finds (bad per-record vectors, bad
@@ -113,7 +141,7 @@ export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo
     // read and encode every batch, one at a time (memory bounded), into a scratch buffer.
     for (const { collection, plan } of plans.collections) {
       for (let k = 0; k < plan.batches.length; k++) {
-        for (const r of batchRejects(targetPlan, collection as CollectionName, (await readBatch(plan, k)) as AnyRecord[])) {
+        for (const r of batchRejects(targetPlan, collection, (await readBatch(plan, k)) as AnyRecord[])) {
           rejectCount += 1;
           if (rejects.length < DRY_RUN_LISTED_REJECTS) rejects.push({ collection, ...r });
         }
@@ -126,7 +154,9 @@ export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo
   const estimate = estimatePhases({
     bytes: plans.collections.reduce((n, { plan }) => n + plan.size, 0),
     rows: plans.collections.reduce((n, { plan }) => n + plan.recordCount, 0),
-    vectors: plans.collections.flatMap(({ plan }) => (plan.kind === 'vdb' ? [{ count: plan.recordCount, dim: plan.dim }] : [])),
+    vectors: plans.collections.flatMap(({ plan }) =>
+      plan.kind === 'vdb' ? [{ count: plan.recordCount, dim: plan.dim }] : [],
+    ),
     vectorIndex,
     staged: flags.staged,
     verify: !flags.skipVerify,
@@ -139,33 +169,68 @@ export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo
     batches: plan.batches.length,
     dimension: plan.kind === 'vdb' ? plan.dim : null,
     dimensionSource: plan.kind === 'vdb' ? plan.dimSource : null,
-    table: layout.collections[collection as CollectionName]?.table ?? null,
+    table: layout.collections[collection]?.table ?? null,
   }));
   const report = {
-    database: db.name, path: db.path, target: describeTarget(target), workspace, layout: flags.layout, dimension: plans.dimension, dimensionSource: plans.dimensionSource,
-    collections: rows, absent: plans.absent, otherWorkspaces: plans.otherWorkspaces, unrecognized: plans.unrecognized, rejected: { count: rejectCount, records: rejects }, estimatedSeconds: estimate.total, estimate,
+    database: db.name,
+    path: db.path,
+    target: describeTarget(target),
+    workspace,
+    layout: flags.layout,
+    dimension: plans.dimension,
+    dimensionSource: plans.dimensionSource,
+    collections: rows,
+    absent: plans.absent,
+    otherWorkspaces: plans.otherWorkspaces,
+    unrecognized: plans.unrecognized,
+    rejected: { count: rejectCount, records: rejects },
+    estimatedSeconds: estimate.total,
+    estimate,
   };
   if (flags.json) return report;
   io.out(`${banner(`DRY RUN: migration preview for '${db.name}'`)}\n`);
   io.out(`Source:     ${db.path}\nTarget:     ${report.target} (workspace '${workspace}', layout ${flags.layout})\n`);
   io.out(`Dimension:  ${plans.dimension} (from ${plans.dimensionSource})\n\n`);
   const header = ['collection', 'records', 'dim', 'size', 'batches', 'target table'];
-  const table = rows.map((r) => [r.collection, r.records.toLocaleString('en-US'), r.dimension ? `${r.dimension} (${r.dimensionSource})` : '-', `${(r.bytes / 1024).toLocaleString('en-US', { maximumFractionDigits: 1 })} KB`, String(r.batches), r.table ?? '-']);
+  const table = rows.map((r) => [
+    r.collection,
+    r.records.toLocaleString('en-US'),
+    r.dimension ? `${r.dimension} (${r.dimensionSource})` : '-',
+    `${(r.bytes / 1024).toLocaleString('en-US', { maximumFractionDigits: 1 })} KB`,
+    String(r.batches),
+    r.table ?? '-',
+  ]);
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => `   ${cells.map((c, i) => (i === 1 || i === 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ')}`.trimEnd();
+  const line = (cells: string[]) =>
+    `   ${cells.map((c, i) => (i === 1 || i === 4 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ')}`.trimEnd();
   io.out(`${line(header)}\n${table.map(line).join('\n')}\n\n`);
   if (plans.absent.length) io.out(`Absent (nothing to migrate): ${plans.absent.join(', ')}\n`);
   if (plans.otherWorkspaces.length) io.out(`${workspacesNote(db, plans.otherWorkspaces)}\n`);
   if (plans.unrecognized.length) io.out(`⚠️  ${unrecognizedNote(plans.unrecognized)}\n`);
   if (rejectCount) {
-    io.out(`⚠️  ${rejectCount.toLocaleString('en-US')} record${rejectCount === 1 ? '' : 's'} cannot be loaded and will be rejected (listed in the verification report; the rest migrates):\n`);
+    io.out(
+      `⚠️  ${rejectCount.toLocaleString('en-US')} record${rejectCount === 1 ? '' : 's'} cannot be loaded and will be rejected (listed in the verification report; the rest migrates):\n`,
+    );
     for (const r of rejects.slice(0, 10)) io.out(`   ${r.collection} ${JSON.stringify(r.id)}: ${r.reason}\n`);
-    if (rejectCount > 10) io.out(`   … and ${(rejectCount - 10).toLocaleString('en-US')} more (--json lists up to ${DRY_RUN_LISTED_REJECTS})\n`);
+    if (rejectCount > 10)
+      io.out(
+        `   … and ${(rejectCount - 10).toLocaleString('en-US')} more (--json lists up to ${DRY_RUN_LISTED_REJECTS})\n`,
+      );
   }
-  const phases = ([['backup', estimate.backup], ['planning', estimate.planning], ['staging', estimate.staging], ['index build', estimate.indexBuild], ['verify', estimate.verify]] as const)
+  const phases = (
+    [
+      ['backup', estimate.backup],
+      ['planning', estimate.planning],
+      ['staging', estimate.staging],
+      ['index build', estimate.indexBuild],
+      ['verify', estimate.verify],
+    ] as const
+  )
     .filter(([, seconds]) => seconds > 0)
     .map(([name, seconds]) => `${name} ${formatDuration(seconds)}`);
-  io.out(`Estimated time: about ${formatDuration(estimate.total)} on 2 cores (${phases.join(', ')}); more cores are faster\n`);
+  io.out(
+    `Estimated time: about ${formatDuration(estimate.total)} on 2 cores (${phases.join(', ')}); more cores are faster\n`,
+  );
   io.out(`${closingBanner('No changes made (dry run).')}\n`);
   return report;
 }
@@ -185,7 +250,13 @@ function workspacesNote(db: DatabaseRef, workspaces: string[]): string {
  * points nowhere, a wrong password, a missing database or privilege is one sentence now, instead
  * of a workflow retrying a connection for ever or failing after the state file was written.
  */
-export async function preflightTarget(target: DatabaseTarget, credentials: CredentialStore, jobId: string, workspace: string, layout: MigrateFlags['layout']): Promise<void> {
+export async function preflightTarget(
+  target: DatabaseTarget,
+  credentials: CredentialStore,
+  jobId: string,
+  workspace: string,
+  layout: MigrateFlags['layout'],
+): Promise<void> {
   let plan;
   try {
     plan = planTarget({ migrationId: jobId, workspace, layout, dimension: 1 });
@@ -193,13 +264,22 @@ export async function preflightTarget(target: DatabaseTarget, credentials: Crede
     if (error instanceof TargetError || error instanceof IdentifierError) throw new UserError(error.message, 2);
     throw error;
   }
-  const pool = openPool(target, credentials, { max: 1, connectionTimeoutMillis: 10_000, applicationName: 'hybridrag-migrate preflight' });
+  const pool = openPool(target, credentials, {
+    max: 1,
+    connectionTimeoutMillis: 10_000,
+    applicationName: 'hybridrag-migrate preflight',
+  });
   pool.on('error', () => undefined);
   try {
     await checkTarget(pool, plan);
   } catch (error) {
     if (error instanceof TargetError || error instanceof DatabaseError) throw new UserError(error.message);
-    throw new UserError(describeDatabaseError(error, target).message.replace(/; it will be retried\.$/, '; check that PostgreSQL runs there and run again.'));
+    throw new UserError(
+      describeDatabaseError(error, target).message.replace(
+        /; it will be retried\.$/,
+        '; check that PostgreSQL runs there and run again.',
+      ),
+    );
   } finally {
     await pool.end().catch(() => undefined);
   }
@@ -228,7 +308,10 @@ export async function runMigration(flags: MigrateFlags, db: DatabaseRef, io: Com
     jobId = state.job_id;
     existingBackupId = state.backup_id;
     if (state.batch_size) batchSize = state.batch_size;
-    if (!flags.json) io.out(`⚠️  Previous ${state.mode ?? 'staged'} migration detected at phase: ${state.phase}\n   Resuming from last checkpoint...\n`);
+    if (!flags.json)
+      io.out(
+        `⚠️  Previous ${state.mode ?? 'staged'} migration detected at phase: ${state.phase}\n   Resuming from last checkpoint...\n`,
+      );
   } else {
     jobId = newJobId();
   }
@@ -240,9 +323,26 @@ export async function runMigration(flags: MigrateFlags, db: DatabaseRef, io: Com
     const running = await runningExecution(session, workflowId);
     if (!running) {
       await preflightTarget(target, credentials, jobId, workspace, flags.layout);
-      await confirm(`Migrate '${db.name}' (${db.path}) into ${describeTarget(target)}, workspace '${workspace}'?`, flags.yes);
+      await confirm(
+        `Migrate '${db.name}' (${db.path}) into ${describeTarget(target)}, workspace '${workspace}'?`,
+        flags.yes,
+      );
       if (!state || state.job_id !== jobId) {
-        await writeState(db.path, { phase: 'initial', backup_id: existingBackupId, staging_complete: false, verification_passed: false, promoted: false, errors: [], updated_at: stateTimestamp(new Date()), job_id: jobId, workflow_id: workflowId, mode, target: describeTarget(target), workspace, batch_size: batchSize });
+        await writeState(db.path, {
+          phase: 'initial',
+          backup_id: existingBackupId,
+          staging_complete: false,
+          verification_passed: false,
+          promoted: false,
+          errors: [],
+          updated_at: stateTimestamp(new Date()),
+          job_id: jobId,
+          workflow_id: workflowId,
+          mode,
+          target: describeTarget(target),
+          workspace,
+          batch_size: batchSize,
+        });
       }
     }
     const watcher = await holdWatcher(flags, db, io);
@@ -269,11 +369,18 @@ export async function runMigration(flags: MigrateFlags, db: DatabaseRef, io: Com
         existingBackupId,
         ...(db.registry ? { registry: db.registry } : {}),
       };
-      const handle = await startOrAttach(session, 'migrationWorkflow', { workflowId, taskQueue: host.taskQueue, args: [input], searchAttributes: { [DATABASE_ATTRIBUTE]: [db.name] } });
+      const handle = await startOrAttach(session, 'migrationWorkflow', {
+        workflowId,
+        taskQueue: host.taskQueue,
+        args: [input],
+        searchAttributes: { [DATABASE_ATTRIBUTE]: [db.name] },
+      });
       const link = workflowUiLink(settings, workflowId);
       if (!flags.json) {
         if (running) io.out(`A migration of '${db.name}' into this target is already running; attaching to it.\n`);
-        io.out(`${banner(`${mode === 'staged' ? 'STAGED MIGRATION' : 'MIGRATION'} for '${db.name}'`, mode === 'staged' ? 'Workflow: Backup → Staging → Verify → Promote' : 'Workflow: Staging → Verify → Promote')}\n`);
+        io.out(
+          `${banner(`${mode === 'staged' ? 'STAGED MIGRATION' : 'MIGRATION'} for '${db.name}'`, mode === 'staged' ? 'Workflow: Backup → Staging → Verify → Promote' : 'Workflow: Staging → Verify → Promote')}\n`,
+        );
         io.out(`Job ${jobId} · watch it in the Temporal UI: ${link}\n`);
       }
       const printer = new PhasePrinter(mode, io.out, io.isTty);
@@ -283,19 +390,24 @@ export async function runMigration(flags: MigrateFlags, db: DatabaseRef, io: Com
       // deadline, run one at a time, and wait for the last one before closing.
       let inflight: Promise<void> | undefined;
       // with --json nothing is drawn: no progress queries (each is a workflow task on the worker)
-      const poll = flags.json ? undefined : setInterval(() => {
-        if (inflight) return;
-        inflight = session.connection
-          .withDeadline(Date.now() + 3_000, () => handle.query<MigrationProgress>('progress'))
-          .then((p) => {
-            last = p;
-            printer.update(p);
-          })
-          .catch(() => undefined)
-          .finally(() => {
-            inflight = undefined;
-          });
-      }, io.isTty ? 500 : 1000);
+      const poll = flags.json
+        ? undefined
+        : setInterval(
+            () => {
+              if (inflight) return;
+              inflight = session.connection
+                .withDeadline(Date.now() + 3_000, () => handle.query<MigrationProgress>('progress'))
+                .then((p) => {
+                  last = p;
+                  printer.update(p);
+                })
+                .catch(() => undefined)
+                .finally(() => {
+                  inflight = undefined;
+                });
+            },
+            io.isTty ? 500 : 1000,
+          );
       let result: MigrationResult;
       try {
         result = await awaitResult<MigrationResult>(handle, host, flags.worker);
@@ -309,23 +421,35 @@ export async function runMigration(flags: MigrateFlags, db: DatabaseRef, io: Com
       if (!flags.json) {
         printer.finish(result.progress);
         if (result.verification) {
-          io.out(`\nVerification (${result.verification.reportFile}):\n${result.verification.lines.map((l) => `   ${l}`).join('\n')}\n`);
+          io.out(
+            `\nVerification (${result.verification.reportFile}):\n${result.verification.lines.map((l) => `   ${l}`).join('\n')}\n`,
+          );
         }
         for (const note of result.notes) io.out(`   note: ${note}\n`);
-        if (result.source.otherWorkspaces?.length) io.out(`   note: ${workspacesNote(db, result.source.otherWorkspaces)}\n`);
+        if (result.source.otherWorkspaces?.length)
+          io.out(`   note: ${workspacesNote(db, result.source.otherWorkspaces)}\n`);
         if (result.source.unrecognized?.length) io.out(`   note: ${unrecognizedNote(result.source.unrecognized)}\n`);
         if (result.outcome === 'promoted') {
-          io.out(`\n${closingBanner(`✅ ${mode === 'staged' ? 'STAGED MIGRATION' : 'MIGRATION'} COMPLETED SUCCESSFULLY`)}\n\n`);
+          io.out(
+            `\n${closingBanner(`✅ ${mode === 'staged' ? 'STAGED MIGRATION' : 'MIGRATION'} COMPLETED SUCCESSFULLY`)}\n\n`,
+          );
           if (result.backupId) {
             const id = shortBackupId(result.backupId);
-            io.out(`Backup retained: ${id}\nTo rollback if needed: hybridrag backend migrate ${db.name} --rollback ${id}\n`);
+            io.out(
+              `Backup retained: ${id}\nTo rollback if needed: hybridrag backend migrate ${db.name} --rollback ${id}\n`,
+            );
           }
         }
       }
       if (result.outcome === 'verification_failed') {
-        throw new UserError(`Verification failed (${result.verification?.summary.join('; ')}); nothing was promoted — see ${result.verification?.reportFile || 'the report'}, fix the cause and run again, or --skip-verify to promote anyway.`);
+        throw new UserError(
+          `Verification failed (${result.verification?.summary.join('; ')}); nothing was promoted — see ${result.verification?.reportFile || 'the report'}, fix the cause and run again, or --skip-verify to promote anyway.`,
+        );
       }
-      if (result.outcome === 'cancelled') throw new UserError(`The migration was cancelled; its staged batches are kept — run the same command again to resume job ${jobId}.`);
+      if (result.outcome === 'cancelled')
+        throw new UserError(
+          `The migration was cancelled; its staged batches are kept — run the same command again to resume job ${jobId}.`,
+        );
       return result;
     } finally {
       await host.stop();
@@ -344,10 +468,15 @@ async function holdWatcher(flags: MigrateFlags, db: DatabaseRef, io: CommandIo):
   if (!flags.pauseWatcher) return { release() {} };
   const pause = await pauseWatcher(db.name, process.env.HOME || os.homedir());
   if (!pause.wasRunning) return { release() {} };
-  if (!flags.json) io.out(`Watcher for '${db.name}' (pid ${pause.pid}) paused${pause.acknowledged ? '' : ' (it has not acknowledged yet)'}.\n`);
+  if (!flags.json)
+    io.out(
+      `Watcher for '${db.name}' (pid ${pause.pid}) paused${pause.acknowledged ? '' : ' (it has not acknowledged yet)'}.\n`,
+    );
   const onSignal = (signal: NodeJS.Signals) => {
     pause.resume();
-    io.err(`\nInterrupted: the watcher is resumed; the migration's progress is kept — run the same command again to attach or resume.\n`);
+    io.err(
+      `\nInterrupted: the watcher is resumed; the migration's progress is kept — run the same command again to attach or resume.\n`,
+    );
     process.exit(signal === 'SIGINT' ? 130 : 143);
   };
   process.once('SIGINT', onSignal);
@@ -370,12 +499,28 @@ export async function migrateCommand(flags: MigrateFlags, io: CommandIo): Promis
   if (flags.backupOnly || flags.rollback) {
     const watcher = await holdWatcher(flags, db, io);
     try {
-      return flags.rollback ? await rollbackCommand(db, flags.rollback, flags, io) : await backupOnlyCommand(db, flags, io);
+      return flags.rollback
+        ? await rollbackCommand(db, flags.rollback, flags, io)
+        : await backupOnlyCommand(db, flags, io);
     } finally {
       watcher.release();
     }
   }
   const result = await runMigration(flags, db, io);
-  const verification = result.verification ? { passed: result.verification.passed, reportFile: result.verification.reportFile, lines: result.verification.lines } : null;
-  return { outcome: result.outcome, jobId: result.jobId, backupId: result.backupId, rows: result.progress.rowsDone, collections: result.progress.collections, verification, notes: result.notes };
+  const verification = result.verification
+    ? {
+        passed: result.verification.passed,
+        reportFile: result.verification.reportFile,
+        lines: result.verification.lines,
+      }
+    : null;
+  return {
+    outcome: result.outcome,
+    jobId: result.jobId,
+    backupId: result.backupId,
+    rows: result.progress.rowsDone,
+    collections: result.progress.collections,
+    verification,
+    notes: result.notes,
+  };
 }

@@ -10,7 +10,14 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { Parser, type ReadEntry } from 'tar';
-import { BackupError, BackupNotFoundError, ChecksumMismatchError, CorruptBackupError, errnoOf, UnsafeArchiveEntryError } from './errors';
+import {
+  BackupError,
+  BackupNotFoundError,
+  ChecksumMismatchError,
+  CorruptBackupError,
+  errnoOf,
+  UnsafeArchiveEntryError,
+} from './errors';
 import { isSafeDataPath } from './files';
 import { abortedError } from './fsutil';
 import type { BackupFile, BackupMeta } from './meta';
@@ -56,29 +63,57 @@ export async function readArchive(root: string, meta: BackupMeta, options: ReadA
   const id = meta.id;
   const file = archivePath(root, id);
   const stat = await fsp.stat(file).catch(() => undefined);
-  if (!stat?.isFile()) throw new BackupNotFoundError(`The archive ${file} of backup ${id} is missing; restore another backup (see --list-backups).`, id, file);
+  if (!stat?.isFile())
+    throw new BackupNotFoundError(
+      `The archive ${file} of backup ${id} is missing; restore another backup (see --list-backups).`,
+      id,
+      file,
+    );
 
   const expected = new Map(meta.files.map((f) => [f.path, f]));
   const seen = new Set<string>();
-  const corrupt = (why: string) => new CorruptBackupError(`The archive ${file} of backup ${id} ${why}; it cannot be restored, so restore another backup.`, id, file);
+  const corrupt = (why: string) =>
+    new CorruptBackupError(
+      `The archive ${file} of backup ${id} ${why}; it cannot be restored, so restore another backup.`,
+      id,
+      file,
+    );
 
   const failure = new Tripwire();
   const fail = (error: unknown) => failure.trip(error);
 
   const handleEntry = async (entry: ReadEntry): Promise<void> => {
     const p = entry.path;
-    if (escapes(p)) throw new UnsafeArchiveEntryError(`The archive ${file} of backup ${id} holds the entry "${p}", which would be written outside the database folder; it is refused, so restore another backup.`, id, p);
+    if (escapes(p))
+      throw new UnsafeArchiveEntryError(
+        `The archive ${file} of backup ${id} holds the entry "${p}", which would be written outside the database folder; it is refused, so restore another backup.`,
+        id,
+        p,
+      );
     const kind = KIND[entry.type];
     if (entry.type !== 'File' && entry.type !== 'OldFile') {
-      throw new UnsafeArchiveEntryError(`The archive ${file} of backup ${id} holds "${p}", which is ${kind ?? `an entry of type ${entry.type}`}, not a plain file; it is refused, so restore another backup.`, id, p);
+      throw new UnsafeArchiveEntryError(
+        `The archive ${file} of backup ${id} holds "${p}", which is ${kind ?? `an entry of type ${entry.type}`}, not a plain file; it is refused, so restore another backup.`,
+        id,
+        p,
+      );
     }
-    if (!isSafeDataPath(p)) throw new UnsafeArchiveEntryError(`The archive ${file} of backup ${id} holds "${p}", which is not a LightRAG data file; it is refused, so restore another backup.`, id, p);
+    if (!isSafeDataPath(p))
+      throw new UnsafeArchiveEntryError(
+        `The archive ${file} of backup ${id} holds "${p}", which is not a LightRAG data file; it is refused, so restore another backup.`,
+        id,
+        p,
+      );
     const want = expected.get(p);
     if (!want) throw corrupt(`holds "${p}", which its meta file does not list`);
     if (seen.has(p)) throw corrupt(`holds "${p}" twice`);
     seen.add(p);
     if (entry.size !== want.size) {
-      throw new ChecksumMismatchError(`${p} in backup ${id} has ${entry.size} bytes but its meta file records ${want.size}; the backup is damaged, so restore another backup.`, id, p);
+      throw new ChecksumMismatchError(
+        `${p} in backup ${id} has ${entry.size} bytes but its meta file records ${want.size}; the backup is damaged, so restore another backup.`,
+        id,
+        p,
+      );
     }
     const sink = await options.sink?.(want);
     try {
@@ -91,7 +126,11 @@ export async function readArchive(root: string, meta: BackupMeta, options: ReadA
         await sink?.write(chunk);
       }
       if (bytes !== want.size || hash.digest('hex') !== want.sha256) {
-        throw new ChecksumMismatchError(`${p} in backup ${id} does not match the sha256 its meta file records; the backup is damaged or was modified, so restore another backup.`, id, p);
+        throw new ChecksumMismatchError(
+          `${p} in backup ${id} does not match the sha256 its meta file records; the backup is damaged or was modified, so restore another backup.`,
+          id,
+          p,
+        );
       }
       await sink?.close();
     } catch (error) {
@@ -116,7 +155,13 @@ export async function readArchive(root: string, meta: BackupMeta, options: ReadA
   });
   // Entries tar itself skips (unknown types, oversized pax headers) are refused rather than ignored.
   parser.on('ignoredEntry', (entry: ReadEntry) =>
-    fail(new UnsafeArchiveEntryError(`The archive ${file} of backup ${id} holds "${entry.path}" of unsupported type ${entry.type}; it is refused, so restore another backup.`, id, entry.path)),
+    fail(
+      new UnsafeArchiveEntryError(
+        `The archive ${file} of backup ${id} holds "${entry.path}" of unsupported type ${entry.type}; it is refused, so restore another backup.`,
+        id,
+        entry.path,
+      ),
+    ),
   );
   parser.on('error', (error: Error) => fail(corrupt(`is not a valid tar archive (${error.message})`)));
   parser.on('warn', (_code: string, message: string) => fail(corrupt(`is not a valid tar archive (${message})`)));
@@ -124,7 +169,8 @@ export async function readArchive(root: string, meta: BackupMeta, options: ReadA
   const classify = (error: unknown): unknown => {
     if (error instanceof BackupError) return error;
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || code === 'Z_STREAM_ERROR') return corrupt(`is truncated or not a gzip file (${(error as Error).message})`);
+    if (code === 'Z_BUF_ERROR' || code === 'Z_DATA_ERROR' || code === 'Z_STREAM_ERROR')
+      return corrupt(`is truncated or not a gzip file (${(error as Error).message})`);
     return corrupt(`could not be read (${errnoOf(error)})`);
   };
 
@@ -140,17 +186,22 @@ export async function readArchive(root: string, meta: BackupMeta, options: ReadA
   });
 
   try {
-    await pipeline(createReadStream(file, { highWaterMark: CHUNK }), tap, zlib.createGunzip(), async (source: AsyncIterable<Buffer>) => {
-      for await (const chunk of source) {
-        // Tripped here rather than thrown: pipeline() would report its own AbortError instead.
-        if (options.signal?.aborted) failure.trip(abortedError(`Reading backup ${id}`));
-        failure.check();
-        if (!parser.write(chunk)) await failure.wait(parser, 'drain');
-      }
-      const parsed = failure.wait(parser, 'end');
-      parser.end();
-      await parsed;
-    });
+    await pipeline(
+      createReadStream(file, { highWaterMark: CHUNK }),
+      tap,
+      zlib.createGunzip(),
+      async (source: AsyncIterable<Buffer>) => {
+        for await (const chunk of source) {
+          // Tripped here rather than thrown: pipeline() would report its own AbortError instead.
+          if (options.signal?.aborted) failure.trip(abortedError(`Reading backup ${id}`));
+          failure.check();
+          if (!parser.write(chunk)) await failure.wait(parser, 'drain');
+        }
+        const parsed = failure.wait(parser, 'end');
+        parser.end();
+        await parsed;
+      },
+    );
     await Promise.all(handlers);
   } catch (error) {
     failure.trip(classify(error));

@@ -14,12 +14,35 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import os from 'node:os';
 import { Header, Pack, ReadEntry } from 'tar';
-import { asBackupError, DatabaseFolderError, InterruptedRestoreError, NoDataFilesError, SourceChangedError } from './errors';
+import {
+  asBackupError,
+  DatabaseFolderError,
+  InterruptedRestoreError,
+  NoDataFilesError,
+  SourceChangedError,
+} from './errors';
 import { listDataFiles, type DataFile } from './files';
-import { checkFreeSpace, fsyncDir, fsyncFile, pathExists, throwIfAborted, toolVersion, writeFileAtomic, type DiskFree } from './fsutil';
+import {
+  checkFreeSpace,
+  fsyncDir,
+  fsyncFile,
+  pathExists,
+  throwIfAborted,
+  toolVersion,
+  writeFileAtomic,
+  type DiskFree,
+} from './fsutil';
 import { findRestoreFolders } from './journal';
 import { BACKUP_FORMAT, BackupMetaSchema, type BackupFile, type BackupMeta } from './meta';
-import { ARCHIVE_SUFFIX, archivePath, assertDatabaseName, backupsDir, makeBackupId, metaPath, PARTIAL_SUFFIX } from './naming';
+import {
+  ARCHIVE_SUFFIX,
+  archivePath,
+  assertDatabaseName,
+  backupsDir,
+  makeBackupId,
+  metaPath,
+  PARTIAL_SUFFIX,
+} from './naming';
 import { DEFAULT_KEEP, pruneBackups } from './retention';
 import { Tripwire } from './tripwire';
 import { ParallelGzip } from './parallelGzip';
@@ -93,7 +116,11 @@ function moved(a: Stats, b: Stats): boolean {
 }
 
 /** Creates `{database}_{YYYYmmdd_HHMMSS}.tar.gz` + `.meta.json` in `<dbPath>/.backups` and prunes old backups. */
-export async function createBackup(dbPath: string, database: string, options: CreateBackupOptions = {}): Promise<BackupResult> {
+export async function createBackup(
+  dbPath: string,
+  database: string,
+  options: CreateBackupOptions = {},
+): Promise<BackupResult> {
   assertDatabaseName(database);
   const root = path.resolve(dbPath);
   try {
@@ -105,9 +132,14 @@ export async function createBackup(dbPath: string, database: string, options: Cr
 
 async function runBackup(root: string, database: string, options: CreateBackupOptions): Promise<BackupResult> {
   const keep = options.keep ?? DEFAULT_KEEP;
-  if (!Number.isInteger(keep) || keep < 1) throw new RangeError(`keep must be a whole number of at least 1 (got ${keep}).`);
+  if (!Number.isInteger(keep) || keep < 1)
+    throw new RangeError(`keep must be a whole number of at least 1 (got ${keep}).`);
   const st = await fsp.stat(root).catch(() => undefined);
-  if (!st?.isDirectory()) throw new DatabaseFolderError(`The database folder ${root} does not exist or is not a folder; check the registry entry or --path.`, root);
+  if (!st?.isDirectory())
+    throw new DatabaseFolderError(
+      `The database folder ${root} does not exist or is not a folder; check the registry entry or --path.`,
+      root,
+    );
   const interrupted = (await findRestoreFolders(root)).find((f) => f.hasJournal);
   if (interrupted) {
     throw new InterruptedRestoreError(
@@ -121,7 +153,13 @@ async function runBackup(root: string, database: string, options: CreateBackupOp
   let files = await listFiles(root);
   // before the free-space check: a killed earlier attempt's partial holds the space this one needs
   const abandoned = await removeAbandonedPartials(root);
-  await checkFreeSpace({ dir: root, neededBytes: await totalSize(files), marginBytes: options.marginBytes, diskFree: options.diskFree, what: `a backup of ${database}` });
+  await checkFreeSpace({
+    dir: root,
+    neededBytes: await totalSize(files),
+    marginBytes: options.marginBytes,
+    diskFree: options.diskFree,
+    what: `a backup of ${database}`,
+  });
 
   await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
   await fsp.chmod(dir, 0o700).catch(() => undefined);
@@ -176,7 +214,15 @@ async function runBackup(root: string, database: string, options: CreateBackupOp
     await writeFileAtomic(finalMeta, `${JSON.stringify(meta, null, 2)}\n`, 0o600);
     await fsyncDir(dir);
 
-    const result: BackupResult = { id, archivePath: finalArchive, metaPath: finalMeta, meta, attempts: attempt, pruned: [], removedPartials: abandoned };
+    const result: BackupResult = {
+      id,
+      archivePath: finalArchive,
+      metaPath: finalMeta,
+      meta,
+      attempts: attempt,
+      pruned: [],
+      removedPartials: abandoned,
+    };
     try {
       result.pruned = await pruneBackups(root, database, { keep });
     } catch (error) {
@@ -196,7 +242,10 @@ async function runBackup(root: string, database: string, options: CreateBackupOp
 async function listFiles(root: string): Promise<DataFile[]> {
   const files = await listDataFiles(root);
   if (files.length === 0) {
-    throw new NoDataFilesError(`${root} holds no LightRAG data files (kv_store_*.json, vdb_*.json, ${'graph_chunk_entity_relation.graphml'}); check the database path.`, root);
+    throw new NoDataFilesError(
+      `${root} holds no LightRAG data files (kv_store_*.json, vdb_*.json, ${'graph_chunk_entity_relation.graphml'}); check the database path.`,
+      root,
+    );
   }
   return files;
 }
@@ -246,7 +295,12 @@ async function writeArchive(
   const out = createWriteStream(partial, { flags: 'w', mode: 0o600 });
   // A failed pipeline (disk full, ...) must also wake a writer that waits for 'drain'.
   const failure = new Tripwire();
-  const piped = pipeline(source, new ParallelGzip(options.gzipLevel ?? 1, Math.min(4, Math.max(2, os.availableParallelism()))), tap, out);
+  const piped = pipeline(
+    source,
+    new ParallelGzip(options.gzipLevel ?? 1, Math.min(4, Math.max(2, os.availableParallelism()))),
+    tap,
+    out,
+  );
   piped.catch((error: unknown) => failure.trip(error));
 
   const bytesTotal = await totalSize(files);
@@ -259,13 +313,26 @@ async function writeArchive(
       try {
         const before = await handle.stat();
         await options.hooks?.beforeFileRead?.(file.rel, attempt);
-        const entry = new ReadEntry(new Header({ path: file.rel, type: 'File', size: before.size, mode: before.mode & 0o7777, mtime: before.mtime }));
+        const entry = new ReadEntry(
+          new Header({
+            path: file.rel,
+            type: 'File',
+            size: before.size,
+            mode: before.mode & 0o7777,
+            mtime: before.mtime,
+          }),
+        );
         pack.add(entry);
         const hash = createHash('sha256');
         let read = 0;
         if (before.size > 0) {
           // Exactly the size announced in the tar header; growth is caught by the stat below.
-          const stream = handle.createReadStream({ start: 0, end: before.size - 1, highWaterMark: CHUNK, autoClose: false });
+          const stream = handle.createReadStream({
+            start: 0,
+            end: before.size - 1,
+            highWaterMark: CHUNK,
+            autoClose: false,
+          });
           for await (const chunk of stream as AsyncIterable<Buffer>) {
             throwIfAborted(options.signal, 'The backup');
             hash.update(chunk);
@@ -282,7 +349,13 @@ async function writeArchive(
         streamed.push({
           abs: file.abs,
           stat: before,
-          record: { path: file.rel, size: before.size, sha256: hash.digest('hex'), mode: before.mode & 0o7777, mtime: before.mtime.toISOString() },
+          record: {
+            path: file.rel,
+            size: before.size,
+            sha256: hash.digest('hex'),
+            mode: before.mode & 0o7777,
+            mtime: before.mtime.toISOString(),
+          },
         });
       } finally {
         await handle.close();
@@ -308,5 +381,6 @@ async function verifyUnchanged(root: string, files: DataFile[], streamed: Stream
   const again = await listDataFiles(root);
   const before = new Set(files.map((f) => f.rel));
   const added = again.find((f) => !before.has(f.rel));
-  if (added || again.length !== files.length) throw new FileChangedDuringRead(added?.rel ?? files.find((f) => !again.some((a) => a.rel === f.rel))?.rel ?? '.');
+  if (added || again.length !== files.length)
+    throw new FileChangedDuringRead(added?.rel ?? files.find((f) => !again.some((a) => a.rel === f.rel))?.rel ?? '.');
 }

@@ -47,7 +47,14 @@ export class BackupError extends Error {
 
   /** Plain, JSON-serialisable form (e.g. for an ApplicationFailure's details). */
   toJSON(): Record<string, unknown> {
-    return { name: this.name, code: this.code, message: this.message, file: this.file, backupId: this.backupId, retryable: this.retryable };
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      file: this.file,
+      backupId: this.backupId,
+      retryable: this.retryable,
+    };
   }
 }
 
@@ -173,7 +180,11 @@ export class BackupIoError extends BackupError {
   override name = 'BackupIoError';
   constructor(message: string, file: string, cause: unknown) {
     const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-    super('IO_ERROR', message, { file, cause, retryable: code === 'EBUSY' || code === 'EAGAIN' || code === 'EMFILE' || code === 'ENFILE' });
+    super('IO_ERROR', message, {
+      file,
+      cause,
+      retryable: code === 'EBUSY' || code === 'EAGAIN' || code === 'EMFILE' || code === 'ENFILE',
+    });
   }
 }
 

@@ -10,7 +10,12 @@ export const STATE_FILE_NAME = '.migration_state.json';
 export const GRAPH_FILE_NAME = 'graph_chunk_entity_relation.graphml';
 
 export function isBackedUpFileName(name: string): boolean {
-  return name === GRAPH_FILE_NAME || name === STATE_FILE_NAME || /^kv_store_.+\.json$/.test(name) || /^vdb_.+\.json$/.test(name);
+  return (
+    name === GRAPH_FILE_NAME ||
+    name === STATE_FILE_NAME ||
+    /^kv_store_.+\.json$/.test(name) ||
+    /^vdb_.+\.json$/.test(name)
+  );
 }
 
 const WORKSPACE_NAME = /^[^./\\\0][^/\\\0]*$/;
@@ -50,7 +55,8 @@ async function readDir(dir: string): Promise<Dirent[]> {
   try {
     return await fsp.readdir(dir, { withFileTypes: true });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' || (error as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return [];
     throw error;
   }
 }

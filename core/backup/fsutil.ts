@@ -17,7 +17,13 @@ export function defaultMargin(bytes: number): number {
   return 64 * 1024 * 1024 + Math.ceil(bytes / 100);
 }
 
-export async function checkFreeSpace(opts: { dir: string; neededBytes: number; marginBytes?: number | undefined; diskFree?: DiskFree | undefined; what: string }): Promise<void> {
+export async function checkFreeSpace(opts: {
+  dir: string;
+  neededBytes: number;
+  marginBytes?: number | undefined;
+  diskFree?: DiskFree | undefined;
+  what: string;
+}): Promise<void> {
   const margin = opts.marginBytes ?? defaultMargin(opts.neededBytes);
   const free = await (opts.diskFree ?? statfsFree)(opts.dir);
   const needed = opts.neededBytes + margin;

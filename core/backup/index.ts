@@ -3,11 +3,23 @@
  * + `.meta.json`), their listing and retention, verification, and crash-safe restore.
  * Temporal-free: activities wrap these calls (progress callbacks → heartbeats, AbortSignal → cancellation).
  */
-export { createBackup, type BackupProgress, type BackupResult, type CreateBackupHooks, type CreateBackupOptions } from './create';
+export {
+  createBackup,
+  type BackupProgress,
+  type BackupResult,
+  type CreateBackupHooks,
+  type CreateBackupOptions,
+} from './create';
 export { formatBackupTable, listBackups, type BackupInfo } from './list';
 export { DEFAULT_KEEP, pruneBackups } from './retention';
 export { verifyBackup, type VerifiedBackup, type VerifyBackupOptions } from './verify';
-export { recoverInterruptedRestore, restoreBackup, type RestoreBackupOptions, type RestoreProgress, type RestoreResult } from './restore';
+export {
+  recoverInterruptedRestore,
+  restoreBackup,
+  type RestoreBackupOptions,
+  type RestoreProgress,
+  type RestoreResult,
+} from './restore';
 export type { RecoveryAction, RecoveryResult, ApplyHooks } from './journal';
 export type { ArchiveProgress } from './archive';
 export type { DiskFree } from './fsutil';

@@ -64,12 +64,18 @@ export async function findRestoreFolders(root: string): Promise<RestoreFolder[]>
 }
 
 export async function writeJournal(restoreDir: string, journal: RestoreJournal): Promise<void> {
-  await writeFileAtomic(path.join(restoreDir, JOURNAL_FILE), `${JSON.stringify(RestoreJournalSchema.parse(journal), null, 2)}\n`, 0o600);
+  await writeFileAtomic(
+    path.join(restoreDir, JOURNAL_FILE),
+    `${JSON.stringify(RestoreJournalSchema.parse(journal), null, 2)}\n`,
+    0o600,
+  );
 }
 
 export async function readJournal(restoreDir: string): Promise<RestoreJournal | undefined> {
   try {
-    const parsed = RestoreJournalSchema.safeParse(JSON.parse(await fsp.readFile(path.join(restoreDir, JOURNAL_FILE), 'utf8')));
+    const parsed = RestoreJournalSchema.safeParse(
+      JSON.parse(await fsp.readFile(path.join(restoreDir, JOURNAL_FILE), 'utf8')),
+    );
     return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
@@ -82,7 +88,12 @@ export interface ApplyHooks {
 }
 
 /** Steps 3-4 above; idempotent, so recovery can replay it after a crash at any point. */
-export async function applyJournal(root: string, restoreDir: string, journal: RestoreJournal, hooks: ApplyHooks = {}): Promise<void> {
+export async function applyJournal(
+  root: string,
+  restoreDir: string,
+  journal: RestoreJournal,
+  hooks: ApplyHooks = {},
+): Promise<void> {
   const touched = new Set<string>();
   const displacedRoot = path.join(root, ...journal.displaced_dir.split('/'));
   for (const rel of journal.displaced) {

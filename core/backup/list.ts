@@ -3,7 +3,17 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { asBackupError, BackupError } from './errors';
 import { readMeta } from './meta';
-import { ARCHIVE_SUFFIX, archivePath, assertDatabaseName, backupsDir, compareNewestFirst, META_SUFFIX, metaPath, parseBackupId, type ParsedBackupId } from './naming';
+import {
+  ARCHIVE_SUFFIX,
+  archivePath,
+  assertDatabaseName,
+  backupsDir,
+  compareNewestFirst,
+  META_SUFFIX,
+  metaPath,
+  parseBackupId,
+  type ParsedBackupId,
+} from './naming';
 
 export interface BackupInfo {
   id: string;
@@ -43,7 +53,14 @@ export async function listBackupIds(dbPath: string, database: string): Promise<P
 
 function idTimeIso(parsed: ParsedBackupId): string {
   const t = parsed.timestamp;
-  const local = new Date(Number(t.slice(0, 4)), Number(t.slice(4, 6)) - 1, Number(t.slice(6, 8)), Number(t.slice(9, 11)), Number(t.slice(11, 13)), Number(t.slice(13, 15)));
+  const local = new Date(
+    Number(t.slice(0, 4)),
+    Number(t.slice(4, 6)) - 1,
+    Number(t.slice(6, 8)),
+    Number(t.slice(9, 11)),
+    Number(t.slice(11, 13)),
+    Number(t.slice(13, 15)),
+  );
   return local.toISOString();
 }
 
@@ -62,7 +79,7 @@ async function collect(root: string, database: string): Promise<BackupInfo[]> {
   const result: BackupInfo[] = [];
   for (const parsed of await listBackupIds(root, database)) {
     const file = archivePath(root, parsed.id);
-    let archiveSize = 0;
+    let archiveSize: number;
     try {
       archiveSize = (await fsp.stat(file)).size;
     } catch {
@@ -92,6 +109,10 @@ export function formatBackupTable(backups: readonly BackupInfo[]): string {
   ]);
   const header = ['ID', 'FILES', 'SIZE', 'CREATED'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === 1 || i === 2 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join(' | ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 1 || i === 2 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+      .join(' | ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }

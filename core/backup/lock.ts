@@ -35,7 +35,13 @@ export async function acquireRestoreLock(root: string): Promise<() => Promise<vo
       continue;
     }
     const who = owner ? `process ${owner.pid} on ${owner.host} since ${owner.started_at}` : 'another process';
-    throw new RestoreLockedError(`A restore of ${root} is already running (${who}); wait for it to finish, or delete ${file} if that process is gone.`, file);
+    throw new RestoreLockedError(
+      `A restore of ${root} is already running (${who}); wait for it to finish, or delete ${file} if that process is gone.`,
+      file,
+    );
   }
-  throw new RestoreLockedError(`Could not take the restore lock ${file}; delete it if no restore is running and try again.`, file);
+  throw new RestoreLockedError(
+    `Could not take the restore lock ${file}; delete it if no restore is running and try again.`,
+    file,
+  );
 }

@@ -14,7 +14,9 @@ const Sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 is 64 lower-case hex
 const Size = z.number().int().nonnegative();
 
 export const BackupFileSchema = z.object({
-  path: z.string().refine(isSafeDataPath, 'a file path must be a LightRAG data file in the folder or one workspace sub-folder'),
+  path: z
+    .string()
+    .refine(isSafeDataPath, 'a file path must be a LightRAG data file in the folder or one workspace sub-folder'),
   size: Size,
   sha256: Sha256,
   /** permission bits of the source file, applied again on restore */
@@ -38,12 +40,17 @@ export const BackupMetaSchema = z
   })
   .superRefine((meta, ctx) => {
     const parsed = parseBackupId(meta.id);
-    if (!parsed || parsed.database !== meta.database) ctx.addIssue({ code: 'custom', message: `id ${meta.id} does not belong to database ${meta.database}` });
-    if (meta.archive.file !== `${meta.id}${ARCHIVE_SUFFIX}`) ctx.addIssue({ code: 'custom', message: `archive.file must be ${meta.id}${ARCHIVE_SUFFIX}` });
-    if (meta.file_count !== meta.files.length) ctx.addIssue({ code: 'custom', message: `file_count ${meta.file_count} != ${meta.files.length} files listed` });
+    if (!parsed || parsed.database !== meta.database)
+      ctx.addIssue({ code: 'custom', message: `id ${meta.id} does not belong to database ${meta.database}` });
+    if (meta.archive.file !== `${meta.id}${ARCHIVE_SUFFIX}`)
+      ctx.addIssue({ code: 'custom', message: `archive.file must be ${meta.id}${ARCHIVE_SUFFIX}` });
+    if (meta.file_count !== meta.files.length)
+      ctx.addIssue({ code: 'custom', message: `file_count ${meta.file_count} != ${meta.files.length} files listed` });
     const total = meta.files.reduce((sum, f) => sum + f.size, 0);
-    if (meta.total_size !== total) ctx.addIssue({ code: 'custom', message: `total_size ${meta.total_size} != sum of file sizes ${total}` });
-    if (new Set(meta.files.map((f) => f.path)).size !== meta.files.length) ctx.addIssue({ code: 'custom', message: 'a file is listed twice' });
+    if (meta.total_size !== total)
+      ctx.addIssue({ code: 'custom', message: `total_size ${meta.total_size} != sum of file sizes ${total}` });
+    if (new Set(meta.files.map((f) => f.path)).size !== meta.files.length)
+      ctx.addIssue({ code: 'custom', message: 'a file is listed twice' });
   });
 export type BackupMeta = z.infer<typeof BackupMetaSchema>;
 
@@ -61,7 +68,11 @@ export async function readMeta(dbPath: string, id: string): Promise<BackupMeta |
   try {
     json = JSON.parse(text);
   } catch {
-    throw new InvalidBackupMetaError(`The meta file ${file} of backup ${id} is not valid JSON; the backup cannot be verified, so restore another backup.`, id, file);
+    throw new InvalidBackupMetaError(
+      `The meta file ${file} of backup ${id} is not valid JSON; the backup cannot be verified, so restore another backup.`,
+      id,
+      file,
+    );
   }
   const parsed = BackupMetaSchema.safeParse(json);
   if (!parsed.success) {
@@ -74,7 +85,11 @@ export async function readMeta(dbPath: string, id: string): Promise<BackupMeta |
     );
   }
   if (parsed.data.id !== id) {
-    throw new InvalidBackupMetaError(`The meta file ${file} describes backup ${parsed.data.id}, not ${id}; the backup cannot be verified, so restore another backup.`, id, file);
+    throw new InvalidBackupMetaError(
+      `The meta file ${file} describes backup ${parsed.data.id}, not ${id}; the backup cannot be verified, so restore another backup.`,
+      id,
+      file,
+    );
   }
   return parsed.data;
 }

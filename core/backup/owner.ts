@@ -14,14 +14,19 @@ export interface FileOwner {
 
 /** This process as an owner, as JSON. */
 export function ownerRecord(): string {
-  return JSON.stringify({ pid: process.pid, host: os.hostname(), started_at: new Date().toISOString() } satisfies FileOwner);
+  return JSON.stringify({
+    pid: process.pid,
+    host: os.hostname(),
+    started_at: new Date().toISOString(),
+  } satisfies FileOwner);
 }
 
 /** The owner written in `file`; undefined when it is missing or unreadable. */
 export async function readOwner(file: string): Promise<FileOwner | undefined> {
   try {
     const owner = JSON.parse(await fsp.readFile(file, 'utf8')) as Partial<FileOwner>;
-    if (typeof owner.pid === 'number' && typeof owner.host === 'string') return { pid: owner.pid, host: owner.host, started_at: String(owner.started_at ?? '') };
+    if (typeof owner.pid === 'number' && typeof owner.host === 'string')
+      return { pid: owner.pid, host: owner.host, started_at: String(owner.started_at ?? '') };
   } catch {
     // missing or unreadable: the caller decides what an unknown owner means
   }

@@ -11,7 +11,15 @@ import { readArchive, type FileSink } from './archive';
 import { asBackupError, BackupError, BackupIoError, errnoOf } from './errors';
 import { listDataFiles, resolveInside } from './files';
 import { checkFreeSpace, fsyncDir, pathExists, throwIfAborted, type DiskFree } from './fsutil';
-import { applyJournal, EXTRACT_SUBDIR, recoverRestoreFolders, writeJournal, type ApplyHooks, type RecoveryResult, type RestoreJournal } from './journal';
+import {
+  applyJournal,
+  EXTRACT_SUBDIR,
+  recoverRestoreFolders,
+  writeJournal,
+  type ApplyHooks,
+  type RecoveryResult,
+  type RestoreJournal,
+} from './journal';
 import { acquireRestoreLock } from './lock';
 import type { BackupFile, BackupMeta } from './meta';
 import { BACKUPS_DIR, DISPLACED_DIR_PREFIX, formatBackupTimestamp, RESTORE_DIR_PREFIX } from './naming';
@@ -47,7 +55,11 @@ export interface RestoreResult {
   recovered: RecoveryResult[];
 }
 
-export async function restoreBackup(dbPath: string, backupId: string, options: RestoreBackupOptions = {}): Promise<RestoreResult> {
+export async function restoreBackup(
+  dbPath: string,
+  backupId: string,
+  options: RestoreBackupOptions = {},
+): Promise<RestoreResult> {
   const root = path.resolve(dbPath);
   const { meta } = await verifyBackup(root, backupId, {
     ...(options.signal ? { signal: options.signal } : {}),
@@ -61,7 +73,13 @@ export async function restoreBackup(dbPath: string, backupId: string, options: R
     const recovered = await recoverRestoreFolders(root).catch((error: unknown) => {
       throw asBackupError(error, `Finishing an interrupted restore of ${root}`, root);
     });
-    await checkFreeSpace({ dir: root, neededBytes: meta.total_size, marginBytes: options.marginBytes, diskFree: options.diskFree, what: `restoring backup ${backupId}` });
+    await checkFreeSpace({
+      dir: root,
+      neededBytes: meta.total_size,
+      marginBytes: options.marginBytes,
+      diskFree: options.diskFree,
+      what: `restoring backup ${backupId}`,
+    });
     const tmp = path.join(root, `${RESTORE_DIR_PREFIX}${backupId}-${randomBytes(4).toString('hex')}`);
     await fsp.mkdir(tmp, { mode: 0o700 }).catch((error: unknown) => {
       throw asBackupError(error, `Creating the restore folder ${tmp}`, root);
@@ -91,7 +109,11 @@ export async function restoreBackup(dbPath: string, backupId: string, options: R
       if (!committed) {
         await fsp.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
         if (error instanceof BackupError) throw error;
-        throw new BackupIoError(`Restoring backup ${backupId} into ${root} failed before any file was replaced (${errnoOf(error)}); fix the cause and run the restore again.`, root, error);
+        throw new BackupIoError(
+          `Restoring backup ${backupId} into ${root} failed before any file was replaced (${errnoOf(error)}); fix the cause and run the restore again.`,
+          root,
+          error,
+        );
       }
       throw new BackupIoError(
         `Restoring backup ${backupId} into ${root} stopped half-way (${errnoOf(error)}); every file is either its old or its restored version — fix the cause and run the restore again (or recoverInterruptedRestore) to finish it.`,
@@ -124,7 +146,8 @@ async function planSwap(root: string, meta: BackupMeta, now: Date): Promise<Rest
   const inBackup = new Set(meta.files.map((f) => f.path));
   const displaced = (await listDataFiles(root)).filter((f) => !inBackup.has(f.rel)).map((f) => f.rel);
   let displacedDir = `${BACKUPS_DIR}/${DISPLACED_DIR_PREFIX}${meta.id}-${formatBackupTimestamp(now)}`;
-  if (await pathExists(path.join(root, ...displacedDir.split('/')))) displacedDir += `-${randomBytes(3).toString('hex')}`;
+  if (await pathExists(path.join(root, ...displacedDir.split('/'))))
+    displacedDir += `-${randomBytes(3).toString('hex')}`;
   return {
     format: 'hybridrag-restore-journal/1',
     backup_id: meta.id,
@@ -142,7 +165,7 @@ async function openSink(extractRoot: string, file: BackupFile): Promise<FileSink
   let closed = false;
   return {
     async write(chunk) {
-      for (let offset = 0; offset < chunk.length; ) {
+      for (let offset = 0; offset < chunk.length;) {
         const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
         offset += bytesWritten;
       }

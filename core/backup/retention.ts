@@ -9,10 +9,15 @@ import { fsyncDir } from './fsutil';
 export const DEFAULT_KEEP = 3;
 
 /** Deletes `database`'s backups beyond the newest `keep`; returns the deleted ids, oldest last. */
-export async function pruneBackups(dbPath: string, database: string, options: { keep?: number } = {}): Promise<string[]> {
+export async function pruneBackups(
+  dbPath: string,
+  database: string,
+  options: { keep?: number } = {},
+): Promise<string[]> {
   assertDatabaseName(database);
   const keep = options.keep ?? DEFAULT_KEEP;
-  if (!Number.isInteger(keep) || keep < 1) throw new RangeError(`keep must be a whole number of at least 1 (got ${keep}).`);
+  if (!Number.isInteger(keep) || keep < 1)
+    throw new RangeError(`keep must be a whole number of at least 1 (got ${keep}).`);
   const root = path.resolve(dbPath);
   const doomed = (await listBackupIds(root, database)).slice(keep);
   for (const { id } of doomed) {
@@ -22,7 +27,11 @@ export async function pruneBackups(dbPath: string, database: string, options: { 
       try {
         await fsp.rm(file, { force: true });
       } catch (error) {
-        throw new BackupIoError(`Could not delete the old backup file ${file} (${errnoOf(error)}); check the permissions of ${backupsDir(root)}.`, file, error);
+        throw new BackupIoError(
+          `Could not delete the old backup file ${file} (${errnoOf(error)}); check the permissions of ${backupsDir(root)}.`,
+          file,
+          error,
+        );
       }
     }
   }

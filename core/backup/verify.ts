@@ -17,7 +17,11 @@ export interface VerifiedBackup {
 }
 
 /** Reads the meta file and streams the archive once; throws a BackupError naming what is wrong. */
-export async function verifyBackup(dbPath: string, backupId: string, options: VerifyBackupOptions = {}): Promise<VerifiedBackup> {
+export async function verifyBackup(
+  dbPath: string,
+  backupId: string,
+  options: VerifyBackupOptions = {},
+): Promise<VerifiedBackup> {
   assertBackupId(backupId);
   const root = path.resolve(dbPath);
   const meta = await readMeta(root, backupId).catch((error: unknown) => {

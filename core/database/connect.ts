@@ -11,7 +11,10 @@ export interface PoolOptions {
 /** A pool for a target; the password comes from the credential store, never from the target. */
 export function openPool(target: DatabaseTarget, credentials: CredentialStore, options: PoolOptions = {}): pg.Pool {
   const password = credentials.passwordFor(target);
-  const ssl = target.params.sslmode && target.params.sslmode !== 'disable' ? { rejectUnauthorized: target.params.sslmode === 'verify-full' } : undefined;
+  const ssl =
+    target.params.sslmode && target.params.sslmode !== 'disable'
+      ? { rejectUnauthorized: target.params.sslmode === 'verify-full' }
+      : undefined;
   return new pg.Pool({
     host: target.host,
     port: target.port,

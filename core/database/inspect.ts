@@ -14,14 +14,24 @@ export interface DatabaseReport {
  * available but not yet created in this database (and the role may do so).
  */
 export async function inspectDatabase(pool: pg.Pool): Promise<DatabaseReport> {
-  const { rows } = await pool.query<{ version: string; user: string; installed: string | null; available: string | null }>(
+  const { rows } = await pool.query<{
+    version: string;
+    user: string;
+    installed: string | null;
+    available: string | null;
+  }>(
     `SELECT current_setting('server_version') AS version, current_user AS user,
             (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS installed,
             (SELECT default_version FROM pg_available_extensions WHERE name = 'vector') AS available`,
   );
   const row = rows[0]!;
   if (row.installed) {
-    return { postgresVersion: row.version, pgvectorVersion: row.installed, pgvectorCreated: false, currentUser: row.user };
+    return {
+      postgresVersion: row.version,
+      pgvectorVersion: row.installed,
+      pgvectorCreated: false,
+      currentUser: row.user,
+    };
   }
   if (!row.available) {
     throw new DatabaseError(
@@ -44,5 +54,10 @@ export async function inspectDatabase(pool: pg.Pool): Promise<DatabaseReport> {
     throw error;
   }
   const created = await pool.query<{ v: string }>(`SELECT extversion AS v FROM pg_extension WHERE extname = 'vector'`);
-  return { postgresVersion: row.version, pgvectorVersion: created.rows[0]!.v, pgvectorCreated: true, currentUser: row.user };
+  return {
+    postgresVersion: row.version,
+    pgvectorVersion: created.rows[0]!.v,
+    pgvectorCreated: true,
+    currentUser: row.user,
+  };
 }

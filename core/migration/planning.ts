@@ -1,7 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_DIM, discover, NotLightRagDirectoryError, parsePlan, planWorkspace, SourceError, type CollectionName, type CollectionPlan, type VdbPlan } from '../source';
+import {
+  DEFAULT_DIM,
+  discover,
+  NotLightRagDirectoryError,
+  parsePlan,
+  planWorkspace,
+  SourceError,
+  type CollectionName,
+  type CollectionPlan,
+  type VdbPlan,
+} from '../source';
 
 export const PLAN_DIR = '.migration_plans';
 
@@ -49,16 +59,22 @@ export async function planCollections(databasePath: string, options: PlanDatabas
     );
   }
   const opts = { batchSize: options.batchSize, ...(options.env ? { env: options.env } : {}) };
-  const plans = (await planWorkspace(root, opts)).map((plan) => ({ collection: plan.collection as CollectionName, plan }));
+  const plans = (await planWorkspace(root, opts)).map((plan) => ({ collection: plan.collection, plan }));
   const absent = root.absent;
   const vectorPlans = plans.map((p) => p.plan).filter((p): p is VdbPlan => p.kind === 'vdb');
   const dims = new Set(vectorPlans.map((p) => p.dim));
   if (dims.size > 1) {
     const list = vectorPlans.map((p) => `${path.basename(p.file)}: ${p.dim} (${p.dimSource})`).join(', ');
-    throw new SourceError('DIMENSION_CONFLICT', `The vector files of ${databasePath} disagree on the embedding dimension (${list}); one LightRAG store has one embedding model — check which file is stale.`, { file: databasePath });
+    throw new SourceError(
+      'DIMENSION_CONFLICT',
+      `The vector files of ${databasePath} disagree on the embedding dimension (${list}); one LightRAG store has one embedding model — check which file is stale.`,
+      { file: databasePath },
+    );
   }
   const first = vectorPlans[0];
-  const model = vectorPlans.map((p) => p.additionalData?.lightrag_embedding_model).find((m): m is string => typeof m === 'string' && m.length > 0);
+  const model = vectorPlans
+    .map((p) => p.additionalData?.lightrag_embedding_model)
+    .find((m): m is string => typeof m === 'string' && m.length > 0);
 
   return {
     collections: plans,
@@ -76,7 +92,11 @@ export async function planCollections(databasePath: string, options: PlanDatabas
  * where any worker that reads the source finds it: batch activities carry the plan's path, never
  * the plan.
  */
-export async function planDatabase(databasePath: string, jobId: string, options: PlanDatabaseOptions): Promise<DatabasePlan> {
+export async function planDatabase(
+  databasePath: string,
+  jobId: string,
+  options: PlanDatabaseOptions,
+): Promise<DatabasePlan> {
   const planned = await planCollections(databasePath, options);
   const dir = path.join(databasePath, PLAN_DIR, jobId);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
@@ -96,7 +116,11 @@ const cache = new Map<string, { mtimeMs: number; plan: CollectionPlan }>();
 /** Reads a plan file back (validated), cached per worker while the file is unchanged. */
 export async function loadPlan(planFile: string): Promise<CollectionPlan> {
   const stat = await fs.stat(planFile).catch(() => {
-    throw new SourceError('INVALID_PLAN', `The read plan ${planFile} is gone; run the migration again to plan the files anew.`, { file: planFile });
+    throw new SourceError(
+      'INVALID_PLAN',
+      `The read plan ${planFile} is gone; run the migration again to plan the files anew.`,
+      { file: planFile },
+    );
   });
   const hit = cache.get(planFile);
   if (hit && hit.mtimeMs === stat.mtimeMs) return hit.plan;

@@ -50,7 +50,9 @@ function loadDocument(registryPath: string, text: string): Document {
   if (doc.errors.length > 0) {
     const first = doc.errors[0]!;
     const line = first.linePos?.[0]?.line;
-    throw new RegistryError(`The registry ${registryPath} is not valid YAML${line ? ` (line ${line})` : ''}; fix it, or point HYBRIDRAG_CONFIG to another registry.`);
+    throw new RegistryError(
+      `The registry ${registryPath} is not valid YAML${line ? ` (line ${line})` : ''}; fix it, or point HYBRIDRAG_CONFIG to another registry.`,
+    );
   }
   return doc;
 }
@@ -61,7 +63,9 @@ async function readDocument(registryPath: string): Promise<Document> {
     text = await fs.readFile(registryPath, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new RegistryError(`There is no HybridRAG registry at ${registryPath}; register the database with HybridRAG first, or pass --path DIR.`);
+      throw new RegistryError(
+        `There is no HybridRAG registry at ${registryPath}; register the database with HybridRAG first, or pass --path DIR.`,
+      );
     }
     throw error;
   }
@@ -75,13 +79,22 @@ export async function findDatabase(name: string, registryPath = resolveRegistryP
   const databases = doc.get('databases');
   const raw = isMap(databases) ? databases.get(key) : undefined;
   if (raw === undefined) {
-    throw new RegistryError(`No database named "${name}" in the registry ${registryPath}; check the name (hybridrag db list) or pass --path DIR.`);
+    throw new RegistryError(
+      `No database named "${name}" in the registry ${registryPath}; check the name (hybridrag db list) or pass --path DIR.`,
+    );
   }
   const parsed = RegistryEntrySchema.safeParse((raw as { toJSON?: () => unknown }).toJSON?.() ?? raw);
   if (!parsed.success) {
-    throw new RegistryError(`The registry entry "${key}" in ${registryPath} has no valid path; fix the entry or pass --path DIR.`);
+    throw new RegistryError(
+      `The registry entry "${key}" in ${registryPath} has no valid path; fix the entry or pass --path DIR.`,
+    );
   }
-  return { name: key, path: path.resolve(expandHome(parsed.data.path, os.homedir())), entry: parsed.data, registryPath };
+  return {
+    name: key,
+    path: path.resolve(expandHome(parsed.data.path, os.homedir())),
+    entry: parsed.data,
+    registryPath,
+  };
 }
 
 export interface BackendSwitch {
@@ -95,17 +108,28 @@ export interface BackendSwitch {
  * stay as they are), after keeping a copy of the previous file beside it. Returns the copy's
  * path and the entry's previous backend, so it can be switched back.
  */
-export async function switchBackend(registryPath: string, name: string, next: BackendSwitch, stamp: string): Promise<{ copyPath: string; previous: BackendSwitch }> {
+export async function switchBackend(
+  registryPath: string,
+  name: string,
+  next: BackendSwitch,
+  stamp: string,
+): Promise<{ copyPath: string; previous: BackendSwitch }> {
   if (next.backend_config && JSON.stringify(next.backend_config).match(/"(postgres_)?password"/)) {
-    throw new RegistryError('Refusing to write a password into the registry; pass credentials through the environment instead.');
+    throw new RegistryError(
+      'Refusing to write a password into the registry; pass credentials through the environment instead.',
+    );
   }
   const text = await fs.readFile(registryPath, 'utf8');
   const doc = loadDocument(registryPath, text);
   const key = name.toLowerCase();
   const entryPath = ['databases', key];
-  if (!doc.hasIn(entryPath)) throw new RegistryError(`No database named "${name}" in the registry ${registryPath}; nothing to switch.`);
+  if (!doc.hasIn(entryPath))
+    throw new RegistryError(`No database named "${name}" in the registry ${registryPath}; nothing to switch.`);
   const current = RegistryEntrySchema.parse((doc.getIn(entryPath) as { toJSON(): unknown }).toJSON());
-  const previous: BackendSwitch = { backend_type: current.backend_type, backend_config: (current.backend_config as Record<string, unknown> | null | undefined) ?? null };
+  const previous: BackendSwitch = {
+    backend_type: current.backend_type,
+    backend_config: current.backend_config ?? null,
+  };
 
   const copyPath = `${registryPath}.before-migrate-${stamp}`;
   await fs.writeFile(copyPath, text, { mode: 0o600, flag: 'wx' }).catch(async (error: NodeJS.ErrnoException) => {

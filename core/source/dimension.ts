@@ -38,13 +38,19 @@ export function detectDimension(ev: DimensionEvidence): DimensionResult {
   if (ev.env !== undefined && ev.env.trim() !== '') {
     const d = Number(ev.env.trim());
     if (!isPositiveInt(d)) {
-      throw new DimensionConflictError(`LIGHTRAG_EMBEDDING_DIM="${ev.env}" is not a positive whole number; set it to your embedding model's dimension or unset it (reading ${file}).`, { file });
+      throw new DimensionConflictError(
+        `LIGHTRAG_EMBEDDING_DIM="${ev.env}" is not a positive whole number; set it to your embedding model's dimension or unset it (reading ${file}).`,
+        { file },
+      );
     }
     chosen = { dim: d, dimSource: 'env' };
   }
   if (ev.embeddingDimKey !== undefined && ev.embeddingDimKey !== null) {
     if (!isPositiveInt(ev.embeddingDimKey)) {
-      throw new DimensionConflictError(`${file}: "embedding_dim" is ${JSON.stringify(ev.embeddingDimKey)}, not a positive whole number; the file is damaged — restore it from a backup.`, { file });
+      throw new DimensionConflictError(
+        `${file}: "embedding_dim" is ${JSON.stringify(ev.embeddingDimKey)}, not a positive whole number; the file is damaged — restore it from a backup.`,
+        { file },
+      );
     }
     chosen ??= { dim: ev.embeddingDimKey, dimSource: 'embedding_dim' };
   }
@@ -52,10 +58,18 @@ export function detectDimension(ev: DimensionEvidence): DimensionResult {
   const matrixDim = n > 0 && matrixBytes > 0 && matrixBytes % (4 * n) === 0 ? matrixBytes / (4 * n) : undefined;
   if (matrixBytes > 0) {
     if (n === 0) {
-      throw new SourceFormatError('MATRIX_LENGTH', `${file}: "matrix" holds ${matrixBytes} bytes of vectors but "data" has no records; the file is damaged — restore it from a backup.`, { file });
+      throw new SourceFormatError(
+        'MATRIX_LENGTH',
+        `${file}: "matrix" holds ${matrixBytes} bytes of vectors but "data" has no records; the file is damaged — restore it from a backup.`,
+        { file },
+      );
     }
     if (matrixDim === undefined) {
-      throw new SourceFormatError('MATRIX_LENGTH', `${file}: "matrix" decodes to ${matrixBytes} bytes, which is not ${n} records × a dimension × 4 bytes; the file is damaged or truncated — restore it from a backup.`, { file });
+      throw new SourceFormatError(
+        'MATRIX_LENGTH',
+        `${file}: "matrix" decodes to ${matrixBytes} bytes, which is not ${n} records × a dimension × 4 bytes; the file is damaged or truncated — restore it from a backup.`,
+        { file },
+      );
     }
     chosen ??= { dim: matrixDim, dimSource: 'matrix' };
   }
@@ -63,7 +77,12 @@ export function detectDimension(ev: DimensionEvidence): DimensionResult {
   chosen ??= { dim: DEFAULT_DIM, dimSource: 'default' };
 
   const D = chosen.dim;
-  const named = chosen.dimSource === 'env' ? `LIGHTRAG_EMBEDDING_DIM=${D}` : chosen.dimSource === 'embedding_dim' ? `"embedding_dim": ${D}` : `dimension ${D}`;
+  const named =
+    chosen.dimSource === 'env'
+      ? `LIGHTRAG_EMBEDDING_DIM=${D}`
+      : chosen.dimSource === 'embedding_dim'
+        ? `"embedding_dim": ${D}`
+        : `dimension ${D}`;
   // Note: an env override that disagrees only with the `embedding_dim` key wins (that is what an
   // override is for); it must still agree with the matrix and the per-record vectors.
   if (matrixBytes > 0 && matrixBytes !== n * D * 4) {

@@ -17,7 +17,11 @@ export function collectionFile(collection: CollectionName): string {
   return GRAPH_FILE;
 }
 
-export const ALL_COLLECTIONS: readonly CollectionName[] = [...KV_COLLECTIONS, ...VECTOR_COLLECTIONS, ...GRAPH_COLLECTIONS];
+export const ALL_COLLECTIONS: readonly CollectionName[] = [
+  ...KV_COLLECTIONS,
+  ...VECTOR_COLLECTIONS,
+  ...GRAPH_COLLECTIONS,
+];
 
 export interface PresentCollection {
   collection: CollectionName;
@@ -85,10 +89,16 @@ export async function discover(dir: string): Promise<Discovery> {
   try {
     st = await fsp.stat(root);
   } catch {
-    throw new NotLightRagDirectoryError(`${root} does not exist; point the migration at your LightRAG working directory (the folder its working_dir setting names).`, root);
+    throw new NotLightRagDirectoryError(
+      `${root} does not exist; point the migration at your LightRAG working directory (the folder its working_dir setting names).`,
+      root,
+    );
   }
   if (!st.isDirectory()) {
-    throw new NotLightRagDirectoryError(`${root} is a file, not a folder; point the migration at your LightRAG working directory (the folder its working_dir setting names).`, root);
+    throw new NotLightRagDirectoryError(
+      `${root} is a file, not a folder; point the migration at your LightRAG working directory (the folder its working_dir setting names).`,
+      root,
+    );
   }
   const workspaces: DiscoveredWorkspace[] = [];
   const top = await inspectFolder(root, '');
@@ -97,9 +107,13 @@ export async function discover(dir: string): Promise<Discovery> {
   try {
     entries = await fsp.readdir(root, { withFileTypes: true });
   } catch (e) {
-    throw new SourceError('IO_ERROR', `${root} cannot be listed (${(e as Error).message}); check its permissions.`, { file: root });
+    throw new SourceError('IO_ERROR', `${root} cannot be listed (${(e as Error).message}); check its permissions.`, {
+      file: root,
+    });
   }
-  for (const e of entries.filter((d) => d.isDirectory() && !d.name.startsWith('.')).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+  for (const e of entries
+    .filter((d) => d.isDirectory() && !d.name.startsWith('.'))
+    .sort((a, b) => (a.name < b.name ? -1 : 1))) {
     const ws = await inspectFolder(path.join(root, e.name), e.name);
     if (ws) workspaces.push(ws);
   }

@@ -47,7 +47,11 @@ export class HashCollector {
 export class DuplicateConfirmer {
   private seen = new Map<string, number>();
   constructor(private readonly candidates: Set<number>) {}
-  check(hash: number, raw: Uint8Array, recordIndex: number): { first: number; second: number; key: string } | undefined {
+  check(
+    hash: number,
+    raw: Uint8Array,
+    recordIndex: number,
+  ): { first: number; second: number; key: string } | undefined {
     if (!this.candidates.has(hash)) return undefined;
     const key = Buffer.from(raw).toString('utf8');
     const first = this.seen.get(key);

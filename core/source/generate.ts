@@ -229,49 +229,97 @@ export function generateStore(opts: GenerateOptions): GeneratedFile[] {
   const chunkText = (i: number): string => text(new Rng(i * 7919 + 1), chunkChars);
 
   if (want('vdb_chunks.json')) {
-    writeVdb(path.join(opts.out, 'vdb_chunks.json'), {
-      name: 'vdb_chunks',
-      count: n,
-      fields: (i) => ({ __id__: chunkId(i), ...stamp(i), ...(era === 'old' ? {} : { content: chunkText(i), full_doc_id: docId(i % docs), file_path: `doc_${i % docs}.pdf` }) }),
-    }, dim, era, rng);
+    writeVdb(
+      path.join(opts.out, 'vdb_chunks.json'),
+      {
+        name: 'vdb_chunks',
+        count: n,
+        fields: (i) => ({
+          __id__: chunkId(i),
+          ...stamp(i),
+          ...(era === 'old'
+            ? {}
+            : { content: chunkText(i), full_doc_id: docId(i % docs), file_path: `doc_${i % docs}.pdf` }),
+        }),
+      },
+      dim,
+      era,
+      rng,
+    );
     done('vdb_chunks.json', n);
   }
   if (want('vdb_entities.json')) {
-    writeVdb(path.join(opts.out, 'vdb_entities.json'), {
-      name: 'vdb_entities',
-      count: nEnt,
-      fields: (i) => ({
-        __id__: `ent-${md5(entName(i))}`,
-        ...stamp(i),
-        entity_name: entName(i),
-        ...(era === 'old' ? {} : { content: `${entName(i)}\n${text(rng, 200)}`, source_id: chunkId(i % n), file_path: `doc_${i % docs}.pdf` }),
-      }),
-    }, dim, era, rng);
+    writeVdb(
+      path.join(opts.out, 'vdb_entities.json'),
+      {
+        name: 'vdb_entities',
+        count: nEnt,
+        fields: (i) => ({
+          __id__: `ent-${md5(entName(i))}`,
+          ...stamp(i),
+          entity_name: entName(i),
+          ...(era === 'old'
+            ? {}
+            : {
+                content: `${entName(i)}\n${text(rng, 200)}`,
+                source_id: chunkId(i % n),
+                file_path: `doc_${i % docs}.pdf`,
+              }),
+        }),
+      },
+      dim,
+      era,
+      rng,
+    );
     done('vdb_entities.json', nEnt);
   }
   const relPair = (i: number): [string, string] => [entName(i % nEnt), entName((i + 1) % nEnt)];
   if (want('vdb_relationships.json')) {
-    writeVdb(path.join(opts.out, 'vdb_relationships.json'), {
-      name: 'vdb_relationships',
-      count: nRel,
-      fields: (i) => {
-        const [s, t] = relPair(i);
-        return { __id__: `rel-${md5(s + t)}`, ...stamp(i), src_id: s, tgt_id: t, ...(era === 'old' ? {} : { content: `${s}\t${t}\n${text(rng, 150)}`, source_id: chunkId(i % n), file_path: `doc_${i % docs}.pdf` }) };
+    writeVdb(
+      path.join(opts.out, 'vdb_relationships.json'),
+      {
+        name: 'vdb_relationships',
+        count: nRel,
+        fields: (i) => {
+          const [s, t] = relPair(i);
+          return {
+            __id__: `rel-${md5(s + t)}`,
+            ...stamp(i),
+            src_id: s,
+            tgt_id: t,
+            ...(era === 'old'
+              ? {}
+              : {
+                  content: `${s}\t${t}\n${text(rng, 150)}`,
+                  source_id: chunkId(i % n),
+                  file_path: `doc_${i % docs}.pdf`,
+                }),
+          };
+        },
       },
-    }, dim, era, rng);
+      dim,
+      era,
+      rng,
+    );
     done('vdb_relationships.json', nRel);
   }
 
   const kv = (name: string, count: number, entry: (i: number) => [string, unknown]): void => {
     if (!want(name)) return;
     const w = new Writer(path.join(opts.out, name));
-    const c = indentKv(w, (function* () {
-      for (let i = 0; i < count; i++) yield entry(i);
-    })());
+    const c = indentKv(
+      w,
+      (function* () {
+        for (let i = 0; i < count; i++) yield entry(i);
+      })(),
+    );
     w.close();
     done(name, c);
   };
-  kv('kv_store_full_docs.json', docs, (i) => [docId(i), { content: text(rng, 2000), ...(era === 'newest' ? { file_path: `doc_${i}.pdf` } : {}) }]);
+  kv('kv_store_full_docs.json', docs, (i) => [
+    docId(i),
+    { content: text(rng, 2000), ...(era === 'newest' ? { file_path: `doc_${i}.pdf` } : {}) },
+  ]);
   kv('kv_store_text_chunks.json', n, (i) => [
     chunkId(i),
     {
@@ -280,30 +328,65 @@ export function generateStore(opts: GenerateOptions): GeneratedFile[] {
       chunk_order_index: Math.floor(i / docs),
       full_doc_id: docId(i % docs),
       ...(era === 'old' ? {} : { file_path: `doc_${i % docs}.pdf` }),
-      ...(era === 'new' || era === 'newest' ? { llm_cache_list: [`default:extract:${md5(`c${i}`)}`], create_time: t0 + i, update_time: t0 + i, _id: chunkId(i) } : {}),
+      ...(era === 'new' || era === 'newest'
+        ? {
+            llm_cache_list: [`default:extract:${md5(`c${i}`)}`],
+            create_time: t0 + i,
+            update_time: t0 + i,
+            _id: chunkId(i),
+          }
+        : {}),
     },
   ]);
   if (want('kv_store_llm_response_cache.json')) {
     const w = new Writer(path.join(opts.out, 'kv_store_llm_response_cache.json'));
-    let c = 0;
+    let c: number;
     if (era === 'mid') {
       // legacy nested form: mode → hash → entry
       const modes = ['default', 'global', 'local', 'hybrid', 'mix'];
-      c = indentKv(w, modes.map((mode, m) => {
-        const entries: Record<string, unknown> = {};
-        for (let i = m; i < n; i += modes.length) {
-          entries[md5(`c${i}`)] = { return: text(rng, 300), cache_type: mode === 'default' ? 'extract' : 'query', embedding: null, embedding_shape: null, embedding_min: null, embedding_max: null, original_prompt: text(rng, 100) };
-        }
-        return [mode, entries] as [string, unknown];
-      }));
+      indentKv(
+        w,
+        modes.map((mode, m) => {
+          const entries: Record<string, unknown> = {};
+          for (let i = m; i < n; i += modes.length) {
+            entries[md5(`c${i}`)] = {
+              return: text(rng, 300),
+              cache_type: mode === 'default' ? 'extract' : 'query',
+              embedding: null,
+              embedding_shape: null,
+              embedding_min: null,
+              embedding_max: null,
+              original_prompt: text(rng, 100),
+            };
+          }
+          return [mode, entries] as [string, unknown];
+        }),
+      );
       c = n;
     } else {
-      c = indentKv(w, (function* () {
-        for (let i = 0; i < n; i++) {
-          if (era === 'old') yield [md5(`c${i}`), { return: text(rng, 300), model: 'gpt-4o-mini' }] as [string, unknown];
-          else yield [`default:extract:${md5(`c${i}`)}`, { return: text(rng, 300), cache_type: 'extract', chunk_id: chunkId(i), original_prompt: text(rng, 100), queryparam: null, create_time: t0 + i, update_time: t0 + i, _id: `default:extract:${md5(`c${i}`)}` }] as [string, unknown];
-        }
-      })());
+      c = indentKv(
+        w,
+        (function* () {
+          for (let i = 0; i < n; i++) {
+            if (era === 'old')
+              yield [md5(`c${i}`), { return: text(rng, 300), model: 'gpt-4o-mini' }] as [string, unknown];
+            else
+              yield [
+                `default:extract:${md5(`c${i}`)}`,
+                {
+                  return: text(rng, 300),
+                  cache_type: 'extract',
+                  chunk_id: chunkId(i),
+                  original_prompt: text(rng, 100),
+                  queryparam: null,
+                  create_time: t0 + i,
+                  update_time: t0 + i,
+                  _id: `default:extract:${md5(`c${i}`)}`,
+                },
+              ] as [string, unknown];
+          }
+        })(),
+      );
     }
     w.close();
     done('kv_store_llm_response_cache.json', c);
@@ -325,9 +408,18 @@ export function generateStore(opts: GenerateOptions): GeneratedFile[] {
     ]);
   }
   if (era === 'newest') {
-    kv('kv_store_full_entities.json', docs, (i) => [docId(i), { entity_names: [entName(i), entName(i + 1)], count: 2, create_time: t0, update_time: t0, _id: docId(i) }]);
-    kv('kv_store_full_relations.json', docs, (i) => [docId(i), { relation_pairs: [relPair(i)], count: 1, create_time: t0, update_time: t0, _id: docId(i) }]);
-    kv('kv_store_entity_chunks.json', nEnt, (i) => [entName(i), { chunk_ids: [chunkId(i % n)], count: 1, create_time: t0, update_time: t0, _id: entName(i) }]);
+    kv('kv_store_full_entities.json', docs, (i) => [
+      docId(i),
+      { entity_names: [entName(i), entName(i + 1)], count: 2, create_time: t0, update_time: t0, _id: docId(i) },
+    ]);
+    kv('kv_store_full_relations.json', docs, (i) => [
+      docId(i),
+      { relation_pairs: [relPair(i)], count: 1, create_time: t0, update_time: t0, _id: docId(i) },
+    ]);
+    kv('kv_store_entity_chunks.json', nEnt, (i) => [
+      entName(i),
+      { chunk_ids: [chunkId(i % n)], count: 1, create_time: t0, update_time: t0, _id: entName(i) },
+    ]);
     kv('kv_store_relation_chunks.json', nRel, (i) => {
       const [s, t] = relPair(i);
       const k = [s, t].sort().join('<SEP>');
@@ -341,41 +433,72 @@ export function generateStore(opts: GenerateOptions): GeneratedFile[] {
   return written;
 }
 
-const xmlEscape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const xmlEscape = (s: string): string =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-function writeGraphml(file: string, nodes: number, edges: number, entName: (i: number) => string, relPair: (i: number) => [string, string], era: Era, rng: Rng): void {
+function writeGraphml(
+  file: string,
+  nodes: number,
+  edges: number,
+  entName: (i: number) => string,
+  relPair: (i: number) => [string, string],
+  era: Era,
+  rng: Rng,
+): void {
   const w = new Writer(file);
   const pretty = era === 'old' || era === 'mid';
   const nl = pretty ? '\n' : '\n';
   const ind = (k: number): string => (pretty ? '  '.repeat(k) : '');
-  w.write(`<?xml version='1.0' encoding='utf-8'?>\n<graphml xmlns="http://graphml.graphdrawing.org/xmlns" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">`);
-  const nodeKeys = era === 'old' ? ['entity_type', 'description', 'source_id'] : ['entity_id', 'entity_type', 'description', 'source_id', 'file_path', 'created_at'];
-  const edgeKeys = era === 'old' ? ['weight', 'description', 'keywords', 'source_id'] : ['weight', 'description', 'keywords', 'source_id', 'file_path', 'created_at'];
+  w.write(
+    `<?xml version='1.0' encoding='utf-8'?>\n<graphml xmlns="http://graphml.graphdrawing.org/xmlns" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">`,
+  );
+  const nodeKeys =
+    era === 'old'
+      ? ['entity_type', 'description', 'source_id']
+      : ['entity_id', 'entity_type', 'description', 'source_id', 'file_path', 'created_at'];
+  const edgeKeys =
+    era === 'old'
+      ? ['weight', 'description', 'keywords', 'source_id']
+      : ['weight', 'description', 'keywords', 'source_id', 'file_path', 'created_at'];
   const keyId = new Map<string, string>();
   let k = 0;
   const defs: string[] = [];
   for (const name of nodeKeys) {
     keyId.set(`n:${name}`, `d${k}`);
-    defs.push(`<key id="d${k++}" for="node" attr.name="${name}" attr.type="${name === 'created_at' ? 'long' : 'string'}"${pretty ? ' ' : ''}/>`);
+    defs.push(
+      `<key id="d${k++}" for="node" attr.name="${name}" attr.type="${name === 'created_at' ? 'long' : 'string'}"${pretty ? ' ' : ''}/>`,
+    );
   }
   for (const name of edgeKeys) {
     keyId.set(`e:${name}`, `d${k}`);
-    defs.push(`<key id="d${k++}" for="edge" attr.name="${name}" attr.type="${name === 'weight' ? 'double' : name === 'created_at' ? 'long' : 'string'}"${pretty ? ' ' : ''}/>`);
+    defs.push(
+      `<key id="d${k++}" for="edge" attr.name="${name}" attr.type="${name === 'weight' ? 'double' : name === 'created_at' ? 'long' : 'string'}"${pretty ? ' ' : ''}/>`,
+    );
   }
-  w.write((pretty ? nl + ind(1) : '') + defs.reverse().join(nl + ind(1)) + nl + ind(1) + '<graph edgedefault="undirected">');
-  const data = (kind: 'n' | 'e', name: string, v: string | number): string => `${nl}${ind(3)}<data key="${keyId.get(`${kind}:${name}`)}">${typeof v === 'string' ? xmlEscape(v) : name === 'weight' ? v.toFixed(1) : v}</data>`;
+  w.write(
+    (pretty ? nl + ind(1) : '') + defs.reverse().join(nl + ind(1)) + nl + ind(1) + '<graph edgedefault="undirected">',
+  );
+  const data = (kind: 'n' | 'e', name: string, v: string | number): string =>
+    `${nl}${ind(3)}<data key="${keyId.get(`${kind}:${name}`)}">${typeof v === 'string' ? xmlEscape(v) : name === 'weight' ? v.toFixed(1) : v}</data>`;
   for (let i = 0; i < nodes; i++) {
     const id = entName(i);
     let s = `${pretty ? nl + ind(2) : ''}<node id="${xmlEscape(id)}">`;
     if (era !== 'old') s += data('n', 'entity_id', id);
-    s += data('n', 'entity_type', quotedOr(era, 'PERSON')) + data('n', 'description', text(rng, 200)) + data('n', 'source_id', `chunk-${i}<SEP>chunk-${i + 1}`);
+    s +=
+      data('n', 'entity_type', quotedOr(era, 'PERSON')) +
+      data('n', 'description', text(rng, 200)) +
+      data('n', 'source_id', `chunk-${i}<SEP>chunk-${i + 1}`);
     if (era !== 'old') s += data('n', 'file_path', `doc_${i}.pdf`) + data('n', 'created_at', 1_740_000_000 + i);
     w.write(`${s}${nl}${ind(2)}</node>${pretty ? '' : nl}`);
   }
   for (let i = 0; i < edges; i++) {
     const [a, b] = relPair(i);
     let s = `${pretty ? nl + ind(2) : ''}<edge source="${xmlEscape(a)}" target="${xmlEscape(b)}">`;
-    s += data('e', 'weight', 1.0 + (i % 7)) + data('e', 'description', text(rng, 150)) + data('e', 'keywords', 'related, linked') + data('e', 'source_id', `chunk-${i}`);
+    s +=
+      data('e', 'weight', 1.0 + (i % 7)) +
+      data('e', 'description', text(rng, 150)) +
+      data('e', 'keywords', 'related, linked') +
+      data('e', 'source_id', `chunk-${i}`);
     if (era !== 'old') s += data('e', 'file_path', `doc_${i}.pdf`) + data('e', 'created_at', 1_740_000_000 + i);
     w.write(`${s}${nl}${ind(2)}</edge>${pretty ? '' : nl}`);
   }

@@ -80,7 +80,8 @@ class ElementIndexer {
       const nameAt = closing ? lt + 2 : lt + 1;
       const name = work.toString('latin1', nameAt, nameAt + 4);
       const after = work[nameAt + 4]!;
-      const delim = after === 0x20 || after === 0x3e || after === 0x2f || after === 0x0a || after === 0x0d || after === 0x09;
+      const delim =
+        after === 0x20 || after === 0x3e || after === 0x2f || after === 0x0a || after === 0x0d || after === 0x09;
       if ((name !== 'node' && name !== 'edge') || !delim) {
         i = lt + 1;
         continue;
@@ -99,7 +100,7 @@ class ElementIndexer {
         this.carry = Buffer.from(work.subarray(lt));
         return;
       }
-      const kind = name as Kind;
+      const kind = name;
       if (closing) {
         if (this.open === kind) this.onEnd(kind, base + j + 1);
         this.open = undefined;
@@ -115,7 +116,11 @@ class ElementIndexer {
 
 function xmlError(file: string, message: string, line?: number, column?: number): SourceFormatError {
   const at = line !== undefined ? ` at line ${line}, column ${(column ?? 0) + 1}` : '';
-  return new SourceFormatError('INVALID_XML', `${file} is not valid GraphML${at}: ${message}; the file is damaged — restore it from a backup or let LightRAG rewrite it.`, { file });
+  return new SourceFormatError(
+    'INVALID_XML',
+    `${file} is not valid GraphML${at}: ${message}; the file is damaged — restore it from a backup or let LightRAG rewrite it.`,
+    { file },
+  );
 }
 
 export interface GraphPlans {
@@ -130,7 +135,10 @@ export async function planGraphml(file: string, opts: PlanOptions = {}): Promise
   try {
     const id = await fileIdentity(fh);
     if (id.size === 0) {
-      throw new SourceFormatError('EMPTY_FILE', `${file} is empty; delete it or restore it from a backup.`, { file, byteOffset: 0 });
+      throw new SourceFormatError('EMPTY_FILE', `${file} is empty; delete it or restore it from a backup.`, {
+        file,
+        byteOffset: 0,
+      });
     }
     const keys: GraphKey[] = [];
     const keyIds = new Map<string, GraphKey>();
@@ -143,7 +151,8 @@ export async function planGraphml(file: string, opts: PlanOptions = {}): Promise
     let currentKey: GraphKey | undefined;
     let defaultText: string | undefined;
     let sawGraphml = false;
-    let nodeIds: ((id: string, index: number) => void) | undefined = (nid) => hashes.add(keyHash(Buffer.from(nid, 'utf8')));
+    let nodeIds: ((id: string, index: number) => void) | undefined = (nid) =>
+      hashes.add(keyHash(Buffer.from(nid, 'utf8')));
 
     const parser = new SaxesParser({ xmlns: false, fileName: file });
     parser.on('error', (err) => {
@@ -155,26 +164,42 @@ export async function planGraphml(file: string, opts: PlanOptions = {}): Promise
       const attr = tag.attributes as Record<string, string>;
       stack.push(name);
       if (stack.length === 1) {
-        if (name !== 'graphml') throw xmlError(file, `the root element is <${name}>, not <graphml>`, parser.line, parser.column);
+        if (name !== 'graphml')
+          throw xmlError(file, `the root element is <${name}>, not <graphml>`, parser.line, parser.column);
         sawGraphml = true;
       } else if (name === 'key' && parent === 'graphml') {
         const type = (attr['attr.type'] ?? 'string').toLowerCase();
         if (attr.id === undefined || !KEY_TYPES.has(type)) {
-          throw xmlError(file, `a <key> has ${attr.id === undefined ? 'no id' : `the unsupported attr.type "${type}"`}`, parser.line, parser.column);
+          throw xmlError(
+            file,
+            `a <key> has ${attr.id === undefined ? 'no id' : `the unsupported attr.type "${type}"`}`,
+            parser.line,
+            parser.column,
+          );
         }
-        currentKey = { id: attr.id, for: attr.for ?? 'all', name: attr['attr.name'] ?? attr.id, type: type as GraphKey['type'] };
+        currentKey = {
+          id: attr.id,
+          for: attr.for ?? 'all',
+          name: attr['attr.name'] ?? attr.id,
+          type: type as GraphKey['type'],
+        };
         keys.push(currentKey);
         keyIds.set(currentKey.id, currentKey);
       } else if (name === 'default' && parent === 'key') {
         defaultText = '';
       } else if (name === 'graph' && stack.length > 2) {
-        throw new SourceFormatError('UNSUPPORTED_STRUCTURE', `${file} has a nested <graph> (line ${parser.line}), which LightRAG never writes; check that it is the right file.`, { file });
+        throw new SourceFormatError(
+          'UNSUPPORTED_STRUCTURE',
+          `${file} has a nested <graph> (line ${parser.line}), which LightRAG never writes; check that it is the right file.`,
+          { file },
+        );
       } else if (name === 'node' && parent === 'graph') {
         if (attr.id === undefined) throw xmlError(file, 'a <node> has no id', parser.line, parser.column);
         nodeIds?.(attr.id, saxNodes);
         saxNodes++;
       } else if (name === 'edge' && parent === 'graph') {
-        if (attr.source === undefined || attr.target === undefined) throw xmlError(file, 'an <edge> lacks source or target', parser.line, parser.column);
+        if (attr.source === undefined || attr.target === undefined)
+          throw xmlError(file, 'an <edge> lacks source or target', parser.line, parser.column);
         saxEdges++;
       } else if (name === 'data') {
         const k = attr.key;
@@ -186,7 +211,11 @@ export async function planGraphml(file: string, opts: PlanOptions = {}): Promise
           );
         }
       } else if (name === 'hyperedge') {
-        throw new SourceFormatError('UNSUPPORTED_STRUCTURE', `${file} has a <hyperedge> (line ${parser.line}), which LightRAG never writes; check that it is the right file.`, { file });
+        throw new SourceFormatError(
+          'UNSUPPORTED_STRUCTURE',
+          `${file} has a <hyperedge> (line ${parser.line}), which LightRAG never writes; check that it is the right file.`,
+          { file },
+        );
       }
     });
     parser.on('text', (t) => {
@@ -209,11 +238,17 @@ export async function planGraphml(file: string, opts: PlanOptions = {}): Promise
     );
     const utf8 = new Utf8Checker(file);
     const decoder = new StringDecoder('utf8');
-    await forEachChunk(fh, 0, id.size, (chunk) => {
-      utf8.write(chunk);
-      indexer.write(chunk);
-      parser.write(decoder.write(chunk));
-    }, opts.chunkSize ?? GRAPH_CHUNK_SIZE);
+    await forEachChunk(
+      fh,
+      0,
+      id.size,
+      (chunk) => {
+        utf8.write(chunk);
+        indexer.write(chunk);
+        parser.write(decoder.write(chunk));
+      },
+      opts.chunkSize ?? GRAPH_CHUNK_SIZE,
+    );
     utf8.finish();
     parser.write(decoder.end());
     parser.close();
@@ -221,7 +256,10 @@ export async function planGraphml(file: string, opts: PlanOptions = {}): Promise
     nodeBatches.close();
     edgeBatches.close();
     if (nodeBatches.count !== saxNodes || edgeBatches.count !== saxEdges) {
-      throw xmlError(file, `could not index its elements (${saxNodes} nodes / ${saxEdges} edges parsed, ${nodeBatches.count} / ${edgeBatches.count} located)`);
+      throw xmlError(
+        file,
+        `could not index its elements (${saxNodes} nodes / ${saxEdges} edges parsed, ${nodeBatches.count} / ${edgeBatches.count} located)`,
+      );
     }
 
     const candidates = hashes.candidates();
@@ -235,10 +273,14 @@ export async function planGraphml(file: string, opts: PlanOptions = {}): Promise
         const nid = (tag.attributes as Record<string, string>).id ?? '';
         const dup = confirm.check(keyHash(Buffer.from(nid, 'utf8')), Buffer.from(nid, 'utf8'), idx++);
         if (dup) {
-          throw new SourceFormatError('DUPLICATE_KEY', `${file}: the node id ${JSON.stringify(dup.key)} appears twice (nodes ${dup.first} and ${dup.second}); networkx would merge them — remove the duplicate or restore the file from a backup.`, {
-            file,
-            recordIndex: dup.second,
-          });
+          throw new SourceFormatError(
+            'DUPLICATE_KEY',
+            `${file}: the node id ${JSON.stringify(dup.key)} appears twice (nodes ${dup.first} and ${dup.second}); networkx would merge them — remove the duplicate or restore the file from a backup.`,
+            {
+              file,
+              recordIndex: dup.second,
+            },
+          );
         }
       });
       const d2 = new StringDecoder('utf8');
@@ -247,7 +289,17 @@ export async function planGraphml(file: string, opts: PlanOptions = {}): Promise
     }
     nodeIds = undefined;
 
-    const common = { version: PLAN_VERSION, kind: 'graph' as const, file, size: id.size, mtimeMs: id.mtimeMs, fingerprint: id.fingerprint, batchSize, maxBatchBytes: Number.isFinite(maxBatchBytes) ? maxBatchBytes : null, keys };
+    const common = {
+      version: PLAN_VERSION,
+      kind: 'graph' as const,
+      file,
+      size: id.size,
+      mtimeMs: id.mtimeMs,
+      fingerprint: id.fingerprint,
+      batchSize,
+      maxBatchBytes: Number.isFinite(maxBatchBytes) ? maxBatchBytes : null,
+      keys,
+    };
     return {
       nodes: { ...common, collection: 'graph_nodes', recordCount: nodeBatches.count, batches: nodeBatches.batches },
       edges: { ...common, collection: 'graph_edges', recordCount: edgeBatches.count, batches: edgeBatches.batches },
@@ -267,12 +319,18 @@ function convert(file: string, key: GraphKey, text: string, index: number): unkn
     case 'double': {
       const t = text.trim();
       const v = Number(t);
-      const ok = t !== '' && (key.type === 'int' || key.type === 'long' ? /^[+-]?\d+$/.test(t) : !Number.isNaN(v) || /^[+-]?nan$/i.test(t));
+      const ok =
+        t !== '' &&
+        (key.type === 'int' || key.type === 'long' ? /^[+-]?\d+$/.test(t) : !Number.isNaN(v) || /^[+-]?nan$/i.test(t));
       if (!ok) {
-        throw new SourceFormatError('INVALID_XML', `${file}: the ${key.type} attribute "${key.name}" of element ${index} has the value ${JSON.stringify(t.slice(0, 50))}, which is not a number; restore the file from a backup.`, {
-          file,
-          recordIndex: index,
-        });
+        throw new SourceFormatError(
+          'INVALID_XML',
+          `${file}: the ${key.type} attribute "${key.name}" of element ${index} has the value ${JSON.stringify(t.slice(0, 50))}, which is not a number; restore the file from a backup.`,
+          {
+            file,
+            recordIndex: index,
+          },
+        );
       }
       return v;
     }
@@ -280,7 +338,11 @@ function convert(file: string, key: GraphKey, text: string, index: number): unkn
       const t = text.trim().toLowerCase();
       if (t === 'true' || t === '1') return true;
       if (t === 'false' || t === '0' || t === '') return false;
-      throw new SourceFormatError('INVALID_XML', `${file}: the boolean attribute "${key.name}" of element ${index} has the value ${JSON.stringify(text.slice(0, 50))}; restore the file from a backup.`, { file, recordIndex: index });
+      throw new SourceFormatError(
+        'INVALID_XML',
+        `${file}: the boolean attribute "${key.name}" of element ${index} has the value ${JSON.stringify(text.slice(0, 50))}; restore the file from a backup.`,
+        { file, recordIndex: index },
+      );
     }
   }
 }
@@ -307,10 +369,14 @@ export async function readGraphBatch(plan: GraphPlan, batchIndex: number): Promi
   }
   const out = parseGraphSlice(plan, buf, batch.firstRecord);
   if (out.length !== batch.recordCount) {
-    throw new SourceFormatError('INVALID_XML', `${file}: the batch at byte ${batch.startOffset} holds ${out.length} ${plan.collection === 'graph_nodes' ? 'nodes' : 'edges'} where the plan expects ${batch.recordCount}; plan the migration again.`, {
-      file,
-      byteOffset: batch.startOffset,
-    });
+    throw new SourceFormatError(
+      'INVALID_XML',
+      `${file}: the batch at byte ${batch.startOffset} holds ${out.length} ${plan.collection === 'graph_nodes' ? 'nodes' : 'edges'} where the plan expects ${batch.recordCount}; plan the migration again.`,
+      {
+        file,
+        byteOffset: batch.startOffset,
+      },
+    );
   }
   return out;
 }
@@ -331,20 +397,30 @@ export function parseGraphSlice(plan: GraphPlan, buf: Buffer, firstRecord: numbe
 
   const parser = new SaxesParser({ xmlns: false, fileName: file });
   parser.on('error', (err) => {
-    throw xmlError(file, `${err.message.replace(/^.*?:\d+:\d+: /, '')} (in the batch starting at record ${firstRecord})`);
+    throw xmlError(
+      file,
+      `${err.message.replace(/^.*?:\d+:\d+: /, '')} (in the batch starting at record ${firstRecord})`,
+    );
   });
   parser.on('opentag', (tag: SaxesTagPlain) => {
     depth++;
     const attr = tag.attributes as Record<string, string>;
     if (depth === 3 && tag.name === want) {
-      current = want === 'node' ? { id: attr.id ?? '', attributes: {} } : { source: attr.source ?? '', target: attr.target ?? '', attributes: {} };
+      current =
+        want === 'node'
+          ? { id: attr.id ?? '', attributes: {} }
+          : { source: attr.source ?? '', target: attr.target ?? '', attributes: {} };
     } else if (depth === 4 && current && tag.name === 'data') {
       dataKey = keyIds.get(attr.key ?? '');
       if (!dataKey) {
-        throw new SourceFormatError('UNKNOWN_GRAPHML_KEY', `${file} uses the attribute key ${JSON.stringify(attr.key ?? '')} that no <key> element defines (${want} ${index()}); restore the file from a backup.`, {
-          file,
-          recordIndex: index(),
-        });
+        throw new SourceFormatError(
+          'UNKNOWN_GRAPHML_KEY',
+          `${file} uses the attribute key ${JSON.stringify(attr.key ?? '')} that no <key> element defines (${want} ${index()}); restore the file from a backup.`,
+          {
+            file,
+            recordIndex: index(),
+          },
+        );
       }
       text = '';
     }
@@ -360,7 +436,8 @@ export function parseGraphSlice(plan: GraphPlan, buf: Buffer, firstRecord: numbe
       current.attributes[dataKey.name] = convert(file, dataKey, text, index());
       dataKey = undefined;
     } else if (depth === 3 && current && tag.name === want) {
-      for (const k of defaults) if (!(k.name in current.attributes)) current.attributes[k.name] = convert(file, k, k.default!, index());
+      for (const k of defaults)
+        if (!(k.name in current.attributes)) current.attributes[k.name] = convert(file, k, k.default!, index());
       if (want === 'node') nodes.push({ id: current.id!, attributes: current.attributes });
       else edges.push({ source: current.source!, target: current.target!, attributes: current.attributes });
       current = undefined;
@@ -373,4 +450,3 @@ export function parseGraphSlice(plan: GraphPlan, buf: Buffer, firstRecord: numbe
   parser.close();
   return want === 'node' ? nodes : edges;
 }
-

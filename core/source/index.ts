@@ -11,13 +11,41 @@ import { planGraphml, readGraphBatch } from './graphml';
 import { readKvBatch } from './kvReader';
 import type { CollectionPlan, GraphPlan, KvPlan, VdbPlan } from './plan';
 import { planKv, planVdb, type PlanOptions } from './planner';
-import { GRAPH_COLLECTIONS, KV_COLLECTIONS, VECTOR_COLLECTIONS, type CollectionName, type GraphEdge, type GraphNode, type KvCollection, type KvRecord, type VectorCollection, type VectorRecord } from './records';
+import {
+  GRAPH_COLLECTIONS,
+  KV_COLLECTIONS,
+  VECTOR_COLLECTIONS,
+  type CollectionName,
+  type GraphEdge,
+  type GraphNode,
+  type KvCollection,
+  type KvRecord,
+  type VectorCollection,
+  type VectorRecord,
+} from './records';
 import { readVectorBatch } from './vdbReader';
 
 export * from './errors';
 export * from './records';
-export { discover, collectionFile, ALL_COLLECTIONS, GRAPH_FILE, type Discovery, type DiscoveredWorkspace, type PresentCollection } from './discover';
-export { parsePlan, type CollectionPlan, type KvPlan, type VdbPlan, type GraphPlan, type BatchPlan, type GraphKey, type DimSource } from './plan';
+export {
+  discover,
+  collectionFile,
+  ALL_COLLECTIONS,
+  GRAPH_FILE,
+  type Discovery,
+  type DiscoveredWorkspace,
+  type PresentCollection,
+} from './discover';
+export {
+  parsePlan,
+  type CollectionPlan,
+  type KvPlan,
+  type VdbPlan,
+  type GraphPlan,
+  type BatchPlan,
+  type GraphKey,
+  type DimSource,
+} from './plan';
 export { planKv, planVdb, DEFAULT_BATCH_SIZE, type PlanOptions } from './planner';
 export { planGraphml, readGraphBatch, readGraphNodeBatch, readGraphEdgeBatch } from './graphml';
 export { readKvBatch, flatCacheKey } from './kvReader';
@@ -28,7 +56,11 @@ const isKv = (c: CollectionName): c is KvCollection => (KV_COLLECTIONS as readon
 const isVector = (c: CollectionName): c is VectorCollection => (VECTOR_COLLECTIONS as readonly string[]).includes(c);
 
 /** Plans one collection whose file is `file`. */
-export async function planCollection(file: string, collection: CollectionName, opts: PlanOptions = {}): Promise<CollectionPlan> {
+export async function planCollection(
+  file: string,
+  collection: CollectionName,
+  opts: PlanOptions = {},
+): Promise<CollectionPlan> {
   if (isKv(collection)) return planKv(file, collection, opts);
   if (isVector(collection)) return planVdb(file, collection, opts);
   const plans = await planGraphml(file, opts);
@@ -53,8 +85,14 @@ export async function planWorkspace(ws: DiscoveredWorkspace, opts: PlanOptions =
 export function readBatch(plan: KvPlan, batchIndex: number): Promise<KvRecord[]>;
 export function readBatch(plan: VdbPlan, batchIndex: number): Promise<VectorRecord[]>;
 export function readBatch(plan: GraphPlan, batchIndex: number): Promise<GraphNode[] | GraphEdge[]>;
-export function readBatch(plan: CollectionPlan, batchIndex: number): Promise<KvRecord[] | VectorRecord[] | GraphNode[] | GraphEdge[]>;
-export function readBatch(plan: CollectionPlan, batchIndex: number): Promise<KvRecord[] | VectorRecord[] | GraphNode[] | GraphEdge[]> {
+export function readBatch(
+  plan: CollectionPlan,
+  batchIndex: number,
+): Promise<KvRecord[] | VectorRecord[] | GraphNode[] | GraphEdge[]>;
+export function readBatch(
+  plan: CollectionPlan,
+  batchIndex: number,
+): Promise<KvRecord[] | VectorRecord[] | GraphNode[] | GraphEdge[]> {
   switch (plan.kind) {
     case 'kv':
       return readKvBatch(plan, batchIndex);
@@ -69,4 +107,3 @@ export function readBatch(plan: CollectionPlan, batchIndex: number): Promise<KvR
 export async function* readAll(plan: CollectionPlan): AsyncGenerator<KvRecord | VectorRecord | GraphNode | GraphEdge> {
   for (let k = 0; k < plan.batches.length; k++) yield* await readBatch(plan, k);
 }
-

@@ -18,7 +18,12 @@ export interface FileIdentity {
 
 function ioError(file: string, e: unknown): SourceError {
   const err = e as NodeJS.ErrnoException;
-  const what = err.code === 'ENOENT' ? 'does not exist' : err.code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${err.message})`;
+  const what =
+    err.code === 'ENOENT'
+      ? 'does not exist'
+      : err.code === 'EACCES'
+        ? 'cannot be read (permission denied)'
+        : `cannot be read (${err.message})`;
   return new SourceError('IO_ERROR', `${file} ${what}; check the path and its permissions.`, { file });
 }
 
@@ -49,7 +54,8 @@ export async function fileIdentity(fh: fsp.FileHandle): Promise<FileIdentity> {
   const hash = createHash('sha256');
   hash.update(String(size));
   hash.update(await readRange(fh, 0, Math.min(size, FINGERPRINT_SPAN)));
-  if (size > FINGERPRINT_SPAN) hash.update(await readRange(fh, Math.max(FINGERPRINT_SPAN, size - FINGERPRINT_SPAN), size));
+  if (size > FINGERPRINT_SPAN)
+    hash.update(await readRange(fh, Math.max(FINGERPRINT_SPAN, size - FINGERPRINT_SPAN), size));
   return { size, mtimeMs: st.mtimeMs, fingerprint: hash.digest('hex') };
 }
 
@@ -95,7 +101,8 @@ export async function forEachChunk(
   const bufs = [Buffer.allocUnsafeSlow(size), Buffer.allocUnsafeSlow(size)];
   let which = 0;
   let pos = start;
-  let pending: Promise<Buffer> | undefined = pos < end ? readInto(fh, bufs[0]!, pos, Math.min(size, end - pos)) : undefined;
+  let pending: Promise<Buffer> | undefined =
+    pos < end ? readInto(fh, bufs[0]!, pos, Math.min(size, end - pos)) : undefined;
   while (pending) {
     const chunk = await pending;
     const at = pos;

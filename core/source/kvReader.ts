@@ -14,7 +14,16 @@ import { JsonScanner, WATCH_KEY, WATCH_VALUE, firstInvalidUtf8 } from './scan';
 export function flatCacheKey(mode: string, hash: string, entry: JsonObject): string {
   const ct = Object.prototype.hasOwnProperty.call(entry, 'cache_type') ? entry.cache_type : 'extract';
   // Python f-string formatting of the value
-  const text = ct === null ? 'None' : ct === true ? 'True' : ct === false ? 'False' : typeof ct === 'string' ? ct : JSON.stringify(ct);
+  const text =
+    ct === null
+      ? 'None'
+      : ct === true
+        ? 'True'
+        : ct === false
+          ? 'False'
+          : typeof ct === 'string'
+            ? ct
+            : JSON.stringify(ct);
   return `${mode}:${text}:${hash}`;
 }
 
@@ -34,11 +43,21 @@ export async function readKvBatch(plan: KvPlan, batchIndex: number): Promise<KvR
 }
 
 /** Splits and parses a slice that starts at a record's key. Exported for tests. */
-export function parseKvSlice(plan: KvPlan, base: number, buf: Buffer, firstRecord: number, expected: number, group: string | undefined): KvRecord[] {
+export function parseKvSlice(
+  plan: KvPlan,
+  base: number,
+  buf: Buffer,
+  firstRecord: number,
+  expected: number,
+  group: string | undefined,
+): KvRecord[] {
   const file = plan.file;
   if (!isUtf8(buf)) {
     const at = base + firstInvalidUtf8(buf);
-    throw new SourceFormatError('INVALID_UTF8', `${file} is not valid UTF-8 at byte ${at}; restore it from a backup.`, { file, byteOffset: at });
+    throw new SourceFormatError('INVALID_UTF8', `${file} is not valid UTF-8 at byte ${at}; restore it from a backup.`, {
+      file,
+      byteOffset: at,
+    });
   }
   const nested = new Set(plan.nestedGroups ?? []);
   const out: KvRecord[] = [];
@@ -53,11 +72,15 @@ export function parseKvSlice(plan: KvPlan, base: number, buf: Buffer, firstRecor
     try {
       return JSON.parse(buf.toString('utf8', start - base, end - base));
     } catch (e) {
-      throw new SourceFormatError('INVALID_JSON', `${file}: ${what} of record ${recIndex()} at byte ${start} is not valid JSON (${(e as Error).message}); the file is damaged — restore it from a backup.`, {
-        file,
-        recordIndex: recIndex(),
-        byteOffset: start,
-      });
+      throw new SourceFormatError(
+        'INVALID_JSON',
+        `${file}: ${what} of record ${recIndex()} at byte ${start} is not valid JSON (${(e as Error).message}); the file is damaged — restore it from a backup.`,
+        {
+          file,
+          recordIndex: recIndex(),
+          byteOffset: start,
+        },
+      );
     }
   };
   const keyOf = (): string => parse(keyStart, keyEnd, 'the key') as string;
@@ -102,17 +125,25 @@ export function parseKvSlice(plan: KvPlan, base: number, buf: Buffer, firstRecor
   scanner.write(buf);
   for (const [i, r] of out.entries()) {
     if (r.value === null || typeof r.value !== 'object' || Array.isArray(r.value)) {
-      throw new SourceFormatError('INVALID_RECORD', `${file}: record ${firstRecord + i} (${JSON.stringify(r.key)}) is not an object; restore the file from a backup.`, {
-        file,
-        recordIndex: firstRecord + i,
-      });
+      throw new SourceFormatError(
+        'INVALID_RECORD',
+        `${file}: record ${firstRecord + i} (${JSON.stringify(r.key)}) is not an object; restore the file from a backup.`,
+        {
+          file,
+          recordIndex: firstRecord + i,
+        },
+      );
     }
   }
   if (out.length !== expected) {
-    throw new SourceFormatError('INVALID_JSON', `${file}: batch at byte ${base} holds ${out.length} records where the plan expects ${expected}; the file changed or is damaged — plan the migration again.`, {
-      file,
-      byteOffset: base,
-    });
+    throw new SourceFormatError(
+      'INVALID_JSON',
+      `${file}: batch at byte ${base} holds ${out.length} records where the plan expects ${expected}; the file changed or is damaged — plan the migration again.`,
+      {
+        file,
+        byteOffset: base,
+      },
+    );
   }
   return out;
 }

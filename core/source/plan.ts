@@ -95,16 +95,20 @@ export function parsePlan(value: unknown): CollectionPlan {
     const at = issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'unknown problem';
     throw new InvalidPlanError(`The read plan is not valid (${at}); plan the collection again.`);
   }
-  const plan = parsed.data as CollectionPlan;
+  const plan = parsed.data;
   let expected = 0;
   for (const [i, b] of plan.batches.entries()) {
     if (b.index !== i || b.firstRecord !== expected || b.endOffset < b.startOffset || b.endOffset > plan.size) {
-      throw new InvalidPlanError(`The read plan of ${plan.file} has an inconsistent batch ${i}; plan the collection again.`);
+      throw new InvalidPlanError(
+        `The read plan of ${plan.file} has an inconsistent batch ${i}; plan the collection again.`,
+      );
     }
     expected += b.recordCount;
   }
   if (expected !== plan.recordCount) {
-    throw new InvalidPlanError(`The read plan of ${plan.file} counts ${plan.recordCount} records but its batches hold ${expected}; plan the collection again.`);
+    throw new InvalidPlanError(
+      `The read plan of ${plan.file} counts ${plan.recordCount} records but its batches hold ${expected}; plan the collection again.`,
+    );
   }
   return plan;
 }
@@ -145,10 +149,16 @@ export class BatchBuilder {
       start - this.open.startOffset + this.open.recordCount * this.extraBytesPerRecord >= this.maxBatchBytes
     ) {
       this.close();
-      this.open = { index: this.batches.length, startOffset: start, endOffset: start, firstRecord: this.count, recordCount: 0 };
+      this.open = {
+        index: this.batches.length,
+        startOffset: start,
+        endOffset: start,
+        firstRecord: this.count,
+        recordCount: 0,
+      };
       if (group !== undefined) this.open.group = group;
     }
-    this.open!.recordCount++;
+    this.open.recordCount++;
     return this.count++;
   }
 

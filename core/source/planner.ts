@@ -34,7 +34,11 @@ function decodeKey(raw: Uint8Array, file: string, offset: number): string {
   try {
     return JSON.parse(`"${Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('utf8')}"`) as string;
   } catch {
-    throw new SourceFormatError('INVALID_JSON', `${file} has a key with an invalid escape at byte ${offset}; the file is damaged — restore it from a backup.`, { file, byteOffset: offset });
+    throw new SourceFormatError(
+      'INVALID_JSON',
+      `${file} has a key with an invalid escape at byte ${offset}; the file is damaged — restore it from a backup.`,
+      { file, byteOffset: offset },
+    );
   }
 }
 
@@ -44,7 +48,13 @@ function colons(raw: Uint8Array): number {
   return c;
 }
 
-async function runScan(fh: fsp.FileHandle, file: string, size: number, scanner: JsonScanner, chunkSize?: number): Promise<void> {
+async function runScan(
+  fh: fsp.FileHandle,
+  file: string,
+  size: number,
+  scanner: JsonScanner,
+  chunkSize?: number,
+): Promise<void> {
   const utf8 = new Utf8Checker(file);
   await forEachChunk(
     fh,
@@ -60,7 +70,11 @@ async function runScan(fh: fsp.FileHandle, file: string, size: number, scanner: 
   scanner.finish();
 }
 
-function duplicateError(file: string, what: string, d: { first: number; second: number; key: string }): SourceFormatError {
+function duplicateError(
+  file: string,
+  what: string,
+  d: { first: number; second: number; key: string },
+): SourceFormatError {
   return new SourceFormatError(
     'DUPLICATE_KEY',
     `${file}: ${what} ${JSON.stringify(d.key.length > 200 ? d.key.slice(0, 200) + '…' : d.key)} appears twice (records ${d.first} and ${d.second}); LightRAG would silently keep only one — remove the duplicate or restore the file from a backup.`,
@@ -111,11 +125,15 @@ async function scanKv(
     onRecord(keyHash(hashInput), grp ? Buffer.concat([grp.nameRaw, Buffer.from(':'), raw]) : raw, index);
   };
   const fail = (code: 'INVALID_RECORD' | 'UNSUPPORTED_STRUCTURE', msg: string, byteOffset: number): never => {
-    throw new SourceFormatError(code, `${file}: ${msg} at byte ${byteOffset}; the file is not in LightRAG's key-value format — check that it is the right file or restore it from a backup.`, {
-      file,
-      byteOffset,
-      recordIndex: bb.count,
-    });
+    throw new SourceFormatError(
+      code,
+      `${file}: ${msg} at byte ${byteOffset}; the file is not in LightRAG's key-value format — check that it is the right file or restore it from a backup.`,
+      {
+        file,
+        byteOffset,
+        recordIndex: bb.count,
+      },
+    );
   };
 
   const hooks: ScanHooks = {
@@ -138,7 +156,12 @@ async function scanKv(
       if (depth === 0) {
         if (byte !== 0x7b) fail('UNSUPPORTED_STRUCTURE', 'the top-level value is not an object', offset);
       } else if (depth === 1) {
-        if (byte !== 0x7b) fail('INVALID_RECORD', `the value of key ${JSON.stringify(topKeyRaw.toString('utf8').slice(0, 100))} is not an object`, offset);
+        if (byte !== 0x7b)
+          fail(
+            'INVALID_RECORD',
+            `the value of key ${JSON.stringify(topKeyRaw.toString('utf8').slice(0, 100))} is not an object`,
+            offset,
+          );
         if (flatForm) record(topKeyStart, topKeyRaw);
         else group = { name: decodeKey(topKeyRaw, file, topKeyStart), nameRaw: topKeyRaw, state: 'undecided' };
       } else if (depth === 2 && group) {
@@ -151,7 +174,12 @@ async function scanKv(
             record(topKeyStart, topKeyRaw);
           }
         } else if (group.state === 'nested') {
-          if (byte !== 0x7b) fail('UNSUPPORTED_STRUCTURE', `legacy cache mode ${JSON.stringify(group.name)} mixes cache entries with other values`, offset);
+          if (byte !== 0x7b)
+            fail(
+              'UNSUPPORTED_STRUCTURE',
+              `legacy cache mode ${JSON.stringify(group.name)} mixes cache entries with other values`,
+              offset,
+            );
           entryHasReturn = false;
         }
       }
@@ -169,7 +197,12 @@ async function scanKv(
             record(topKeyStart, topKeyRaw);
           }
         } else if (group.state === 'nested') {
-          if (!entryHasReturn) fail('UNSUPPORTED_STRUCTURE', `legacy cache mode ${JSON.stringify(group.name)} has an entry without "return"`, entryKeyStart);
+          if (!entryHasReturn)
+            fail(
+              'UNSUPPORTED_STRUCTURE',
+              `legacy cache mode ${JSON.stringify(group.name)} has an entry without "return"`,
+              entryKeyStart,
+            );
           record(entryKeyStart, entryKeyRaw, group);
           bb.end(end);
         }
@@ -270,12 +303,21 @@ async function scanVdb(
   let matrixEq = -1;
   let firstVector: VdbScanResult['firstVector'];
   let scanner: JsonScanner;
-  const fail = (code: 'INVALID_RECORD' | 'UNSUPPORTED_STRUCTURE', msg: string, byteOffset: number, recordIndex?: number): never => {
-    throw new SourceFormatError(code, `${file}: ${msg} at byte ${byteOffset}; the file is not in nano-vectordb's format — check that it is the right file or restore it from a backup.`, {
-      file,
-      byteOffset,
-      ...(recordIndex !== undefined ? { recordIndex } : {}),
-    });
+  const fail = (
+    code: 'INVALID_RECORD' | 'UNSUPPORTED_STRUCTURE',
+    msg: string,
+    byteOffset: number,
+    recordIndex?: number,
+  ): never => {
+    throw new SourceFormatError(
+      code,
+      `${file}: ${msg} at byte ${byteOffset}; the file is not in nano-vectordb's format — check that it is the right file or restore it from a backup.`,
+      {
+        file,
+        byteOffset,
+        ...(recordIndex !== undefined ? { recordIndex } : {}),
+      },
+    );
   };
   const hooks: ScanHooks = {
     onKey(depth, _start, raw) {
@@ -302,7 +344,8 @@ async function scanVdb(
         if (topKey === 'data') {
           if (byte !== 0x5b) fail('UNSUPPORTED_STRUCTURE', '"data" is not an array', offset);
           inData = true;
-        } else if (topKey === 'matrix' && byte !== 0x22) fail('UNSUPPORTED_STRUCTURE', '"matrix" is not a string', offset);
+        } else if (topKey === 'matrix' && byte !== 0x22)
+          fail('UNSUPPORTED_STRUCTURE', '"matrix" is not a string', offset);
       } else if (depth === 2 && inData) {
         if (byte !== 0x7b) fail('INVALID_RECORD', `record ${bb.count} of "data" is not an object`, offset, bb.count);
         recStart = offset;
@@ -374,7 +417,11 @@ export async function planVdb(file: string, collection: VectorCollection, opts: 
     const n = res.bb.count;
     const dataPos = res.top.get('data');
     if (!dataPos) {
-      throw new SourceFormatError('UNSUPPORTED_STRUCTURE', `${file} has no "data" array, so it is not a nano-vectordb file; check that it is the right file or restore it from a backup.`, { file });
+      throw new SourceFormatError(
+        'UNSUPPORTED_STRUCTURE',
+        `${file} has no "data" array, so it is not a nano-vectordb file; check that it is the right file or restore it from a backup.`,
+        { file },
+      );
     }
     const small = async (key: string, limit: number): Promise<unknown> => {
       const pos = res.top.get(key);
@@ -382,7 +429,11 @@ export async function planVdb(file: string, collection: VectorCollection, opts: 
       try {
         return JSON.parse((await readRange(fh, pos.start, pos.end)).toString('utf8'));
       } catch (e) {
-        throw new SourceFormatError('INVALID_JSON', `${file}: "${key}" at byte ${pos.start} is not valid JSON (${(e as Error).message}); the file is damaged — restore it from a backup.`, { file, byteOffset: pos.start });
+        throw new SourceFormatError(
+          'INVALID_JSON',
+          `${file}: "${key}" at byte ${pos.start} is not valid JSON (${(e as Error).message}); the file is damaged — restore it from a backup.`,
+          { file, byteOffset: pos.start },
+        );
       }
     };
     const embeddingDimKey = await small('embedding_dim', 64);
@@ -397,25 +448,37 @@ export async function planVdb(file: string, collection: VectorCollection, opts: 
       matrixOffset = m.start + 1;
       matrixLength = m.end - 1 - matrixOffset;
       if (res.matrixBad >= 0) {
-        throw new SourceFormatError('INVALID_BASE64', `${file}: "matrix" is not valid base64 at byte ${res.matrixBad}; the file is damaged — restore it from a backup.`, {
-          file,
-          byteOffset: res.matrixBad,
-        });
+        throw new SourceFormatError(
+          'INVALID_BASE64',
+          `${file}: "matrix" is not valid base64 at byte ${res.matrixBad}; the file is damaged — restore it from a backup.`,
+          {
+            file,
+            byteOffset: res.matrixBad,
+          },
+        );
       }
       if (matrixLength % 4 !== 0) {
-        throw new SourceFormatError('MATRIX_LENGTH', `${file}: "matrix" has ${matrixLength} base64 characters, not a multiple of 4, so it is truncated or damaged; restore the file from a backup.`, {
-          file,
-          byteOffset: matrixOffset + matrixLength,
-        });
+        throw new SourceFormatError(
+          'MATRIX_LENGTH',
+          `${file}: "matrix" has ${matrixLength} base64 characters, not a multiple of 4, so it is truncated or damaged; restore the file from a backup.`,
+          {
+            file,
+            byteOffset: matrixOffset + matrixLength,
+          },
+        );
       }
       if (matrixLength > 0) {
         const last2 = await readRange(fh, matrixOffset + matrixLength - 2, matrixOffset + matrixLength);
         const pad = (last2[1] === 0x3d ? 1 : 0) + (last2[1] === 0x3d && last2[0] === 0x3d ? 1 : 0);
         if (res.matrixEq >= 0 && res.matrixEq < matrixOffset + matrixLength - pad) {
-          throw new SourceFormatError('INVALID_BASE64', `${file}: "matrix" has base64 padding '=' in the middle at byte ${res.matrixEq}; the file is damaged — restore it from a backup.`, {
-            file,
-            byteOffset: res.matrixEq,
-          });
+          throw new SourceFormatError(
+            'INVALID_BASE64',
+            `${file}: "matrix" has base64 padding '=' in the middle at byte ${res.matrixEq}; the file is damaged — restore it from a backup.`,
+            {
+              file,
+              byteOffset: res.matrixEq,
+            },
+          );
         }
         matrixBytes = (matrixLength / 4) * 3 - pad;
       }
@@ -428,17 +491,25 @@ export async function planVdb(file: string, collection: VectorCollection, opts: 
       try {
         rec = JSON.parse(slice.toString('utf8')) as { vector?: unknown };
       } catch (e) {
-        throw new SourceFormatError('INVALID_JSON', `${file}: record ${res.firstVector.index} at byte ${res.firstVector.start} is not valid JSON (${(e as Error).message}); the file is damaged — restore it from a backup.`, {
-          file,
-          recordIndex: res.firstVector.index,
-          byteOffset: res.firstVector.start,
-        });
+        throw new SourceFormatError(
+          'INVALID_JSON',
+          `${file}: record ${res.firstVector.index} at byte ${res.firstVector.start} is not valid JSON (${(e as Error).message}); the file is damaged — restore it from a backup.`,
+          {
+            file,
+            recordIndex: res.firstVector.index,
+            byteOffset: res.firstVector.start,
+          },
+        );
       }
       if (typeof rec.vector !== 'string') {
-        throw new SourceFormatError('INVALID_VECTOR', `${file}: the "vector" field of record ${res.firstVector.index} is not a base64 string; the file is damaged — restore it from a backup.`, {
-          file,
-          recordIndex: res.firstVector.index,
-        });
+        throw new SourceFormatError(
+          'INVALID_VECTOR',
+          `${file}: the "vector" field of record ${res.firstVector.index} is not a base64 string; the file is damaged — restore it from a backup.`,
+          {
+            file,
+            recordIndex: res.firstVector.index,
+          },
+        );
       }
       recordVectorDim = decodeRecordVector(rec.vector, file, res.firstVector.index).length;
     }
@@ -478,11 +549,15 @@ export async function planVdb(file: string, collection: VectorCollection, opts: 
       batches: res.bb.batches,
       dim,
       dimSource,
-      embeddingDimKey: typeof embeddingDimKey === 'number' && Number.isInteger(embeddingDimKey) ? embeddingDimKey : null,
+      embeddingDimKey:
+        typeof embeddingDimKey === 'number' && Number.isInteger(embeddingDimKey) ? embeddingDimKey : null,
       matrixOffset,
       matrixLength,
       vectorSource,
-      additionalData: additional !== null && typeof additional === 'object' && !Array.isArray(additional) ? (additional as Record<string, unknown>) : null,
+      additionalData:
+        additional !== null && typeof additional === 'object' && !Array.isArray(additional)
+          ? (additional as Record<string, unknown>)
+          : null,
     };
   } finally {
     await fh.close();

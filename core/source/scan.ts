@@ -251,7 +251,8 @@ export class JsonScanner {
           if (c === 0x2c || c === 0x7d || c === 0x5d || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) break;
           j++;
         }
-        if (j - i + this.scalarText.length > 64) this.fail('INVALID_JSON', 'an over-long or invalid literal', this.scalarStart);
+        if (j - i + this.scalarText.length > 64)
+          this.fail('INVALID_JSON', 'an over-long or invalid literal', this.scalarStart);
         this.scalarText += buf.toString('latin1', i, j);
         i = j;
         if (j < n) this.endScalar(base + j);
@@ -306,7 +307,8 @@ export class JsonScanner {
           const abs = base + i;
           const kind = c === 0x7d ? OBJ : ARR;
           const okState =
-            this.state === S.COMMA_OR_CLOSE || (kind === OBJ ? this.state === S.KEY_OR_CLOSE : this.state === S.VALUE_OR_CLOSE);
+            this.state === S.COMMA_OR_CLOSE ||
+            (kind === OBJ ? this.state === S.KEY_OR_CLOSE : this.state === S.VALUE_OR_CLOSE);
           if (!okState || this.depth === 0 || this.stack[this.depth - 1] !== kind) this.unexpected(c, abs);
           this.depth--;
           this.endValue(abs + 1);
@@ -325,7 +327,15 @@ export class JsonScanner {
           continue;
         default: {
           const abs = base + i;
-          if (!((c >= 0x30 && c <= 0x39) || c === 0x2d || c === 0x74 || c === 0x66 || c === 0x6e || c === 0x4e || c === 0x49)) {
+          if (!(
+            (c >= 0x30 && c <= 0x39) ||
+            c === 0x2d ||
+            c === 0x74 ||
+            c === 0x66 ||
+            c === 0x6e ||
+            c === 0x4e ||
+            c === 0x49
+          )) {
             this.unexpected(c, abs);
           }
           this.beginValue(abs, c);
@@ -346,7 +356,9 @@ export class JsonScanner {
     if (this.stringIsKey) {
       if (this.capturing) {
         this.capturing = false;
-        const raw = this.captureParts.length ? Buffer.concat([...this.captureParts, buf.subarray(from, q)]) : buf.subarray(from, q);
+        const raw = this.captureParts.length
+          ? Buffer.concat([...this.captureParts, buf.subarray(from, q)])
+          : buf.subarray(from, q);
         this.captureParts = [];
         this.hooks.onKey?.(this.depth, this.stringStart, raw);
       }
@@ -355,7 +367,9 @@ export class JsonScanner {
     }
     if (this.capturing) {
       this.capturing = false;
-      const raw = this.captureParts.length ? Buffer.concat([...this.captureParts, buf.subarray(from, q)]) : buf.subarray(from, q);
+      const raw = this.captureParts.length
+        ? Buffer.concat([...this.captureParts, buf.subarray(from, q)])
+        : buf.subarray(from, q);
       this.captureParts = [];
       this.hooks.onStringValue?.(this.depth, this.stringStart, raw);
     }
@@ -422,10 +436,14 @@ export class Utf8Checker {
 
   private report(body: Buffer, base: number): never {
     const at = base + firstInvalidUtf8(body);
-    throw new SourceFormatError('INVALID_UTF8', `${this.file} is not valid UTF-8 at byte ${at}; LightRAG writes UTF-8, so the file is damaged or was re-encoded — restore it from a backup.`, {
-      file: this.file,
-      byteOffset: at,
-    });
+    throw new SourceFormatError(
+      'INVALID_UTF8',
+      `${this.file} is not valid UTF-8 at byte ${at}; LightRAG writes UTF-8, so the file is damaged or was re-encoded — restore it from a backup.`,
+      {
+        file: this.file,
+        byteOffset: at,
+      },
+    );
   }
 }
 

@@ -93,17 +93,30 @@ export function firstNonFinite(v: Float32Array): number {
  */
 export function decodeRecordVector(b64: string, file: string, recordIndex: number): Float32Array {
   const raw = Buffer.from(b64, 'latin1');
+  // eslint-disable-next-line no-control-regex -- the range starts at NUL on purpose: any non-ASCII byte
   if (/[^\x00-\x7f]/.test(b64) || findInvalidBase64(raw, true) >= 0) {
-    throw new SourceFormatError('INVALID_BASE64', `${file}: the "vector" field of record ${recordIndex} is not valid base64; the file is damaged — restore it from a backup or remove the field.`, { file, recordIndex });
+    throw new SourceFormatError(
+      'INVALID_BASE64',
+      `${file}: the "vector" field of record ${recordIndex} is not valid base64; the file is damaged — restore it from a backup or remove the field.`,
+      { file, recordIndex },
+    );
   }
   let inflated: Buffer;
   try {
     inflated = inflateSync(Buffer.from(b64, 'base64'));
   } catch (e) {
-    throw new SourceFormatError('INVALID_VECTOR', `${file}: the "vector" field of record ${recordIndex} is not zlib-compressed float16 data (${(e as Error).message}); the file is damaged — restore it from a backup.`, { file, recordIndex });
+    throw new SourceFormatError(
+      'INVALID_VECTOR',
+      `${file}: the "vector" field of record ${recordIndex} is not zlib-compressed float16 data (${(e as Error).message}); the file is damaged — restore it from a backup.`,
+      { file, recordIndex },
+    );
   }
   if (inflated.length % 2 !== 0) {
-    throw new SourceFormatError('INVALID_VECTOR', `${file}: the "vector" field of record ${recordIndex} decompresses to ${inflated.length} bytes, not a whole number of float16 values; the file is damaged.`, { file, recordIndex });
+    throw new SourceFormatError(
+      'INVALID_VECTOR',
+      `${file}: the "vector" field of record ${recordIndex} decompresses to ${inflated.length} bytes, not a whole number of float16 values; the file is damaged.`,
+      { file, recordIndex },
+    );
   }
   return float16ToFloat32(inflated);
 }

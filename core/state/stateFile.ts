@@ -6,7 +6,16 @@ import { z } from 'zod';
 export const STATE_FILE_NAME = '.migration_state.json';
 
 /** The phases of the original guide, plus `cancelled` for a job a person stopped. */
-export const MIGRATION_PHASES = ['initial', 'prepared', 'staged', 'verified', 'promoted', 'rolled_back', 'verification_failed', 'cancelled'] as const;
+export const MIGRATION_PHASES = [
+  'initial',
+  'prepared',
+  'staged',
+  'verified',
+  'promoted',
+  'rolled_back',
+  'verification_failed',
+  'cancelled',
+] as const;
 export type MigrationPhase = (typeof MIGRATION_PHASES)[number];
 
 /**
@@ -62,7 +71,9 @@ export async function readState(databasePath: string): Promise<MigrationState | 
   }
   const parsed = MigrationStateSchema.safeParse(json);
   if (!parsed.success) {
-    throw new StateFileError(`${file} is not a migration state file (${parsed.error.issues[0]?.message}); delete it to start a fresh migration.`);
+    throw new StateFileError(
+      `${file} is not a migration state file (${parsed.error.issues[0]?.message}); delete it to start a fresh migration.`,
+    );
   }
   return parsed.data;
 }

@@ -14,7 +14,13 @@ type Admission = { ok: true; id: string; row: unknown[]; start: number } | { ok:
  * already came earlier in the batch (`seen`), or when the encoder refuses a value (NaN vectors,
  * NUL in text, …); a refused record leaves no bytes behind.
  */
-export function admitRecord(mapping: CollectionMapping, record: AnyRecord, now: number, seen: Set<string>, encoder: BinaryCopyEncoder): Admission {
+export function admitRecord(
+  mapping: CollectionMapping,
+  record: AnyRecord,
+  now: number,
+  seen: Set<string>,
+  encoder: BinaryCopyEncoder,
+): Admission {
   const mapped = mapping.map(record, now);
   if (!mapped.ok) return mapped;
   if (seen.has(mapped.dedupeKey)) return { ok: false, id: mapped.id, reason: DUPLICATE_IN_BATCH };

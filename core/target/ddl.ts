@@ -11,12 +11,17 @@ export interface CreateTableOptions {
   vectorAsFloat32?: boolean;
 }
 
-export function columnDdl(spec: TableSpec, name: string, opts: Pick<CreateTableOptions, 'workspaceDefault' | 'vectorAsFloat32'> = {}): string {
+export function columnDdl(
+  spec: TableSpec,
+  name: string,
+  opts: Pick<CreateTableOptions, 'workspaceDefault' | 'vectorAsFloat32'> = {},
+): string {
   const c = spec.columns.find((x) => x.name === name)!;
   let type = c.sqlType;
   if (opts.vectorAsFloat32 && spec.vector && c.name === spec.vector.column) type = `VECTOR(${spec.vector.dimension})`;
   let extra = c.extra ?? '';
-  if (c.name === 'workspace' && opts.workspaceDefault !== undefined) extra = `NOT NULL DEFAULT ${quoteLiteral(opts.workspaceDefault)}`;
+  if (c.name === 'workspace' && opts.workspaceDefault !== undefined)
+    extra = `NOT NULL DEFAULT ${quoteLiteral(opts.workspaceDefault)}`;
   return `${quoteIdent(c.name)} ${type}${extra ? ` ${extra}` : ''}`;
 }
 
@@ -30,7 +35,12 @@ export function primaryKeyClause(spec: TableSpec): string {
   return `CONSTRAINT ${quoteIdent(spec.primaryKeyName)} PRIMARY KEY (${spec.primaryKey.map(quoteIdent).join(', ')})`;
 }
 
-export function createIndexSql(schema: string, table: string, index: { name: string; using: string }, ifNotExists = true): string {
+export function createIndexSql(
+  schema: string,
+  table: string,
+  index: { name: string; using: string },
+  ifNotExists = true,
+): string {
   return `CREATE INDEX ${ifNotExists ? 'IF NOT EXISTS ' : ''}${quoteIdent(index.name)} ON ${qualify(schema, table)} ${index.using}`;
 }
 

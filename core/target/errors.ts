@@ -21,11 +21,21 @@ export interface RecordError {
 }
 
 const TRANSIENT = /^(08|57P0[123]|53300|40001|40P01)/;
-const TRANSIENT_NODE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const TRANSIENT_NODE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
 
 /** Strips anything that looks like a password from a message (URLs with user:pass@, password=…). */
 export function redact(message: string): string {
-  return message.replace(/(postgres(?:ql)?:\/\/[^:/@\s]*):[^@\s]*@/gi, '$1:***@').replace(/(password\s*=\s*)\S+/gi, '$1***');
+  return message
+    .replace(/(postgres(?:ql)?:\/\/[^:/@\s]*):[^@\s]*@/gi, '$1:***@')
+    .replace(/(password\s*=\s*)\S+/gi, '$1***');
 }
 
 /** Wraps a node-postgres error into a TargetError with a clear sentence (keeps transient ones retryable). */
@@ -34,8 +44,19 @@ export function classifyPgError(error: unknown, context: string): TargetError {
   const err = error as { code?: string; message?: string };
   const code = err?.code;
   const message = redact(String(err?.message ?? error));
-  if (code === '42501') return new TargetError(`${context}: permission denied (${message}); grant the privilege to the migration role or use a role that has it.`, 'permanent', code);
-  if (code && (TRANSIENT.test(code) || TRANSIENT_NODE.has(code))) return new TargetError(`${context}: PostgreSQL is not available right now (${message}); it will be retried.`, 'transient', code);
-  if (/Connection terminated|timeout expired/i.test(message)) return new TargetError(`${context}: the connection was lost (${message}); it will be retried.`, 'transient', code);
+  if (code === '42501')
+    return new TargetError(
+      `${context}: permission denied (${message}); grant the privilege to the migration role or use a role that has it.`,
+      'permanent',
+      code,
+    );
+  if (code && (TRANSIENT.test(code) || TRANSIENT_NODE.has(code)))
+    return new TargetError(
+      `${context}: PostgreSQL is not available right now (${message}); it will be retried.`,
+      'transient',
+      code,
+    );
+  if (/Connection terminated|timeout expired/i.test(message))
+    return new TargetError(`${context}: the connection was lost (${message}); it will be retried.`, 'transient', code);
   return new TargetError(`${context}: ${message}`, 'permanent', code);
 }

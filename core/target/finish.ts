@@ -7,7 +7,9 @@ import { rejectTable, stagingTable, type TargetPlan } from './plan';
 type Queryable = pg.Pool | pg.PoolClient;
 
 function collectionOf(plan: TargetPlan, spec: TableSpec): string {
-  const names = Object.values(plan.layout.collections).filter((m) => m && m.table === spec.name).map((m) => m!.collection);
+  const names = Object.values(plan.layout.collections)
+    .filter((m) => m && m.table === spec.name)
+    .map((m) => m.collection);
   return names.length === 1 ? names[0]! : names.join('|');
 }
 
@@ -19,7 +21,10 @@ export async function dedupeStagingTable(db: Queryable, plan: TargetPlan, spec: 
   const t = stagingTable(plan, spec.name);
   const ident = spec.identity.map(quoteIdent);
   const hasCollection = spec.columns.some((c) => c.name === 'collection');
-  const key = spec.identity.filter((k) => k !== 'namespace' && k !== 'collection').map((k) => `${quoteIdent(k)}::text`).join(` || ' -> ' || `);
+  const key = spec.identity
+    .filter((k) => k !== 'namespace' && k !== 'collection')
+    .map((k) => `${quoteIdent(k)}::text`)
+    .join(` || ' -> ' || `);
   const { rows } = await db.query<{ collection: string; id: string }>(
     `WITH ranked AS (
        SELECT ctid AS c, row_number() OVER (PARTITION BY ${ident.join(', ')} ORDER BY ctid DESC) AS rn, ${key} AS k,
@@ -32,7 +37,11 @@ export async function dedupeStagingTable(db: Queryable, plan: TargetPlan, spec: 
      SELECT collection, id FROM ins`,
     hasCollection ? [] : [collectionOf(plan, spec)],
   );
-  return rows.map((r) => ({ collection: r.collection, id: r.id, reason: 'duplicate id: another batch holds a record with the same id (the last loaded is kept)' }));
+  return rows.map((r) => ({
+    collection: r.collection,
+    id: r.id,
+    reason: 'duplicate id: another batch holds a record with the same id (the last loaded is kept)',
+  }));
 }
 
 export interface FinishResult {

@@ -12,10 +12,16 @@ export class IdentifierError extends Error {
  * no NUL byte, at most 63 UTF-8 bytes (we never let the server truncate a name silently).
  */
 export function quoteIdent(name: string): string {
-  if (typeof name !== 'string' || name.length === 0) throw new IdentifierError('An SQL identifier is empty; give the table or schema a name.');
-  if (name.includes('\0')) throw new IdentifierError(`The SQL identifier ${JSON.stringify(name)} contains a NUL byte, which PostgreSQL does not allow.`);
+  if (typeof name !== 'string' || name.length === 0)
+    throw new IdentifierError('An SQL identifier is empty; give the table or schema a name.');
+  if (name.includes('\0'))
+    throw new IdentifierError(
+      `The SQL identifier ${JSON.stringify(name)} contains a NUL byte, which PostgreSQL does not allow.`,
+    );
   if (Buffer.byteLength(name, 'utf8') > PG_MAX_IDENTIFIER_BYTES) {
-    throw new IdentifierError(`The SQL identifier "${name}" is longer than ${PG_MAX_IDENTIFIER_BYTES} bytes; PostgreSQL would truncate it — choose a shorter name.`);
+    throw new IdentifierError(
+      `The SQL identifier "${name}" is longer than ${PG_MAX_IDENTIFIER_BYTES} bytes; PostgreSQL would truncate it — choose a shorter name.`,
+    );
   }
   return `"${name.replace(/"/g, '""')}"`;
 }
@@ -27,7 +33,8 @@ export function qualify(schema: string, table: string): string {
 
 /** A string literal for the few places where a parameter cannot be used (DDL defaults). */
 export function quoteLiteral(value: string): string {
-  if (value.includes('\0')) throw new IdentifierError('A string literal contains a NUL byte, which PostgreSQL does not allow.');
+  if (value.includes('\0'))
+    throw new IdentifierError('A string literal contains a NUL byte, which PostgreSQL does not allow.');
   return `'${value.replace(/'/g, "''")}'`;
 }
 
@@ -37,12 +44,19 @@ export function quoteLiteral(value: string): string {
  * Quotes, spaces and any unicode are fine: workspaces are always passed as parameters.
  */
 export function validateWorkspace(workspace: string): string {
-  if (typeof workspace !== 'string' || workspace.length === 0) throw new IdentifierError('The workspace name is empty; use "default" for a root working directory.');
+  if (typeof workspace !== 'string' || workspace.length === 0)
+    throw new IdentifierError('The workspace name is empty; use "default" for a root working directory.');
   if (workspace.includes('/') || workspace.includes('\\') || workspace === '.' || workspace === '..') {
-    throw new IdentifierError(`The workspace name "${workspace}" is not a single path component (no "/", "\\", "." or ".."), so LightRAG would refuse it; rename the workspace.`);
+    throw new IdentifierError(
+      `The workspace name "${workspace}" is not a single path component (no "/", "\\", "." or ".."), so LightRAG would refuse it; rename the workspace.`,
+    );
   }
-  if (workspace.includes('\0')) throw new IdentifierError('The workspace name contains a NUL byte; rename the workspace.');
-  if ([...workspace].length > 255) throw new IdentifierError(`The workspace name is longer than 255 characters (LightRAG's VARCHAR(255)); rename the workspace.`);
+  if (workspace.includes('\0'))
+    throw new IdentifierError('The workspace name contains a NUL byte; rename the workspace.');
+  if ([...workspace].length > 255)
+    throw new IdentifierError(
+      `The workspace name is longer than 255 characters (LightRAG's VARCHAR(255)); rename the workspace.`,
+    );
   return workspace;
 }
 

@@ -37,19 +37,33 @@ export interface IndexBuildReport {
  * layout converts the staged float32 column first. Idempotent (skips what exists).
  * Run finishStaging first (duplicates would break the primary key).
  */
-export async function buildIndexes(pool: pg.Pool, plan: TargetPlan, onProgress?: (r: IndexBuildReport) => void): Promise<IndexBuildReport[]> {
+export async function buildIndexes(
+  pool: pg.Pool,
+  plan: TargetPlan,
+  onProgress?: (r: IndexBuildReport) => void,
+): Promise<IndexBuildReport[]> {
   const client = await pool.connect();
   const reports: IndexBuildReport[] = [];
   const s = plan.stagingSchema;
   try {
-    await client.query(`SELECT set_config('maintenance_work_mem', $1, false), set_config('max_parallel_maintenance_workers', $2, false)`, [
-      plan.options.maintenanceWorkMem,
-      String(plan.options.parallelWorkers),
-    ]);
+    await client.query(
+      `SELECT set_config('maintenance_work_mem', $1, false), set_config('max_parallel_maintenance_workers', $2, false)`,
+      [plan.options.maintenanceWorkMem, String(plan.options.parallelWorkers)],
+    );
     const existing = async (name: string) =>
-      (await client.query(`SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`, [s, name])).rowCount! > 0;
+      (
+        await client.query(
+          `SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
+          [s, name],
+        )
+      ).rowCount! > 0;
     const constraintExists = async (table: string, name: string) =>
-      (await client.query(`SELECT 1 FROM pg_constraint WHERE conrelid = $1::regclass AND conname = $2`, [qualify(s, table), name])).rowCount! > 0;
+      (
+        await client.query(`SELECT 1 FROM pg_constraint WHERE conrelid = $1::regclass AND conname = $2`, [
+          qualify(s, table),
+          name,
+        ])
+      ).rowCount! > 0;
     const timed = async (table: string, index: string, sql: string) => {
       const t0 = performance.now();
       await client.query(sql);
@@ -61,19 +75,30 @@ export async function buildIndexes(pool: pg.Pool, plan: TargetPlan, onProgress?:
     for (const spec of plan.layout.tables) {
       const st = stagingTableName(spec.name);
       if (spec.vector?.storage === 'halfvec') {
-        const { rows } = await client.query<{ t: string }>(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2`, [qualify(s, st), spec.vector.column]);
+        const { rows } = await client.query<{ t: string }>(
+          `SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2`,
+          [qualify(s, st), spec.vector.column],
+        );
         if (!rows[0]?.t.startsWith('halfvec')) {
-          await timed(st, `${spec.vector.column} → halfvec`, `ALTER TABLE ${qualify(s, st)} ALTER COLUMN ${quoteIdent(spec.vector.column)} TYPE HALFVEC(${spec.vector.dimension})`);
+          await timed(
+            st,
+            `${spec.vector.column} → halfvec`,
+            `ALTER TABLE ${qualify(s, st)} ALTER COLUMN ${quoteIdent(spec.vector.column)} TYPE HALFVEC(${spec.vector.dimension})`,
+          );
         }
       }
-      if (!(await constraintExists(st, spec.primaryKeyName))) await timed(st, spec.primaryKeyName, `ALTER TABLE ${qualify(s, st)} ADD ${primaryKeyClause(spec)}`);
+      if (!(await constraintExists(st, spec.primaryKeyName)))
+        await timed(st, spec.primaryKeyName, `ALTER TABLE ${qualify(s, st)} ADD ${primaryKeyClause(spec)}`);
       for (const idx of spec.indexes.filter((i) => !i.vector)) {
         if (!(await existing(idx.name))) await timed(st, idx.name, createIndexSql(s, st, idx, false));
       }
     }
     for (const spec of plan.layout.tables) {
       const st = stagingTableName(spec.name);
-      const fkSqls = foreignKeySqls(s, st, { ...spec, foreignKeys: (spec.foreignKeys ?? []).map((fk) => ({ ...fk, refTable: stagingTableName(fk.refTable) })) });
+      const fkSqls = foreignKeySqls(s, st, {
+        ...spec,
+        foreignKeys: (spec.foreignKeys ?? []).map((fk) => ({ ...fk, refTable: stagingTableName(fk.refTable) })),
+      });
       for (const [i, fk] of (spec.foreignKeys ?? []).entries()) {
         if (!(await constraintExists(st, fk.name))) await timed(st, fk.name, fkSqls[i]!);
       }
@@ -86,7 +111,13 @@ export async function buildIndexes(pool: pg.Pool, plan: TargetPlan, onProgress?:
         // give the build what this table's graph needs (never less than the plan's setting, at most its cap).
         if (/USING hnsw/i.test(idx.using) && spec.vector) {
           const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${qualify(s, st)}`);
-          const kb = Math.max(toKb(plan.options.maintenanceWorkMem), Math.min(hnswGraphKb(Number(rows[0]!.n), spec.vector.dimension, spec.vector.storage, plan.options.hnswM), toKb(plan.options.maintenanceWorkMemMax)));
+          const kb = Math.max(
+            toKb(plan.options.maintenanceWorkMem),
+            Math.min(
+              hnswGraphKb(Number(rows[0]!.n), spec.vector.dimension, spec.vector.storage, plan.options.hnswM),
+              toKb(plan.options.maintenanceWorkMemMax),
+            ),
+          );
           await client.query(`SELECT set_config('maintenance_work_mem', $1, false)`, [`${kb}kB`]);
         }
         await timed(st, idx.name, createIndexSql(s, st, idx, false));

@@ -141,7 +141,8 @@ export async function loadBatch(pool: pg.Pool, plan: TargetPlan, input: BatchInp
     // BEGIN and the marker claim in one round trip (simple protocol, so the key is inlined as
     // escaped literals): with the COPY and "UPDATE marker; COMMIT" a batch costs three round
     // trips, like a bare BEGIN / COPY / COMMIT.
-    if (!Number.isSafeInteger(input.batchIndex)) throw new TargetError(`Batch index ${String(input.batchIndex)} is not an integer.`);
+    if (!Number.isSafeInteger(input.batchIndex))
+      throw new TargetError(`Batch index ${String(input.batchIndex)} is not an integer.`);
     const key = `${client.escapeLiteral(plan.options.migrationId)}, ${client.escapeLiteral(input.collection)}, ${input.batchIndex}`;
     inTx = true;
     const claim = (await client.query(
@@ -169,7 +170,12 @@ export async function loadBatch(pool: pg.Pool, plan: TargetPlan, input: BatchInp
     const add = (record: AnyRecord): boolean => {
       const admitted = admitRecord(mapping, record, now, seen, encoder);
       if (!admitted.ok) {
-        rejected.push({ collection: input.collection, id: admitted.id, batchIndex: input.batchIndex, reason: admitted.reason });
+        rejected.push({
+          collection: input.collection,
+          id: admitted.id,
+          batchIndex: input.batchIndex,
+          reason: admitted.reason,
+        });
         return false;
       }
       return encoder.length >= threshold;
@@ -211,27 +217,59 @@ export async function loadBatch(pool: pg.Pool, plan: TargetPlan, input: BatchInp
   } catch (error) {
     if (inTx) await client.query('ROLLBACK').catch(() => undefined);
     if (error instanceof TargetError) throw error;
-    throw classifyPgError(error, `Loading batch ${input.batchIndex} of ${input.collection} into ${mapping.table}_staging`);
+    throw classifyPgError(
+      error,
+      `Loading batch ${input.batchIndex} of ${input.collection} into ${mapping.table}_staging`,
+    );
   } finally {
     client.off('error', onLost);
     client.release(lost);
   }
 }
 
-async function batchOutcome(db: pg.PoolClient | pg.Pool, plan: TargetPlan, collection: string, batchIndex: number): Promise<BatchResult> {
-  const m = await db.query<{ rows: number }>(`SELECT rows FROM ${markerTable(plan)} WHERE migration_id = $1 AND collection = $2 AND batch_index = $3`, [plan.options.migrationId, collection, batchIndex]);
-  const r = await db.query<{ id: string; reason: string }>(`SELECT id, reason FROM ${rejectTable(plan)} WHERE collection = $1 AND batch_index = $2`, [collection, batchIndex]);
-  return { status: 'already-loaded', rows: m.rows[0]?.rows ?? 0, rejected: r.rows.map((x) => ({ collection, id: x.id, batchIndex, reason: x.reason })) };
+async function batchOutcome(
+  db: pg.PoolClient | pg.Pool,
+  plan: TargetPlan,
+  collection: string,
+  batchIndex: number,
+): Promise<BatchResult> {
+  const m = await db.query<{ rows: number }>(
+    `SELECT rows FROM ${markerTable(plan)} WHERE migration_id = $1 AND collection = $2 AND batch_index = $3`,
+    [plan.options.migrationId, collection, batchIndex],
+  );
+  const r = await db.query<{ id: string; reason: string }>(
+    `SELECT id, reason FROM ${rejectTable(plan)} WHERE collection = $1 AND batch_index = $2`,
+    [collection, batchIndex],
+  );
+  return {
+    status: 'already-loaded',
+    rows: m.rows[0]?.rows ?? 0,
+    rejected: r.rows.map((x) => ({ collection, id: x.id, batchIndex, reason: x.reason })),
+  };
 }
 
 /** Which batches of a collection are committed (for resuming). */
-export async function loadedBatches(db: pg.Pool | pg.PoolClient, plan: TargetPlan, collection: CollectionName): Promise<number[]> {
-  const { rows } = await db.query<{ batch_index: number }>(`SELECT batch_index FROM ${markerTable(plan)} WHERE migration_id = $1 AND collection = $2 ORDER BY 1`, [plan.options.migrationId, collection]);
+export async function loadedBatches(
+  db: pg.Pool | pg.PoolClient,
+  plan: TargetPlan,
+  collection: CollectionName,
+): Promise<number[]> {
+  const { rows } = await db.query<{ batch_index: number }>(
+    `SELECT batch_index FROM ${markerTable(plan)} WHERE migration_id = $1 AND collection = $2 ORDER BY 1`,
+    [plan.options.migrationId, collection],
+  );
   return rows.map((r) => r.batch_index);
 }
 
 /** Every record rejected so far (by batches and by the finishing steps). */
 export async function listRejects(db: pg.Pool | pg.PoolClient, plan: TargetPlan): Promise<RecordError[]> {
-  const { rows } = await db.query<{ collection: string; batch_index: number | null; id: string; reason: string }>(`SELECT collection, batch_index, id, reason FROM ${rejectTable(plan)} ORDER BY collection, batch_index, id`);
-  return rows.map((r) => ({ collection: r.collection, id: r.id, reason: r.reason, ...(r.batch_index === null ? {} : { batchIndex: r.batch_index }) }));
+  const { rows } = await db.query<{ collection: string; batch_index: number | null; id: string; reason: string }>(
+    `SELECT collection, batch_index, id, reason FROM ${rejectTable(plan)} ORDER BY collection, batch_index, id`,
+  );
+  return rows.map((r) => ({
+    collection: r.collection,
+    id: r.id,
+    reason: r.reason,
+    ...(r.batch_index === null ? {} : { batchIndex: r.batch_index }),
+  }));
 }

@@ -50,10 +50,13 @@ export const PGVECTOR_MAX_HALFVEC_INDEX_DIMS = 4000;
 
 /** Resolves the options into the full plan (tables, names, index type). Pure and deterministic. */
 export function planTarget(input: TargetOptions): TargetPlan {
-  if (!input.migrationId) throw new TargetError('The migration id is empty; every migration needs one to scope its staging tables.');
+  if (!input.migrationId)
+    throw new TargetError('The migration id is empty; every migration needs one to scope its staging tables.');
   validateWorkspace(input.workspace);
   if (!Number.isInteger(input.dimension) || input.dimension < 1 || input.dimension > 16000) {
-    throw new TargetError(`The embedding dimension ${input.dimension} is not between 1 and 16000 (pgvector's limit); check the vector files.`);
+    throw new TargetError(
+      `The embedding dimension ${input.dimension} is not between 1 and 16000 (pgvector's limit); check the vector files.`,
+    );
   }
   const options = {
     layout: 'lightrag' as LayoutName,
@@ -75,20 +78,36 @@ export function planTarget(input: TargetOptions): TargetPlan {
   if ((vectorIndex === 'hnsw' || vectorIndex === 'ivfflat') && d > PGVECTOR_MAX_VECTOR_INDEX_DIMS) {
     if (options.highDimensionIndex === 'halfvec' && d <= PGVECTOR_MAX_HALFVEC_INDEX_DIMS) {
       vectorIndex = 'hnsw_halfvec';
-      notes.push(`pgvector indexes at most ${PGVECTOR_MAX_VECTOR_INDEX_DIMS} dimensions of vector; ${d}-dimension vectors are stored as halfvec with an HNSW halfvec index (run LightRAG with POSTGRES_VECTOR_INDEX_TYPE=HNSW_HALFVEC).`);
+      notes.push(
+        `pgvector indexes at most ${PGVECTOR_MAX_VECTOR_INDEX_DIMS} dimensions of vector; ${d}-dimension vectors are stored as halfvec with an HNSW halfvec index (run LightRAG with POSTGRES_VECTOR_INDEX_TYPE=HNSW_HALFVEC).`,
+      );
     } else {
       vectorIndex = 'none';
-      notes.push(`pgvector indexes at most ${PGVECTOR_MAX_VECTOR_INDEX_DIMS} dimensions of vector; ${d}-dimension vectors are kept exact without a vector index (queries scan; --high-dimension-index halfvec stores them as halfvec with an index).`);
+      notes.push(
+        `pgvector indexes at most ${PGVECTOR_MAX_VECTOR_INDEX_DIMS} dimensions of vector; ${d}-dimension vectors are kept exact without a vector index (queries scan; --high-dimension-index halfvec stores them as halfvec with an index).`,
+      );
     }
   }
   if (vectorIndex === 'hnsw_halfvec' && d > PGVECTOR_MAX_HALFVEC_INDEX_DIMS) {
     vectorIndex = 'none';
-    notes.push(`pgvector indexes at most ${PGVECTOR_MAX_HALFVEC_INDEX_DIMS} dimensions of halfvec; no vector index is built.`);
+    notes.push(
+      `pgvector indexes at most ${PGVECTOR_MAX_HALFVEC_INDEX_DIMS} dimensions of halfvec; no vector index is built.`,
+    );
   }
-  const layoutOpts = { dimension: d, vectorIndex, hnswM: options.hnswM, hnswEfConstruction: options.hnswEfConstruction, ivfflatLists: options.ivfflatLists };
-  const layout = options.layout === 'hybridrag'
-    ? hybridragLayout(layoutOpts)
-    : lightragLayout({ ...layoutOpts, ...(options.embeddingModel ? { embeddingModel: options.embeddingModel } : {}) });
+  const layoutOpts = {
+    dimension: d,
+    vectorIndex,
+    hnswM: options.hnswM,
+    hnswEfConstruction: options.hnswEfConstruction,
+    ivfflatLists: options.ivfflatLists,
+  };
+  const layout =
+    options.layout === 'hybridrag'
+      ? hybridragLayout(layoutOpts)
+      : lightragLayout({
+          ...layoutOpts,
+          ...(options.embeddingModel ? { embeddingModel: options.embeddingModel } : {}),
+        });
   const tag = scopeTag(options.migrationId);
   return {
     options,
@@ -115,7 +134,8 @@ export function mappingFor(plan: TargetPlan, collection: CollectionName): Collec
   return m;
 }
 
-export const stagingTable = (plan: TargetPlan, table: string): string => qualify(plan.stagingSchema, stagingTableName(table));
+export const stagingTable = (plan: TargetPlan, table: string): string =>
+  qualify(plan.stagingSchema, stagingTableName(table));
 export const productionTable = (plan: TargetPlan, table: string): string => qualify(plan.targetSchema, table);
 export const markerTable = (plan: TargetPlan): string => qualify(plan.stagingSchema, '_batches');
 export const rejectTable = (plan: TargetPlan): string => qualify(plan.stagingSchema, '_rejects');

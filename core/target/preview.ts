@@ -9,7 +9,11 @@ import { tableSpec, type TargetPlan } from './plan';
  * The records of one batch the loader would reject, with its reasons — for a dry run: the same
  * mapping and encoding as a load, into a scratch buffer, nothing written anywhere.
  */
-export function batchRejects(plan: TargetPlan, collection: CollectionName, records: Iterable<AnyRecord>): { id: string; reason: string }[] {
+export function batchRejects(
+  plan: TargetPlan,
+  collection: CollectionName,
+  records: Iterable<AnyRecord>,
+): { id: string; reason: string }[] {
   const now = Date.now();
   const mapping = plan.layout.collections[collection];
   if (!mapping) return [];

@@ -36,7 +36,12 @@ async function count(c: pg.PoolClient, sql: string, params: unknown[] = []): Pro
   return Number(rows[0]!.n);
 }
 
-async function vectorType(c: pg.PoolClient, schema: string, table: string, column: string): Promise<string | undefined> {
+async function vectorType(
+  c: pg.PoolClient,
+  schema: string,
+  table: string,
+  column: string,
+): Promise<string | undefined> {
   const { rows } = await c.query<{ t: string }>(
     `SELECT format_type(a.atttypid, a.atttypmod) AS t FROM pg_attribute a WHERE a.attrelid = $1::regclass AND a.attname = $2 AND NOT a.attisdropped`,
     [qualify(schema, table), column],
@@ -70,7 +75,11 @@ async function withRetry<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {
  * The two graph tables (linked by foreign keys) always move in the same mode.
  * Idempotent: a second call after success is a no-op; after a rollback it promotes again.
  */
-export async function promote(pool: pg.Pool, plan: TargetPlan, options: { lockTimeoutMs?: number } = {}): Promise<PromoteResult> {
+export async function promote(
+  pool: pg.Pool,
+  plan: TargetPlan,
+  options: { lockTimeoutMs?: number } = {},
+): Promise<PromoteResult> {
   return withRetry(async () => {
     const c = await pool.connect();
     try {
@@ -105,7 +114,9 @@ async function promoteTx(c: pg.PoolClient, plan: TargetPlan, lockTimeoutMs: numb
   );
   // serialise promotes/rollbacks of this migration
   await c.query(`LOCK TABLE ${promotionsTable(plan)} IN EXCLUSIVE MODE`);
-  const prior = await c.query<{ table_name: string; mode: string; rolled_back_at: Date | null }>(`SELECT table_name, mode, rolled_back_at FROM ${promotionsTable(plan)}`);
+  const prior = await c.query<{ table_name: string; mode: string; rolled_back_at: Date | null }>(
+    `SELECT table_name, mode, rolled_back_at FROM ${promotionsTable(plan)}`,
+  );
   if (prior.rows.some((r) => r.rolled_back_at === null)) return { alreadyPromoted: true, tables: [] };
   for (const r of prior.rows) if (r.mode === 'rows') await c.query(`DROP TABLE IF EXISTS ${qualify(G, r.table_name)}`);
   await c.query(`DELETE FROM ${promotionsTable(plan)}`);
@@ -113,10 +124,19 @@ async function promoteTx(c: pg.PoolClient, plan: TargetPlan, lockTimeoutMs: numb
   const specs = plan.layout.tables;
   for (const spec of specs) {
     if (!(await regclass(c, S, stagingTableName(spec.name)))) {
-      throw new TargetError(`The staging table ${S}.${stagingTableName(spec.name)} is missing; run the staging phase (prepare, load, finish, build indexes) before promoting.`);
+      throw new TargetError(
+        `The staging table ${S}.${stagingTableName(spec.name)} is missing; run the staging phase (prepare, load, finish, build indexes) before promoting.`,
+      );
     }
-    const hasPk = await count(c, `SELECT count(*) AS n FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'`, [qualify(S, stagingTableName(spec.name))]);
-    if (!hasPk) throw new TargetError(`The staging table ${S}.${stagingTableName(spec.name)} has no primary key yet; build the indexes (buildIndexes) before promoting.`);
+    const hasPk = await count(
+      c,
+      `SELECT count(*) AS n FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'`,
+      [qualify(S, stagingTableName(spec.name))],
+    );
+    if (!hasPk)
+      throw new TargetError(
+        `The staging table ${S}.${stagingTableName(spec.name)} has no primary key yet; build the indexes (buildIndexes) before promoting.`,
+      );
   }
 
   // Lock production tables in a fixed order: writers wait, readers go on reading the old generation.
@@ -126,7 +146,8 @@ async function promoteTx(c: pg.PoolClient, plan: TargetPlan, lockTimeoutMs: numb
     let others = false;
     if (exists) {
       await c.query(`LOCK TABLE ${qualify(T, spec.name)} IN SHARE ROW EXCLUSIVE MODE`);
-      others = (await c.query(`SELECT 1 FROM ${qualify(T, spec.name)} WHERE workspace <> $1 LIMIT 1`, [ws])).rowCount! > 0;
+      others =
+        (await c.query(`SELECT 1 FROM ${qualify(T, spec.name)} WHERE workspace <> $1 LIMIT 1`, [ws])).rowCount! > 0;
     }
     state.set(spec.name, { exists, others });
   }
@@ -140,7 +161,8 @@ async function promoteTx(c: pg.PoolClient, plan: TargetPlan, lockTimeoutMs: numb
   // names the tables in that order cannot deadlock with us; others may be chosen as deadlock victims
   // and retry, and so would we).
   for (const spec of specs) {
-    if (state.get(spec.name)!.exists && modeOf.get(spec.name) === 'swap') await c.query(`LOCK TABLE ${qualify(T, spec.name)} IN ACCESS EXCLUSIVE MODE`);
+    if (state.get(spec.name)!.exists && modeOf.get(spec.name) === 'swap')
+      await c.query(`LOCK TABLE ${qualify(T, spec.name)} IN ACCESS EXCLUSIVE MODE`);
   }
   const results = new Map<string, PromotedTable>();
   // 1) move the previous generation out (reverse order: edges before the nodes they reference)
@@ -148,7 +170,14 @@ async function promoteTx(c: pg.PoolClient, plan: TargetPlan, lockTimeoutMs: numb
     const st = state.get(spec.name)!;
     const mode = modeOf.get(spec.name)!;
     const prod = qualify(T, spec.name);
-    const r: PromotedTable = { table: spec.name, mode, hadPrevious: st.exists, previousRows: 0, rows: 0, addedColumns: [] };
+    const r: PromotedTable = {
+      table: spec.name,
+      mode,
+      hadPrevious: st.exists,
+      previousRows: 0,
+      rows: 0,
+      addedColumns: [],
+    };
     results.set(spec.name, r);
     if (!st.exists) continue;
     if (mode === 'swap') {
@@ -169,7 +198,9 @@ async function promoteTx(c: pg.PoolClient, plan: TargetPlan, lockTimeoutMs: numb
         }
       }
       await c.query(`DROP TABLE IF EXISTS ${qualify(G, spec.name)}`);
-      await c.query(`CREATE TABLE ${qualify(G, spec.name)} AS SELECT * FROM ${prod} WHERE workspace = ${quoteLiteral(ws)}`);
+      await c.query(
+        `CREATE TABLE ${qualify(G, spec.name)} AS SELECT * FROM ${prod} WHERE workspace = ${quoteLiteral(ws)}`,
+      );
       r.previousRows = (await c.query(`DELETE FROM ${prod} WHERE workspace = $1`, [ws])).rowCount ?? 0;
     }
   }
@@ -188,14 +219,20 @@ async function promoteTx(c: pg.PoolClient, plan: TargetPlan, lockTimeoutMs: numb
       const cols = spec.columns.map((x) => quoteIdent(x.name)).join(', ');
       r.rows = (await c.query(`INSERT INTO ${prod} (${cols}) SELECT ${cols} FROM ${staged}`)).rowCount ?? 0;
     }
-    await c.query(`INSERT INTO ${promotionsTable(plan)} (ord, table_name, mode, had_previous, workspace) VALUES ($1, $2, $3, $4, $5)`, [ord, spec.name, r.mode, r.hadPrevious, ws]);
+    await c.query(
+      `INSERT INTO ${promotionsTable(plan)} (ord, table_name, mode, had_previous, workspace) VALUES ($1, $2, $3, $4, $5)`,
+      [ord, spec.name, r.mode, r.hadPrevious, ws],
+    );
   }
   return { alreadyPromoted: false, tables: specs.map((s) => results.get(s.name)!) };
 }
 
 /** Adds the layout's columns missing from an existing (older) production table, as LightRAG's startup does. */
 async function upgradeShape(c: pg.PoolClient, schema: string, spec: TableSpec): Promise<string[]> {
-  const { rows } = await c.query<{ attname: string }>(`SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`, [qualify(schema, spec.name)]);
+  const { rows } = await c.query<{ attname: string }>(
+    `SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`,
+    [qualify(schema, spec.name)],
+  );
   const have = new Set(rows.map((r) => r.attname));
   const added: string[] = [];
   for (const col of spec.columns) {
@@ -231,7 +268,11 @@ export interface RollbackResult {
  * generation that was promoted goes back to staging (swap) or stays in staging (rows), so a
  * later promote can bring it back. No-op when nothing is promoted.
  */
-export async function rollbackPromote(pool: pg.Pool, plan: TargetPlan, options: { lockTimeoutMs?: number } = {}): Promise<RollbackResult> {
+export async function rollbackPromote(
+  pool: pg.Pool,
+  plan: TargetPlan,
+  options: { lockTimeoutMs?: number } = {},
+): Promise<RollbackResult> {
   const ws = plan.options.workspace;
   const S = plan.stagingSchema;
   const G = plan.generationSchema;
@@ -262,7 +303,12 @@ export async function rollbackPromote(pool: pg.Pool, plan: TargetPlan, options: 
         // generation (this workspace's rows only: swap was chosen because there were no others) comes back.
         const shared = new Set<string>();
         for (const r of rows) {
-          if (r.mode === 'swap' && (await c.query(`SELECT 1 FROM ${qualify(T, r.table_name)} WHERE workspace <> $1 LIMIT 1`, [ws])).rowCount! > 0) shared.add(r.table_name);
+          if (
+            r.mode === 'swap' &&
+            (await c.query(`SELECT 1 FROM ${qualify(T, r.table_name)} WHERE workspace <> $1 LIMIT 1`, [ws])).rowCount! >
+              0
+          )
+            shared.add(r.table_name);
         }
         const out: RollbackResult['tables'] = [];
         // out: reverse order (edges first)
@@ -276,8 +322,12 @@ export async function rollbackPromote(pool: pg.Pool, plan: TargetPlan, options: 
             await c.query(`DELETE FROM ${prod} WHERE workspace = $1`, [ws]);
           } else if (r.mode === 'swap') {
             await c.query(`ALTER TABLE ${prod} SET SCHEMA ${quoteIdent(S)}`);
-            await c.query(`ALTER TABLE ${qualify(S, r.table_name)} RENAME TO ${quoteIdent(stagingTableName(r.table_name))}`);
-            await c.query(`ALTER TABLE ${qualify(S, stagingTableName(r.table_name))} ALTER COLUMN "workspace" SET DEFAULT ${quoteLiteral(ws)}`);
+            await c.query(
+              `ALTER TABLE ${qualify(S, r.table_name)} RENAME TO ${quoteIdent(stagingTableName(r.table_name))}`,
+            );
+            await c.query(
+              `ALTER TABLE ${qualify(S, stagingTableName(r.table_name))} ALTER COLUMN "workspace" SET DEFAULT ${quoteLiteral(ws)}`,
+            );
           } else {
             await c.query(`DELETE FROM ${prod} WHERE workspace = $1`, [ws]);
           }
@@ -322,10 +372,15 @@ export async function rollbackPromote(pool: pg.Pool, plan: TargetPlan, options: 
 }
 
 /** Whether this migration's generation is currently promoted. */
-export async function promotionState(db: pg.Pool | pg.PoolClient, plan: TargetPlan): Promise<'not-promoted' | 'promoted' | 'rolled-back'> {
+export async function promotionState(
+  db: pg.Pool | pg.PoolClient,
+  plan: TargetPlan,
+): Promise<'not-promoted' | 'promoted' | 'rolled-back'> {
   const { rows } = await db.query<{ r: string | null }>(`SELECT to_regclass($1) AS r`, [promotionsTable(plan)]);
   if (!rows[0]!.r) return 'not-promoted';
-  const s = await db.query<{ live: string; total: string }>(`SELECT count(*) FILTER (WHERE rolled_back_at IS NULL) AS live, count(*) AS total FROM ${promotionsTable(plan)}`);
+  const s = await db.query<{ live: string; total: string }>(
+    `SELECT count(*) FILTER (WHERE rolled_back_at IS NULL) AS live, count(*) AS total FROM ${promotionsTable(plan)}`,
+  );
   const { live, total } = s.rows[0]!;
   return Number(live) > 0 ? 'promoted' : Number(total) > 0 ? 'rolled-back' : 'not-promoted';
 }

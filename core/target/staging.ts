@@ -7,7 +7,10 @@ import { markerTable, rejectTable, stagingTableName, type TargetPlan } from './p
 type Queryable = pg.Pool | pg.PoolClient;
 
 function hostOf(db: Queryable): string {
-  const o = (db as unknown as { options?: { host?: string; port?: number }; connectionParameters?: { host?: string; port?: number } });
+  const o = db as unknown as {
+    options?: { host?: string; port?: number };
+    connectionParameters?: { host?: string; port?: number };
+  };
   const p = o.options ?? o.connectionParameters ?? {};
   return `${p.host ?? 'localhost'}${p.port ? `:${p.port}` : ''}`;
 }
@@ -17,9 +20,20 @@ function hostOf(db: Queryable): string {
  * allowed), the role may create schemas in the database and tables in the target schema.
  * Every failure is one sentence naming the host, privilege and schema.
  */
-export async function checkTarget(db: Queryable, plan: TargetPlan): Promise<{ pgvectorVersion: string; notes: string[] }> {
+export async function checkTarget(
+  db: Queryable,
+  plan: TargetPlan,
+): Promise<{ pgvectorVersion: string; notes: string[] }> {
   const host = hostOf(db);
-  const { rows } = await db.query<{ db: string; usr: string; installed: string | null; available: string | null; can_create_db: boolean; schema_exists: boolean; can_create_schema: boolean | null }>(
+  const { rows } = await db.query<{
+    db: string;
+    usr: string;
+    installed: string | null;
+    available: string | null;
+    can_create_db: boolean;
+    schema_exists: boolean;
+    can_create_schema: boolean | null;
+  }>(
     `SELECT current_database() AS db, current_user AS usr,
             (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS installed,
             (SELECT default_version FROM pg_available_extensions WHERE name = 'vector') AS available,
@@ -32,23 +46,39 @@ export async function checkTarget(db: Queryable, plan: TargetPlan): Promise<{ pg
   let version = r.installed;
   if (!version) {
     if (!r.available) {
-      throw new TargetError(`pgvector is not installed on ${host}; install the pgvector extension on that server (https://github.com/pgvector/pgvector) and run again.`, 'permanent', 'pgvector-missing');
+      throw new TargetError(
+        `pgvector is not installed on ${host}; install the pgvector extension on that server (https://github.com/pgvector/pgvector) and run again.`,
+        'permanent',
+        'pgvector-missing',
+      );
     }
     try {
       await db.query('CREATE EXTENSION IF NOT EXISTS vector');
     } catch (error) {
       if ((error as { code?: string }).code === '42501') {
-        throw new TargetError(`pgvector is installed on ${host} but not created in database "${r.db}", and role "${r.usr}" may not create it; ask an administrator to run CREATE EXTENSION vector in "${r.db}".`, 'permanent', '42501');
+        throw new TargetError(
+          `pgvector is installed on ${host} but not created in database "${r.db}", and role "${r.usr}" may not create it; ask an administrator to run CREATE EXTENSION vector in "${r.db}".`,
+          'permanent',
+          '42501',
+        );
       }
       throw classifyPgError(error, `Creating the pgvector extension on ${host}`);
     }
     version = r.available;
   }
   if (!r.can_create_db) {
-    throw new TargetError(`Role "${r.usr}" lacks the CREATE privilege on database "${r.db}" at ${host}, needed to create the staging schema "${plan.stagingSchema}"; run GRANT CREATE ON DATABASE "${r.db}" TO "${r.usr}" or use a role that has it.`, 'permanent', '42501');
+    throw new TargetError(
+      `Role "${r.usr}" lacks the CREATE privilege on database "${r.db}" at ${host}, needed to create the staging schema "${plan.stagingSchema}"; run GRANT CREATE ON DATABASE "${r.db}" TO "${r.usr}" or use a role that has it.`,
+      'permanent',
+      '42501',
+    );
   }
   if (r.schema_exists && !r.can_create_schema) {
-    throw new TargetError(`Role "${r.usr}" lacks the CREATE privilege on schema "${plan.targetSchema}" at ${host}, needed to create LightRAG's tables there; run GRANT CREATE ON SCHEMA "${plan.targetSchema}" TO "${r.usr}" or use a role that has it.`, 'permanent', '42501');
+    throw new TargetError(
+      `Role "${r.usr}" lacks the CREATE privilege on schema "${plan.targetSchema}" at ${host}, needed to create LightRAG's tables there; run GRANT CREATE ON SCHEMA "${plan.targetSchema}" TO "${r.usr}" or use a role that has it.`,
+      'permanent',
+      '42501',
+    );
   }
   return { pgvectorVersion: version, notes: plan.notes };
 }
@@ -61,7 +91,11 @@ export async function checkTarget(db: Queryable, plan: TargetPlan): Promise<{ pg
  * boundaries are the keys that make every batch load exactly once, so a job resumes only with the
  * size it began with.
  */
-export async function prepareStaging(db: Queryable, plan: TargetPlan, options: { batchSize?: number } = {}): Promise<void> {
+export async function prepareStaging(
+  db: Queryable,
+  plan: TargetPlan,
+  options: { batchSize?: number } = {},
+): Promise<void> {
   await checkTarget(db, plan);
   const s = plan.stagingSchema;
   try {
@@ -78,12 +112,23 @@ export async function prepareStaging(db: Queryable, plan: TargetPlan, options: {
          collection TEXT NOT NULL, batch_index INTEGER, id TEXT NOT NULL, reason TEXT NOT NULL)`,
     );
     await db.query(`CREATE TABLE IF NOT EXISTS ${qualify(s, '_meta')} (key TEXT PRIMARY KEY, value JSONB NOT NULL)`);
-    await db.query(
-      `INSERT INTO ${qualify(s, '_meta')} VALUES ('plan', $1::jsonb) ON CONFLICT (key) DO NOTHING`,
-      [JSON.stringify({ migrationId: plan.options.migrationId, workspace: plan.options.workspace, layout: plan.layout.layout, dimension: plan.options.dimension })],
-    );
+    await db.query(`INSERT INTO ${qualify(s, '_meta')} VALUES ('plan', $1::jsonb) ON CONFLICT (key) DO NOTHING`, [
+      JSON.stringify({
+        migrationId: plan.options.migrationId,
+        workspace: plan.options.workspace,
+        layout: plan.layout.layout,
+        dimension: plan.options.dimension,
+      }),
+    ]);
     for (const spec of plan.layout.tables) {
-      await db.query(createTableSql(s, stagingTableName(spec.name), spec, { withPrimaryKey: false, ifNotExists: true, workspaceDefault: plan.options.workspace, vectorAsFloat32: true }));
+      await db.query(
+        createTableSql(s, stagingTableName(spec.name), spec, {
+          withPrimaryKey: false,
+          ifNotExists: true,
+          workspaceDefault: plan.options.workspace,
+          vectorAsFloat32: true,
+        }),
+      );
     }
   } catch (error) {
     throw classifyPgError(error, `Preparing the staging schema "${s}"`);
@@ -95,8 +140,12 @@ async function checkBatching(db: Queryable, plan: TargetPlan, batchSize: number)
   const meta = qualify(plan.stagingSchema, '_meta');
   let began: number | undefined;
   try {
-    await db.query(`INSERT INTO ${meta} VALUES ('batching', $1::jsonb) ON CONFLICT (key) DO NOTHING`, [JSON.stringify({ batchSize })]);
-    const { rows } = await db.query<{ value: { batchSize?: number } }>(`SELECT value FROM ${meta} WHERE key = 'batching'`);
+    await db.query(`INSERT INTO ${meta} VALUES ('batching', $1::jsonb) ON CONFLICT (key) DO NOTHING`, [
+      JSON.stringify({ batchSize }),
+    ]);
+    const { rows } = await db.query<{ value: { batchSize?: number } }>(
+      `SELECT value FROM ${meta} WHERE key = 'batching'`,
+    );
     began = rows[0]?.value.batchSize;
   } catch (error) {
     throw classifyPgError(error, `Checking the batch size of the staging schema "${plan.stagingSchema}"`);
@@ -115,9 +164,14 @@ export async function stagingExists(db: Queryable, plan: TargetPlan): Promise<bo
 }
 
 /** Drops this migration's staging schema and, unless kept, its previous-generation schema. */
-export async function cleanupStaging(db: Queryable, plan: TargetPlan, options: { dropPreviousGeneration?: boolean } = {}): Promise<void> {
+export async function cleanupStaging(
+  db: Queryable,
+  plan: TargetPlan,
+  options: { dropPreviousGeneration?: boolean } = {},
+): Promise<void> {
   await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(plan.stagingSchema)} CASCADE`);
-  if (options.dropPreviousGeneration) await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(plan.generationSchema)} CASCADE`);
+  if (options.dropPreviousGeneration)
+    await db.query(`DROP SCHEMA IF EXISTS ${quoteIdent(plan.generationSchema)} CASCADE`);
 }
 
 export { createIndexSql };

@@ -61,7 +61,8 @@ export function finishFilledColumns(plan: TargetPlan): Map<string, Set<string>> 
 
 function probeRecord(collection: CollectionName, dim: number): AnyRecord {
   if ((KV_COLLECTIONS as readonly string[]).includes(collection)) return { key: 'probe', value: {} } satisfies KvRecord;
-  if ((VECTOR_COLLECTIONS as readonly string[]).includes(collection)) return { id: 'probe', fields: {}, vector: new Float32Array(dim) } satisfies VectorRecord;
+  if ((VECTOR_COLLECTIONS as readonly string[]).includes(collection))
+    return { id: 'probe', fields: {}, vector: new Float32Array(dim) } satisfies VectorRecord;
   if (collection === GRAPH_COLLECTIONS[0]) return { id: 'probe', attributes: {} } satisfies GraphNode;
   return { source: 'a', target: 'b', attributes: {} } satisfies GraphEdge;
 }
@@ -71,7 +72,12 @@ function probeRecord(collection: CollectionName, dim: number): AnyRecord {
  * an empty record with two different `now`s (what changes is load-time filled). Such columns are
  * not covered by the checksum; the sample still compares them where the record carries a time.
  */
-function loadTimeColumns(plan: TargetPlan, mapping: CollectionMapping, spec: TableSpec, types: CopyType[]): Set<string> {
+function loadTimeColumns(
+  plan: TargetPlan,
+  mapping: CollectionMapping,
+  spec: TableSpec,
+  types: CopyType[],
+): Set<string> {
   const rec = probeRecord(mapping.collection, spec.vector?.dimension ?? plan.options.dimension);
   const a = mapping.map(rec, 1_000);
   const b = mapping.map(rec, 2_000);
@@ -83,32 +89,58 @@ function loadTimeColumns(plan: TargetPlan, mapping: CollectionMapping, spec: Tab
   return out;
 }
 
-export function verifyTable(plan: TargetPlan, spec: TableSpec, table: string, opts: { halfvec?: boolean } = {}): VerifyTable {
+export function verifyTable(
+  plan: TargetPlan,
+  spec: TableSpec,
+  table: string,
+  opts: { halfvec?: boolean } = {},
+): VerifyTable {
   const types = copyTypes(spec);
-  const collections = Object.values(plan.layout.collections).filter((m): m is CollectionMapping => !!m && m.table === spec.name);
+  const collections = Object.values(plan.layout.collections).filter(
+    (m): m is CollectionMapping => !!m && m.table === spec.name,
+  );
   const loadTime = new Set<string>();
   for (const m of collections) for (const c of loadTimeColumns(plan, m, spec, types)) loadTime.add(c);
   const finish = finishFilledColumns(plan).get(spec.name) ?? new Set<string>();
   const columns: VerifyColumn[] = spec.copyColumns.map((name, index) => {
     const sqlType = spec.columns.find((c) => c.name === name)?.sqlType ?? '';
     const p = /^TIMESTAMP(?:TZ)?\s*\((\d)\)/i.exec(sqlType);
-    const excluded = loadTime.has(name) ? ('load-time' as const) : finish.has(name) ? ('finish-step' as const) : undefined;
-    return { name, type: types[index]!, index, covered: !excluded, ...(excluded ? { excluded } : {}), precision: p ? Number(p[1]) : 6 };
+    const excluded = loadTime.has(name)
+      ? ('load-time' as const)
+      : finish.has(name)
+        ? ('finish-step' as const)
+        : undefined;
+    return {
+      name,
+      type: types[index]!,
+      index,
+      covered: !excluded,
+      ...(excluded ? { excluded } : {}),
+      precision: p ? Number(p[1]) : 6,
+    };
   });
   const idCols = spec.identity.filter((k) => k !== 'namespace' && k !== 'collection');
   const idSql = idCols.map((k) => `r.${quoteIdent(k)}::text`).join(` || ' -> ' || `);
   const out: VerifyTable = {
-    spec, table, columns, types, collections,
+    spec,
+    table,
+    columns,
+    types,
+    collections,
     hasCollectionColumn: spec.columns.some((c) => c.name === 'collection'),
-    idSql, halfvec: opts.halfvec ?? false,
+    idSql,
+    halfvec: opts.halfvec ?? false,
   };
   const nodes = collections.find((m) => m.collection === 'graph_nodes');
-  const addStep = plan.layout.finishSteps.find((s) => /^\s*INSERT\s+INTO\s+\$T0\b/i.test(s.sql) && s.tables[0] === spec.name);
+  const addStep = plan.layout.finishSteps.find(
+    (s) => /^\s*INSERT\s+INTO\s+\$T0\b/i.test(s.sql) && s.tables[0] === spec.name,
+  );
   if (nodes && addStep && addStep.tables[1]) {
     const edgeSpec = plan.layout.tables.find((t) => t.name === addStep.tables[1]);
     const ends = edgeSpec?.identity.filter((k) => k !== 'namespace') ?? [];
     const properties = spec.copyColumns.indexOf('properties');
-    if (ends.length === 2 && properties >= 0) out.endpointNodes = { edgesTable: addStep.tables[1], src: ends[0]!, tgt: ends[1]!, properties };
+    if (ends.length === 2 && properties >= 0)
+      out.endpointNodes = { edgesTable: addStep.tables[1], src: ends[0]!, tgt: ends[1]!, properties };
   }
   return out;
 }
@@ -141,7 +173,8 @@ export function sendSql(t: VerifyTable, c: VerifyColumn): string {
 }
 
 /** A COPY BINARY field: int32 length then the bytes, or int32 -1 for NULL. */
-export const fieldSql = (send: string): string => `coalesce(int4send(length(${send})) || ${send}, decode('ffffffff', 'hex'))`;
+export const fieldSql = (send: string): string =>
+  `coalesce(int4send(length(${send})) || ${send}, decode('ffffffff', 'hex'))`;
 
 export function digestSql(t: VerifyTable): string {
   const parts = t.columns.filter((c) => c.covered).map((c) => fieldSql(sendSql(t, c)));
@@ -152,10 +185,19 @@ export function digestSql(t: VerifyTable): string {
  * The rows of a table as (coll, id, h = hex digest, bad_dim, added) — the one row source every
  * target-side query reads. `extra` adds more select items (over alias r).
  */
-export function rowsSql(t: VerifyTable, plan: TargetPlan, resolve: (table: string) => string, extra: string[] = []): string {
-  const coll = t.hasCollectionColumn ? 'r."collection"::text' : quoteLiteral(t.collections[0]?.collection ?? t.spec.name);
+export function rowsSql(
+  t: VerifyTable,
+  plan: TargetPlan,
+  resolve: (table: string) => string,
+  extra: string[] = [],
+): string {
+  const coll = t.hasCollectionColumn
+    ? 'r."collection"::text'
+    : quoteLiteral(t.collections[0]?.collection ?? t.spec.name);
   const v = t.spec.vector;
-  const badDim = v ? `(r.${quoteIdent(v.column)} IS NULL OR vector_dims(r.${quoteIdent(v.column)}) <> ${Number(v.dimension)})` : 'false';
+  const badDim = v
+    ? `(r.${quoteIdent(v.column)} IS NULL OR vector_dims(r.${quoteIdent(v.column)}) <> ${Number(v.dimension)})`
+    : 'false';
   const ws = quoteLiteral(plan.options.workspace);
   let join = '';
   let added = 'false';
@@ -180,8 +222,10 @@ export function coverageText(t: VerifyTable): string {
   const fin = t.columns.filter((c) => c.excluded === 'finish-step').map((c) => c.name);
   let s = `md5 over ${covered.join(', ')}`;
   if (t.spec.vector) s += ` (${t.spec.vector.column} as vector_send bytes${t.halfvec ? ' of the float16 values' : ''})`;
-  if (load.length) s += `; not covered: ${load.join(', ')} (the load time when the record has none; the sample compares record times)`;
-  if (fin.length) s += `; not covered: ${fin.join(', ')} (finishStaging fills them from other tables; the sample compares the record's own values)`;
+  if (load.length)
+    s += `; not covered: ${load.join(', ')} (the load time when the record has none; the sample compares record times)`;
+  if (fin.length)
+    s += `; not covered: ${fin.join(', ')} (finishStaging fills them from other tables; the sample compares the record's own values)`;
   if (t.endpointNodes) s += `; rows finishStaging added for edge endpoints without a node are counted as added`;
   return s;
 }

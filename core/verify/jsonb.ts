@@ -20,7 +20,8 @@ export function jsonbText(value: unknown): string {
 }
 
 function write(v: unknown, out: string[]): void {
-  if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') v = (v as { toJSON(k: string): unknown }).toJSON('');
+  if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function')
+    v = (v as { toJSON(k: string): unknown }).toJSON('');
   switch (typeof v) {
     case 'string':
       out.push(JSON.stringify(v));

@@ -58,7 +58,8 @@ export const REPORT_DIR = '.migration_reports';
 /** Writes `<database>/.migration_reports/<job>.json` atomically (folder 0700, file 0600); returns its path. */
 export async function writeReport(databasePath: string, jobId: string, report: VerificationReport): Promise<string> {
   const name = encodeURIComponent(jobId);
-  if (!name || name === '.' || name === '..') throw new Error(`The job id ${JSON.stringify(jobId)} cannot name a report file.`);
+  if (!name || name === '.' || name === '..')
+    throw new Error(`The job id ${JSON.stringify(jobId)} cannot name a report file.`);
   const dir = path.join(databasePath, REPORT_DIR);
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   await fs.chmod(dir, 0o700);
@@ -75,7 +76,10 @@ export async function writeReport(databasePath: string, jobId: string, report: V
 }
 
 const short = (ids: string[], total: number): string => {
-  const shown = ids.slice(0, 3).map((id) => JSON.stringify(id.length > 60 ? `${id.slice(0, 57)}...` : id)).join(', ');
+  const shown = ids
+    .slice(0, 3)
+    .map((id) => JSON.stringify(id.length > 60 ? `${id.slice(0, 57)}...` : id))
+    .join(', ');
   return total > 3 ? `${shown} and ${total - 3} more` : shown;
 };
 
@@ -84,18 +88,31 @@ export function summarizeReport(report: VerificationReport): string[] {
   return report.collections.map((c) => {
     const head = `${c.passed ? 'ok  ' : 'FAIL'} ${c.collection.padEnd(20)} ${String(c.targetCount).padStart(8)} rows`;
     const notes: string[] = [];
-    const rejects = c.rejects.length ? `: ${short(c.rejects.map((r) => r.id), Math.max(c.rejected, c.rejects.length))}, e.g. ${c.rejects[0]!.reason}` : '';
+    const rejects = c.rejects.length
+      ? `: ${short(
+          c.rejects.map((r) => r.id),
+          Math.max(c.rejected, c.rejects.length),
+        )}, e.g. ${c.rejects[0]!.reason}`
+      : '';
     notes.push(`${c.expectedCount} expected${c.rejected ? ` (${c.rejected} rejected${rejects})` : ''}`);
     if (c.added) notes.push(`${c.added} endpoint nodes added`);
     notes.push(c.checksum.match ? 'checksum ok' : 'checksum differs');
-    notes.push(`sample ${c.sample.checked}${c.sample.mismatches.length ? ` with ${c.sample.mismatches.length} mismatches` : ' ok'}`);
-    if (c.dimension.expected !== null) notes.push(c.dimension.bad ? `${c.dimension.bad} vectors not ${c.dimension.expected}-d` : `dims ${c.dimension.expected}`);
+    notes.push(
+      `sample ${c.sample.checked}${c.sample.mismatches.length ? ` with ${c.sample.mismatches.length} mismatches` : ' ok'}`,
+    );
+    if (c.dimension.expected !== null)
+      notes.push(
+        c.dimension.bad ? `${c.dimension.bad} vectors not ${c.dimension.expected}-d` : `dims ${c.dimension.expected}`,
+      );
     const d = c.differences;
     if (d && d.total) {
-      for (const k of ['missing', 'extra', 'duplicate', 'changed'] as const) if (d.counts[k]) notes.push(`${d.counts[k]} ${k}: ${short(d[k], d.counts[k])}`);
+      for (const k of ['missing', 'extra', 'duplicate', 'changed'] as const)
+        if (d.counts[k]) notes.push(`${d.counts[k]} ${k}: ${short(d[k], d.counts[k])}`);
     } else if (!c.passed && c.sample.mismatches[0]) {
       const m = c.sample.mismatches[0];
-      notes.push(`e.g. ${JSON.stringify(m.id)} ${m.column}${m.index !== undefined ? `[${m.index}]` : ''}: ${m.source} ≠ ${m.target}`);
+      notes.push(
+        `e.g. ${JSON.stringify(m.id)} ${m.column}${m.index !== undefined ? `[${m.index}]` : ''}: ${m.source} ≠ ${m.target}`,
+      );
     }
     return `${head}  ${notes.join(', ')}`;
   });

@@ -55,11 +55,24 @@ export interface SourcePassOptions {
 
 export const int64Of = (digest: Buffer): bigint => digest.readBigInt64BE(0);
 
-export async function sourcePass(t: VerifyTable, mapping: CollectionMapping, plan: CollectionPlan, o: SourcePassOptions): Promise<SourceStats> {
+export async function sourcePass(
+  t: VerifyTable,
+  mapping: CollectionMapping,
+  plan: CollectionPlan,
+  o: SourcePassOptions,
+): Promise<SourceStats> {
   const s: SourceStats = {
-    records: 0, rejected: 0, rejects: [], rows: 0, sum: 0n,
-    bucketCount: new Int32Array(256), bucketSum: new Array<bigint>(256).fill(0n),
-    sample: [], attributeless: new Map(), duplicateCandidates: new Map(), perId: new Map(),
+    records: 0,
+    rejected: 0,
+    rejects: [],
+    rows: 0,
+    sum: 0n,
+    bucketCount: new Int32Array(256),
+    bucketSum: new Array<bigint>(256).fill(0n),
+    sample: [],
+    attributeless: new Map(),
+    duplicateCandidates: new Map(),
+    perId: new Map(),
   };
   const entityOnly = (id: string) => jsonbText({ entity_id: id });
   for (let k = 0; k < plan.batches.length; k++) {
@@ -98,10 +111,16 @@ export async function sourcePass(t: VerifyTable, mapping: CollectionMapping, pla
           s.perId.set(id, list);
         }
       }
-      if (t.endpointNodes && jsonbText(row[t.endpointNodes.properties]) === entityOnly(id)) s.attributeless.set(id, digest);
+      if (t.endpointNodes && jsonbText(row[t.endpointNodes.properties]) === entityOnly(id))
+        s.attributeless.set(id, digest);
       // The comparison reads the encoded fields, and of the row only where a load-time column was
       // left to "now": keep just that (a vector would also hold its whole batch's memory).
-      if (idHash.readUInt32BE(0) < o.sampleBelow) s.sample.push({ id, row: row.map((v) => (v === NOW_SENTINEL ? v : null)), fields: fields.map((f) => (f ? Buffer.from(f) : null)) });
+      if (idHash.readUInt32BE(0) < o.sampleBelow)
+        s.sample.push({
+          id,
+          row: row.map((v) => (v === NOW_SENTINEL ? v : null)),
+          fields: fields.map((f) => (f ? Buffer.from(f) : null)),
+        });
     }
   }
   return s;
@@ -127,7 +146,8 @@ export function rowFields(t: VerifyTable, buf: Buffer, start: number, row: unkno
     pos += 4 + Math.max(len, 0);
     if (bytes === null) out.push(null);
     else if (c.type === 'jsonb') out.push(Buffer.from(jsonbText(row[c.index]), 'utf8'));
-    else if ((c.type === 'timestamp' || c.type === 'timestamptz') && c.precision < 6) out.push(roundTimestamp(bytes, c.precision));
+    else if ((c.type === 'timestamp' || c.type === 'timestamptz') && c.precision < 6)
+      out.push(roundTimestamp(bytes, c.precision));
     else if (c.type === 'vector' && t.halfvec) out.push(halfRound(bytes));
     else out.push(bytes);
   }

@@ -12,7 +12,16 @@ import type { CollectionName } from '../source/records';
 import type { CollectionMapping } from '../target/layouts/types';
 import { productionTable, rejectTable, stagingTable, type TargetPlan } from '../target/plan';
 import {
-  BUCKET_SQL, DIGEST64_SQL, NOW_SENTINEL, SAMPLE_KEY_SQL, coverageText, rowsSql, sendSql, verifyTable, type VerifyColumn, type VerifyTable,
+  BUCKET_SQL,
+  DIGEST64_SQL,
+  NOW_SENTINEL,
+  SAMPLE_KEY_SQL,
+  coverageText,
+  rowsSql,
+  sendSql,
+  verifyTable,
+  type VerifyColumn,
+  type VerifyTable,
 } from './columns';
 import type { CollectionVerification, DifferenceList, SampleMismatch, VerificationReport } from './report';
 import { addRow, int64Of, sourcePass, type SourceStats } from './source';
@@ -50,13 +59,27 @@ export interface VerifySource {
 type Db = pg.Pool | pg.PoolClient;
 
 /** Verifies the staging tables of `plan` (after finishStaging) against the planned source files. */
-export function verifyStaging(pool: Db, plan: TargetPlan, sources: VerifySource[], options: VerifyOptions = {}): Promise<VerificationReport> {
+export function verifyStaging(
+  pool: Db,
+  plan: TargetPlan,
+  sources: VerifySource[],
+  options: VerifyOptions = {},
+): Promise<VerificationReport> {
   return verifyTables(pool, plan, sources, { resolveTable: (t) => stagingTable(plan, t), ...options });
 }
 
 /** The same against the production tables after a promote (this workspace's rows only). */
-export function verifyProduction(pool: Db, plan: TargetPlan, sources: VerifySource[], options: VerifyOptions = {}): Promise<VerificationReport> {
-  return verifyTables(pool, plan, sources, { resolveTable: (t) => productionTable(plan, t), rejectsTable: rejectTable(plan), ...options });
+export function verifyProduction(
+  pool: Db,
+  plan: TargetPlan,
+  sources: VerifySource[],
+  options: VerifyOptions = {},
+): Promise<VerificationReport> {
+  return verifyTables(pool, plan, sources, {
+    resolveTable: (t) => productionTable(plan, t),
+    rejectsTable: rejectTable(plan),
+    ...options,
+  });
 }
 
 interface TargetTotals {
@@ -67,10 +90,18 @@ interface TargetTotals {
   addedSum: bigint;
 }
 
-export async function verifyTables(pool: Db, plan: TargetPlan, sources: VerifySource[], options: VerifyOptions = {}): Promise<VerificationReport> {
+export async function verifyTables(
+  pool: Db,
+  plan: TargetPlan,
+  sources: VerifySource[],
+  options: VerifyOptions = {},
+): Promise<VerificationReport> {
   const started = Date.now();
   const resolve = options.resolveTable ?? ((t: string) => stagingTable(plan, t));
-  const duplicates = await duplicateHints(pool, options.rejectsTable === undefined ? rejectTable(plan) : options.rejectsTable);
+  const duplicates = await duplicateHints(
+    pool,
+    options.rejectsTable === undefined ? rejectTable(plan) : options.rejectsTable,
+  );
   const collections: CollectionVerification[] = [];
   for (const spec of plan.layout.tables) {
     options.signal?.throwIfAborted();
@@ -87,7 +118,21 @@ export async function verifyTables(pool: Db, plan: TargetPlan, sources: VerifySo
                 count(*) FILTER (WHERE added) AS an, coalesce(sum(${DIGEST64_SQL}) FILTER (WHERE added), 0)::text AS asum
          FROM (${rows}) x GROUP BY coll`,
       )
-      .then((r) => new Map(r.rows.map((x) => [x.coll, { n: Number(x.n), sum: BigInt(x.s), bad: Number(x.bad), addedN: Number(x.an), addedSum: BigInt(x.asum) } satisfies TargetTotals])));
+      .then(
+        (r) =>
+          new Map(
+            r.rows.map((x) => [
+              x.coll,
+              {
+                n: Number(x.n),
+                sum: BigInt(x.s),
+                bad: Number(x.bad),
+                addedN: Number(x.an),
+                addedSum: BigInt(x.asum),
+              } satisfies TargetTotals,
+            ]),
+          ),
+      );
     targetQuery.catch(() => undefined);
     const passes: { mapping: CollectionMapping; source: VerifySource; stats: SourceStats; below: number }[] = [];
     try {
@@ -99,7 +144,8 @@ export async function verifyTables(pool: Db, plan: TargetPlan, sources: VerifySo
           sampleBelow: below,
           duplicateIds: duplicates.get(mapping.collection) ?? new Set(),
           ...(options.signal ? { signal: options.signal } : {}),
-          onBatch: (batch, batches) => options.onProgress?.({ collection: mapping.collection, table: spec.name, phase: 'source', batch, batches }),
+          onBatch: (batch, batches) =>
+            options.onProgress?.({ collection: mapping.collection, table: spec.name, phase: 'source', batch, batches }),
         });
         passes.push({ mapping, source, stats, below });
       }
@@ -125,13 +171,25 @@ export async function verifyTables(pool: Db, plan: TargetPlan, sources: VerifySo
       let differences: DifferenceList | null = null;
       if (!match || !countsMatch) {
         options.onProgress?.({ collection: mapping.collection, table: spec.name, phase: 'diff' });
-        differences = await diff(ctx, source.plan, mapping, stats, duplicates.get(mapping.collection) ?? new Set(), resolve);
+        differences = await diff(
+          ctx,
+          source.plan,
+          mapping,
+          stats,
+          duplicates.get(mapping.collection) ?? new Set(),
+          resolve,
+        );
       }
       const dimension = { expected: spec.vector?.dimension ?? null, bad: t.bad };
       collections.push({
         collection: mapping.collection,
         table: spec.name,
-        passed: match && countsMatch && sample.mismatches.length === 0 && dimension.bad === 0 && (differences === null || differences.total === 0),
+        passed:
+          match &&
+          countsMatch &&
+          sample.mismatches.length === 0 &&
+          dimension.bad === 0 &&
+          (differences === null || differences.total === 0),
         sourceCount: stats.records,
         rejected: stats.rejected + rejectedDuplicates,
         rejects: stats.rejects,
@@ -149,15 +207,37 @@ export async function verifyTables(pool: Db, plan: TargetPlan, sources: VerifySo
     for (const [coll, t] of totals) {
       if (seen.has(coll) || t.n === 0) continue;
       collections.push({
-        collection: coll, table: spec.name, passed: false, sourceCount: 0, rejected: 0, rejects: [], expectedCount: 0, targetCount: t.n, added: 0,
-        checksum: { source: '0:0', target: `${t.n}:${t.sum}`, match: false }, sample: { checked: 0, mismatches: [] },
+        collection: coll,
+        table: spec.name,
+        passed: false,
+        sourceCount: 0,
+        rejected: 0,
+        rejects: [],
+        expectedCount: 0,
+        targetCount: t.n,
+        added: 0,
+        checksum: { source: '0:0', target: `${t.n}:${t.sum}`, match: false },
+        sample: { checked: 0, mismatches: [] },
         dimension: { expected: spec.vector?.dimension ?? null, bad: t.bad },
-        differences: { missing: [], extra: [], duplicate: [], changed: [], total: t.n, counts: { missing: 0, extra: t.n, duplicate: 0, changed: 0 } },
+        differences: {
+          missing: [],
+          extra: [],
+          duplicate: [],
+          changed: [],
+          total: t.n,
+          counts: { missing: 0, extra: t.n, duplicate: 0, changed: 0 },
+        },
         coverage: `${coverageText(vt)}; the source has no file for this collection`,
       });
     }
   }
-  return { passed: collections.every((c) => c.passed), layout: plan.layout.layout, workspace: plan.options.workspace, collections, durationMs: Date.now() - started };
+  return {
+    passed: collections.every((c) => c.passed),
+    layout: plan.layout.layout,
+    workspace: plan.options.workspace,
+    collections,
+    durationMs: Date.now() - started,
+  };
 }
 
 function sampleThreshold(n: number, o: VerifyOptions): number {
@@ -168,7 +248,9 @@ function sampleThreshold(n: number, o: VerifyOptions): number {
 
 async function isHalfvec(pool: Db, table: string, column: string): Promise<boolean> {
   const { rows } = await pool.query<{ t: string | null }>(
-    `SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2`, [table, column]);
+    `SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2`,
+    [table, column],
+  );
   return (rows[0]?.t ?? '').startsWith('halfvec');
 }
 
@@ -177,7 +259,9 @@ async function duplicateHints(pool: Db, rejects: string | null): Promise<Map<str
   const out = new Map<string, Set<string>>();
   if (!rejects) return out;
   const { rows } = await pool
-    .query<{ collection: string; id: string }>(`SELECT DISTINCT collection, id FROM ${rejects} WHERE batch_index IS NULL AND reason LIKE 'duplicate id%'`)
+    .query<{ collection: string; id: string }>(
+      `SELECT DISTINCT collection, id FROM ${rejects} WHERE batch_index IS NULL AND reason LIKE 'duplicate id%'`,
+    )
     .catch((error: { code?: string }) => {
       if (error.code === '42P01') return { rows: [] as { collection: string; id: string }[] };
       throw error;
@@ -195,8 +279,15 @@ interface Ctx {
   options: VerifyOptions;
 }
 
-async function targetDigests(ctx: Ctx, where: string, params: unknown[]): Promise<{ id: string; h: string; added: boolean }[]> {
-  const { rows } = await ctx.pool.query<{ id: string; h: string; added: boolean }>(`SELECT id, h, added FROM (${ctx.rows}) x WHERE coll = $1 AND ${where}`, [ctx.collection, ...params]);
+async function targetDigests(
+  ctx: Ctx,
+  where: string,
+  params: unknown[],
+): Promise<{ id: string; h: string; added: boolean }[]> {
+  const { rows } = await ctx.pool.query<{ id: string; h: string; added: boolean }>(
+    `SELECT id, h, added FROM (${ctx.rows}) x WHERE coll = $1 AND ${where}`,
+    [ctx.collection, ...params],
+  );
   return rows;
 }
 
@@ -223,7 +314,12 @@ async function resolveDuplicates(ctx: Ctx, s: SourceStats, keepBuckets?: Readonl
  * the server cannot tell them apart: those that are edge endpoints leave the source totals (the
  * server's totals leave out every such row) and are counted among the added rows.
  */
-async function subtractEndpointNodes(ctx: Ctx, s: SourceStats, resolve: (t: string) => string, keepBuckets?: ReadonlySet<number>): Promise<number> {
+async function subtractEndpointNodes(
+  ctx: Ctx,
+  s: SourceStats,
+  resolve: (t: string) => string,
+  keepBuckets?: ReadonlySet<number>,
+): Promise<number> {
   const e = ctx.vt.endpointNodes;
   if (!e || s.attributeless.size === 0) return 0;
   const edges = resolve(e.edgesTable);
@@ -249,7 +345,11 @@ async function subtractEndpointNodes(ctx: Ctx, s: SourceStats, resolve: (t: stri
 
 // ------------------------------------------------------------------------------------------ sample
 
-async function compareSample(ctx: Ctx, s: SourceStats, below: number): Promise<{ checked: number; mismatches: SampleMismatch[] }> {
+async function compareSample(
+  ctx: Ctx,
+  s: SourceStats,
+  below: number,
+): Promise<{ checked: number; mismatches: SampleMismatch[] }> {
   const { vt } = ctx;
   const limit = ctx.options.listLimit ?? 100;
   const cols = vt.columns;
@@ -287,7 +387,13 @@ async function compareSample(ctx: Ctx, s: SourceStats, below: number): Promise<{
         let shown = 0;
         for (let i = 4; i + 4 <= sv.length && shown < 3; i += 4) {
           if (sv.readUInt32BE(i) !== tv.readUInt32BE(i)) {
-            push({ id: src.id, column: c.name, index: (i - 4) / 4, source: String(sv.readFloatBE(i)), target: String(tv.readFloatBE(i)) });
+            push({
+              id: src.id,
+              column: c.name,
+              index: (i - 4) / 4,
+              source: String(sv.readFloatBE(i)),
+              target: String(tv.readFloatBE(i)),
+            });
             shown++;
           }
         }
@@ -297,13 +403,19 @@ async function compareSample(ctx: Ctx, s: SourceStats, below: number): Promise<{
     }
   }
   for (const r of rows) {
-    if (!sourceIds.has(r.id as string) && !r.added) push({ id: r.id as string, column: '*', source: 'no record', target: 'row' });
+    if (!sourceIds.has(r.id as string) && !r.added)
+      push({ id: r.id as string, column: '*', source: 'no record', target: 'row' });
   }
   return { checked: s.sample.length, mismatches };
 }
 
 function sampleRowsSql(ctx: Ctx): string {
-  return rowsSql(ctx.vt, ctx.plan, resolveOf(ctx), ctx.vt.columns.map((c, i) => `${sendSql(ctx.vt, c)} AS f${i}`));
+  return rowsSql(
+    ctx.vt,
+    ctx.plan,
+    resolveOf(ctx),
+    ctx.vt.columns.map((c, i) => `${sendSql(ctx.vt, c)} AS f${i}`),
+  );
 }
 
 function resolveOf(ctx: Ctx): (t: string) => string {
@@ -325,7 +437,10 @@ function render(c: VerifyColumn, b: Buffer | null): string {
       break;
     case 'timestamp':
     case 'timestamptz':
-      s = b.length === 8 ? new Date(Number(b.readBigInt64BE(0) / 1000n) + 946_684_800_000).toISOString() : b.toString('hex');
+      s =
+        b.length === 8
+          ? new Date(Number(b.readBigInt64BE(0) / 1000n) + 946_684_800_000).toISOString()
+          : b.toString('hex');
       break;
     case 'text':
     case 'jsonb':
@@ -339,7 +454,14 @@ function render(c: VerifyColumn, b: Buffer | null): string {
 
 // ------------------------------------------------------------------------------------------ diff
 
-async function diff(ctx: Ctx, plan: CollectionPlan, mapping: CollectionMapping, first: SourceStats, dupIds: ReadonlySet<string>, resolve: (t: string) => string): Promise<DifferenceList> {
+async function diff(
+  ctx: Ctx,
+  plan: CollectionPlan,
+  mapping: CollectionMapping,
+  first: SourceStats,
+  dupIds: ReadonlySet<string>,
+  resolve: (t: string) => string,
+): Promise<DifferenceList> {
   const limit = ctx.options.listLimit ?? 100;
   const perPass = ctx.options.diffRowsPerPass ?? 200_000;
   const { rows } = await ctx.pool.query<{ b: number; n: string; s: string }>(
@@ -368,7 +490,14 @@ async function diff(ctx: Ctx, plan: CollectionPlan, mapping: CollectionMapping, 
   }
   if (cur.length) groups.push(cur);
 
-  const out: DifferenceList = { missing: [], extra: [], duplicate: [], changed: [], total: 0, counts: { missing: 0, extra: 0, duplicate: 0, changed: 0 } };
+  const out: DifferenceList = {
+    missing: [],
+    extra: [],
+    duplicate: [],
+    changed: [],
+    total: 0,
+    counts: { missing: 0, extra: 0, duplicate: 0, changed: 0 },
+  };
   const note = (kind: 'missing' | 'extra' | 'duplicate' | 'changed', id: string) => {
     out.counts[kind]++;
     out.total++;
@@ -377,14 +506,24 @@ async function diff(ctx: Ctx, plan: CollectionPlan, mapping: CollectionMapping, 
   for (const group of groups) {
     const keep = new Set(group);
     const s = await sourcePass(ctx.vt, mapping, plan, {
-      sampleBelow: 0, duplicateIds: dupIds, keepBuckets: keep,
+      sampleBelow: 0,
+      duplicateIds: dupIds,
+      keepBuckets: keep,
       ...(ctx.options.signal ? { signal: ctx.options.signal } : {}),
-      onBatch: (batch, batches) => ctx.options.onProgress?.({ collection: ctx.collection, table: ctx.vt.spec.name, phase: 'diff', batch, batches }),
+      onBatch: (batch, batches) =>
+        ctx.options.onProgress?.({
+          collection: ctx.collection,
+          table: ctx.vt.spec.name,
+          phase: 'diff',
+          batch,
+          batches,
+        }),
     });
     await resolveDuplicates(ctx, s, keep);
     await subtractEndpointNodes(ctx, s, resolve, keep);
     const t = new Map<string, string[]>();
-    for (const r of await targetDigests(ctx, `NOT added AND ${BUCKET_SQL} = ANY($2::int[])`, [group])) t.set(r.id, [...(t.get(r.id) ?? []), r.h]);
+    for (const r of await targetDigests(ctx, `NOT added AND ${BUCKET_SQL} = ANY($2::int[])`, [group]))
+      t.set(r.id, [...(t.get(r.id) ?? []), r.h]);
     for (const [id, digests] of s.perId) {
       const rowsOf = t.get(id);
       t.delete(id);

@@ -20,7 +20,13 @@ const FIXTURE = 'Rahulagowda004__lightrag_implemented_chatbot__root';
 describe('StagedMigration through the programmatic API', () => {
   it('runs prepare → migrateToStaging → verifyStaging → promote, then rolls back', async () => {
     const dir = copyFixture(FIXTURE);
-    const staged = new StagedMigration({ databaseName: 'chatbot', sourcePath: dir, targetConnection: db.url, worker: 'embedded', batchSize: 5 });
+    const staged = new StagedMigration({
+      databaseName: 'chatbot',
+      sourcePath: dir,
+      targetConnection: db.url,
+      worker: 'embedded',
+      batchSize: 5,
+    });
 
     const { backupId } = await staged.prepare();
     expect(backupId).toMatch(/^chatbot_\d{8}_\d{6}$/);
@@ -30,7 +36,12 @@ describe('StagedMigration through the programmatic API', () => {
     const staging = await staged.migrateToStaging();
     expect(staging.outcome).toBe('stopped');
     expect(JSON.parse(readFileSync(path.join(dir, '.migration_state.json'), 'utf8')).phase).toBe('staged');
-    const tables = async () => (await db.pool.query(`SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name LIKE 'lightrag_%'`)).rows[0].n;
+    const tables = async () =>
+      (
+        await db.pool.query(
+          `SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name LIKE 'lightrag_%'`,
+        )
+      ).rows[0].n;
     expect(Number(await tables())).toBe(0); // nothing in production before promote
 
     const verification = await staged.verifyStaging();
@@ -40,10 +51,17 @@ describe('StagedMigration through the programmatic API', () => {
     const promoted = await staged.promote();
     expect(promoted.outcome).toBe('promoted');
     const expected = manifestCounts(readManifest().find((r) => r.local_folder === FIXTURE)!);
-    const { rows } = await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM lightrag_vdb_entity WHERE workspace = 'default'`);
+    const { rows } = await db.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM lightrag_vdb_entity WHERE workspace = 'default'`,
+    );
     expect(Number(rows[0]!.n)).toBe(expected.vdb_entities);
 
-    const report = await new MigrationVerifier({ databaseName: 'chatbot', sourcePath: dir, targetConnection: db.url, batchSize: 5 }).verify();
+    const report = await new MigrationVerifier({
+      databaseName: 'chatbot',
+      sourcePath: dir,
+      targetConnection: db.url,
+      batchSize: 5,
+    }).verify();
     expect(report.passed).toBe(true);
 
     const rolledBack = await staged.rollback();
@@ -54,7 +72,13 @@ describe('StagedMigration through the programmatic API', () => {
 
   it('refuses to promote what was not verified', async () => {
     const dir = copyFixture(FIXTURE);
-    const staged = new StagedMigration({ databaseName: 'chatbot', sourcePath: dir, targetConnection: db.url, worker: 'embedded', workspace: 'other' });
+    const staged = new StagedMigration({
+      databaseName: 'chatbot',
+      sourcePath: dir,
+      targetConnection: db.url,
+      worker: 'embedded',
+      workspace: 'other',
+    });
     await expect(staged.promote()).rejects.toThrow(/Promote needs a verified staging \(the job is at phase initial\)/);
   });
 });

@@ -19,13 +19,23 @@ describe('hybridrag doctor', () => {
   it('prints one JSON object with --json, taking DATABASE_URL from the environment', async () => {
     const run = await hybridrag(['doctor', '--json'], { DATABASE_URL: inject('databaseUrl') });
     expect(run.code).toBe(0);
-    const report = JSON.parse(run.stdout) as { postgres: { version: string }; pgvector: { version: string }; temporal: { serverVersion: string } };
+    const report = JSON.parse(run.stdout) as {
+      postgres: { version: string };
+      pgvector: { version: string };
+      temporal: { serverVersion: string };
+    };
     expect(report.pgvector.version).toMatch(/^0\.[89]/);
     expect(report.temporal.serverVersion).toMatch(/^\d+\.\d+/);
   });
 
   it('says clearly when Temporal is unreachable, with a non-zero exit', async () => {
-    const run = await hybridrag(['doctor', '--connection-string', inject('databaseUrl'), '--temporal-address', '127.0.0.1:1']);
+    const run = await hybridrag([
+      'doctor',
+      '--connection-string',
+      inject('databaseUrl'),
+      '--temporal-address',
+      '127.0.0.1:1',
+    ]);
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
@@ -33,9 +43,17 @@ describe('hybridrag doctor', () => {
   });
 
   it('says clearly when PostgreSQL is unreachable, without a stack trace', async () => {
-    const run = await hybridrag(['doctor', '--connection-string', 'postgres://u:pw@127.0.0.1:1/db', '--worker', 'embedded']);
+    const run = await hybridrag([
+      'doctor',
+      '--connection-string',
+      'postgres://u:pw@127.0.0.1:1/db',
+      '--worker',
+      'embedded',
+    ]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toBe('error: PostgreSQL refuses connections at 127.0.0.1:1; start it (npm run services -- up) or fix the host and port in the connection string.\n');
+    expect(run.stderr).toBe(
+      'error: PostgreSQL refuses connections at 127.0.0.1:1; start it (npm run services -- up) or fix the host and port in the connection string.\n',
+    );
   });
 
   it('refuses a malformed connection string as a usage error', async () => {

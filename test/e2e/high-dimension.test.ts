@@ -15,23 +15,67 @@ afterAll(async () => {
 
 const env = () => ({ TEMPORAL_ADDRESS: inject('temporalAddress') });
 const vectorColumn = async (table: string) =>
-  (await db.pool.query<{ t: string }>(`SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'content_vector'`, [table])).rows[0]?.t;
+  (
+    await db.pool.query<{ t: string }>(
+      `SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'content_vector'`,
+      [table],
+    )
+  ).rows[0]?.t;
 const vectorIndexes = async (table: string) =>
-  (await db.pool.query<{ d: string }>(`SELECT indexdef AS d FROM pg_indexes WHERE schemaname = 'public' AND tablename = $1 AND indexdef ILIKE '%using hnsw%'`, [table])).rows.map((r) => r.d);
+  (
+    await db.pool.query<{ d: string }>(
+      `SELECT indexdef AS d FROM pg_indexes WHERE schemaname = 'public' AND tablename = $1 AND indexdef ILIKE '%using hnsw%'`,
+      [table],
+    )
+  ).rows.map((r) => r.d);
 
 describe('vectors over 2000 dimensions', () => {
   it('--high-dimension-index halfvec stores them as halfvec with an HNSW index, verified; the dry run counts the index build', async () => {
     const dir = copyFixture(FIXTURE);
-    const dry = await hybridrag(['backend', 'migrate', '--path', dir, '--dry-run', '--high-dimension-index', 'halfvec', '--connection-string', db.url], env());
+    const dry = await hybridrag(
+      [
+        'backend',
+        'migrate',
+        '--path',
+        dir,
+        '--dry-run',
+        '--high-dimension-index',
+        'halfvec',
+        '--connection-string',
+        db.url,
+      ],
+      env(),
+    );
     expect(dry.code).toBe(0);
     expect(dry.stdout).toMatch(/Estimated time: about .* \(.*index build .*\)/);
-    const plain = await hybridrag(['backend', 'migrate', '--path', dir, '--dry-run', '--connection-string', db.url], env());
+    const plain = await hybridrag(
+      ['backend', 'migrate', '--path', dir, '--dry-run', '--connection-string', db.url],
+      env(),
+    );
     expect(plain.stdout).not.toMatch(/index build/);
 
-    const run = await hybridrag(['backend', 'migrate', '--path', dir, '-y', '--json', '--high-dimension-index', 'halfvec', '--connection-string', db.url], env());
+    const run = await hybridrag(
+      [
+        'backend',
+        'migrate',
+        '--path',
+        dir,
+        '-y',
+        '--json',
+        '--high-dimension-index',
+        'halfvec',
+        '--connection-string',
+        db.url,
+      ],
+      env(),
+    );
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    const out = JSON.parse(run.stdout) as { outcome: string; verification: { passed: boolean } | null; notes: string[] };
+    const out = JSON.parse(run.stdout) as {
+      outcome: string;
+      verification: { passed: boolean } | null;
+      notes: string[];
+    };
     expect(out.outcome).toBe('promoted');
     expect(out.verification?.passed).toBe(true);
     expect(out.notes.join('\n')).toMatch(/3072-dimension vectors are stored as halfvec with an HNSW halfvec index/);
@@ -41,7 +85,23 @@ describe('vectors over 2000 dimensions', () => {
 
   it('by default they stay exact vectors without an index, and the note says how to get one', async () => {
     const dir = copyFixture(FIXTURE);
-    const run = await hybridrag(['backend', 'migrate', '--path', dir, '-y', '--json', '--workspace', 'exact', '--embedding-model', 'large', '--connection-string', db.url], env());
+    const run = await hybridrag(
+      [
+        'backend',
+        'migrate',
+        '--path',
+        dir,
+        '-y',
+        '--json',
+        '--workspace',
+        'exact',
+        '--embedding-model',
+        'large',
+        '--connection-string',
+        db.url,
+      ],
+      env(),
+    );
     expect(run.code).toBe(0);
     const out = JSON.parse(run.stdout) as { outcome: string; notes: string[] };
     expect(out.outcome).toBe('promoted');

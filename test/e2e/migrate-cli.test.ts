@@ -28,7 +28,9 @@ function snapshot(dir: string): string[] {
 }
 
 async function userTables(): Promise<string[]> {
-  const { rows } = await db.pool.query<{ t: string }>(`SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`);
+  const { rows } = await db.pool.query<{ t: string }>(
+    `SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1`,
+  );
   return rows.map((r) => r.t);
 }
 
@@ -36,15 +38,33 @@ describe('hybridrag backend migrate (real binary, real services)', () => {
   it('--dry-run lists every collection with counts, dimension, size, batches and target tables, and writes nothing anywhere', async () => {
     const dir = copyFixture(FIXTURE);
     const before = snapshot(dir);
-    const run = await hybridrag(['backend', 'migrate', 'hackrx', '--path', dir, '--dry-run', '--connection-string', db.url, '--batch-size', '2']);
+    const run = await hybridrag([
+      'backend',
+      'migrate',
+      'hackrx',
+      '--path',
+      dir,
+      '--dry-run',
+      '--connection-string',
+      db.url,
+      '--batch-size',
+      '2',
+    ]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const expected = manifestCounts(readManifest().find((r) => r.local_folder === FIXTURE)!);
     expect(run.stdout).toContain("DRY RUN: migration preview for 'hackrx'");
     expect(run.stdout).toMatch(/Dimension: {2}3072 \(from embedding_dim\)/);
-    expect(run.stdout).toMatch(new RegExp(`vdb_entities +${expected.vdb_entities} +3072 \\(embedding_dim\\) +[\\d.,]+ KB +${Math.ceil(expected.vdb_entities! / 2)} +LIGHTRAG_VDB_ENTITY`, 'i'));
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `vdb_entities +${expected.vdb_entities} +3072 \\(embedding_dim\\) +[\\d.,]+ KB +${Math.ceil(expected.vdb_entities! / 2)} +LIGHTRAG_VDB_ENTITY`,
+        'i',
+      ),
+    );
     expect(run.stdout).toMatch(new RegExp(`text_chunks +${expected.text_chunks} +- `));
-    expect(run.stdout).toContain('Absent (nothing to migrate): full_entities, full_relations, entity_chunks, relation_chunks');
+    expect(run.stdout).toContain(
+      'Absent (nothing to migrate): full_entities, full_relations, entity_chunks, relation_chunks',
+    );
     expect(run.stdout).toContain('No changes made (dry run).');
     expect(snapshot(dir)).toEqual(before);
     expect(await userTables()).toEqual([]);
@@ -53,9 +73,21 @@ describe('hybridrag backend migrate (real binary, real services)', () => {
 
   it('--dry-run --json prints one machine-readable result', async () => {
     const dir = copyFixture(FIXTURE);
-    const run = await hybridrag(['backend', 'migrate', '--path', dir, '--dry-run', '--json', '--connection-string', db.url]);
+    const run = await hybridrag([
+      'backend',
+      'migrate',
+      '--path',
+      dir,
+      '--dry-run',
+      '--json',
+      '--connection-string',
+      db.url,
+    ]);
     expect(run.code).toBe(0);
-    const report = JSON.parse(run.stdout) as { dimension: number; collections: { collection: string; records: number }[] };
+    const report = JSON.parse(run.stdout) as {
+      dimension: number;
+      collections: { collection: string; records: number }[];
+    };
     expect(report.dimension).toBe(3072);
     expect(report.collections.find((c) => c.collection === 'vdb_chunks')?.records).toBe(4);
   });
@@ -64,16 +96,36 @@ describe('hybridrag backend migrate (real binary, real services)', () => {
     const dir = copyFixture('ljxpython__langgraph_teach__rag_storage');
     const run = await hybridrag(['backend', 'migrate', '--path', dir, '--dry-run', '--connection-string', db.url]);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain(`Workspaces in sub-folders (knowledge_base, llm_collection) are separate LightRAG workspaces, not part of this migration: migrate each with --path ${dir}/knowledge_base --workspace knowledge_base`);
+    expect(run.stdout).toContain(
+      `Workspaces in sub-folders (knowledge_base, llm_collection) are separate LightRAG workspaces, not part of this migration: migrate each with --path ${dir}/knowledge_base --workspace knowledge_base`,
+    );
     const parent = path.dirname(copyFixture('hr231__portOS__rag_storage'));
     const nested = path.join(parent, `only-subfolders-${Date.now()}`);
     const { mkdirSync, cpSync } = await import('node:fs');
     mkdirSync(nested);
     cpSync(path.join(dir, 'knowledge_base'), path.join(nested, 'ws1'), { recursive: true });
-    const refused = await hybridrag(['backend', 'migrate', '--path', nested, '--dry-run', '--connection-string', db.url]);
+    const refused = await hybridrag([
+      'backend',
+      'migrate',
+      '--path',
+      nested,
+      '--dry-run',
+      '--connection-string',
+      db.url,
+    ]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toBe(`error: ${nested} holds LightRAG workspaces in sub-folders (ws1) but no data files itself; migrate each with --path ${nested}/ws1 --workspace ws1.\n`);
-    const notLightrag = await hybridrag(['backend', 'migrate', '--path', parent, '--dry-run', '--connection-string', db.url]);
+    expect(refused.stderr).toBe(
+      `error: ${nested} holds LightRAG workspaces in sub-folders (ws1) but no data files itself; migrate each with --path ${nested}/ws1 --workspace ws1.\n`,
+    );
+    const notLightrag = await hybridrag([
+      'backend',
+      'migrate',
+      '--path',
+      parent,
+      '--dry-run',
+      '--connection-string',
+      db.url,
+    ]);
     expect(notLightrag.code).toBe(1);
     expect(notLightrag.stderr.split('\n')).toHaveLength(2);
   });
@@ -83,7 +135,9 @@ describe('hybridrag backend migrate (real binary, real services)', () => {
     const before = snapshot(dir);
     const run = await hybridrag(['backend', 'migrate', '--path', dir, '--connection-string', db.url]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/refusing without confirmation in a non-interactive shell; pass --yes \(-y\) to proceed\.\n$/);
+    expect(run.stderr).toMatch(
+      /refusing without confirmation in a non-interactive shell; pass --yes \(-y\) to proceed\.\n$/,
+    );
     expect(snapshot(dir)).toEqual(before);
     expect(await userTables()).toEqual([]);
   });
@@ -103,27 +157,49 @@ describe('hybridrag backend migrate (real binary, real services)', () => {
     const file = path.join(copyFixture(FIXTURE), 'vdb_chunks.json');
     const run = await hybridrag(['backend', 'migrate', '--path', file, '--dry-run']);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^error: --path .*vdb_chunks\.json is a file, not a folder; point it to the LightRAG working directory/);
+    expect(run.stderr).toMatch(
+      /^error: --path .*vdb_chunks\.json is a file, not a folder; point it to the LightRAG working directory/,
+    );
     const home = copyFixture(FIXTURE); // any empty-of-registry HOME
     const missing = await hybridrag(['backend', 'migrate', 'nosuchdb', '--dry-run'], { HOME: home });
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/^error: There is no HybridRAG registry at .*registry\.yaml; register the database with HybridRAG first, or pass --path DIR\.\n$/);
+    expect(missing.stderr).toMatch(
+      /^error: There is no HybridRAG registry at .*registry\.yaml; register the database with HybridRAG first, or pass --path DIR\.\n$/,
+    );
   });
 
   it('migrates directly with -y, prints the phases, and status reports the finished job', async () => {
     const dir = copyFixture(FIXTURE);
-    const run = await hybridrag(['backend', 'migrate', 'hackrx', '--path', dir, '-y', '--connection-string', db.url, '--batch-size', '3']);
+    const run = await hybridrag([
+      'backend',
+      'migrate',
+      'hackrx',
+      '--path',
+      dir,
+      '-y',
+      '--connection-string',
+      db.url,
+      '--batch-size',
+      '3',
+    ]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("MIGRATION for 'hackrx'");
     expect(run.stdout).toMatch(/Phase 1\/3: Migrating to staging\.\.\.\n(.*\n)*? {3}✓ Data migrated to staging tables/);
     expect(run.stdout).toMatch(/Phase 2\/3: Verifying staged data\.\.\.\n {3}✓ Verification passed/);
-    expect(run.stdout).toMatch(/Phase 3\/3: Promoting staging to production\.\.\.\n {3}✓ Staging tables promoted to production/);
+    expect(run.stdout).toMatch(
+      /Phase 3\/3: Promoting staging to production\.\.\.\n {3}✓ Staging tables promoted to production/,
+    );
     expect(run.stdout).toContain('✅ MIGRATION COMPLETED SUCCESSFULLY');
     const expected = manifestCounts(readManifest().find((r) => r.local_folder === FIXTURE)!);
-    const { rows } = await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM lightrag_vdb_entity WHERE workspace = 'default'`);
+    const { rows } = await db.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM lightrag_vdb_entity WHERE workspace = 'default'`,
+    );
     expect(Number(rows[0]!.n)).toBe(expected.vdb_entities);
-    const state = JSON.parse(readFileSync(path.join(dir, '.migration_state.json'), 'utf8')) as { phase: string; job_id: string };
+    const state = JSON.parse(readFileSync(path.join(dir, '.migration_state.json'), 'utf8')) as {
+      phase: string;
+      job_id: string;
+    };
     expect(state.phase).toBe('promoted');
 
     const status = await hybridrag(['backend', 'status', '--path', dir]);

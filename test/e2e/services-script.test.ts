@@ -4,7 +4,11 @@ import { describe, expect, it, inject } from 'vitest';
 
 const root = path.resolve(__dirname, '../..');
 const services = (verb: string) =>
-  spawnSync('bash', [path.join(root, 'scripts/services.sh'), verb], { cwd: root, encoding: 'utf8', env: { ...process.env, DATABASE_URL: '', TEMPORAL_ADDRESS: '' } });
+  spawnSync('bash', [path.join(root, 'scripts/services.sh'), verb], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, DATABASE_URL: '', TEMPORAL_ADDRESS: '' },
+  });
 
 // The global setup already ran `up`; these check what a person sees afterwards.
 describe('npm run services', () => {
@@ -12,8 +16,12 @@ describe('npm run services', () => {
     const run = services('status');
     expect(run.status).toBe(0);
     const lines = run.stdout.trim().split('\n');
-    expect(lines[0]).toMatch(/^postgres  postgres:\/\/hybridrag:\*\*\*@127\.0\.0\.1:\d+\/hybridrag  PostgreSQL 15\.\d+ .* pgvector 0\.[89]\.\d+  data: \/.+\/data$/);
-    expect(lines[1]).toMatch(/^temporal  127\.0\.0\.1:\d+  CLI 1\.5\.1 \(Server [\d.]+, UI [\d.]+\)  UI http:\/\/127\.0\.0\.1:\d+  data: \/.+temporal\.db$/);
+    expect(lines[0]).toMatch(
+      /^postgres {2}postgres:\/\/hybridrag:\*\*\*@127\.0\.0\.1:\d+\/hybridrag {2}PostgreSQL 15\.\d+ .* pgvector 0\.[89]\.\d+ {2}data: \/.+\/data$/,
+    );
+    expect(lines[1]).toMatch(
+      /^temporal {2}127\.0\.0\.1:\d+ {2}CLI 1\.5\.1 \(Server [\d.]+, UI [\d.]+\) {2}UI http:\/\/127\.0\.0\.1:\d+ {2}data: \/.+temporal\.db$/,
+    );
     expect(run.stdout).not.toContain(new URL(inject('databaseUrl')).password);
   });
 
@@ -27,7 +35,12 @@ describe('npm run services', () => {
   it('env prints KEY=value lines a shell can eval', () => {
     const run = services('env');
     expect(run.status).toBe(0);
-    const env = Object.fromEntries(run.stdout.trim().split('\n').map((l) => [l.split('=')[0], l.slice(l.indexOf('=') + 1)]));
+    const env = Object.fromEntries(
+      run.stdout
+        .trim()
+        .split('\n')
+        .map((l) => [l.split('=')[0], l.slice(l.indexOf('=') + 1)]),
+    );
     expect(env.DATABASE_URL).toBe(inject('databaseUrl'));
     expect(env.TEMPORAL_ADDRESS).toBe(inject('temporalAddress'));
     expect(env.TEMPORAL_UI_URL).toBe(inject('temporalUiUrl'));

@@ -18,11 +18,23 @@ afterAll(async () => {
 describe('verification gates promote', () => {
   it('a corrupted float in staging fails verification, names the id, records verification_failed and blocks promote', async () => {
     const dir = copyFixture('Rajendk-AITech__LightRAG__rag_storage');
-    const staged = new StagedMigration({ databaseName: 'rajendk', sourcePath: dir, targetConnection: db.url, worker: 'embedded', batchSize: 20 });
+    const staged = new StagedMigration({
+      databaseName: 'rajendk',
+      sourcePath: dir,
+      targetConnection: db.url,
+      worker: 'embedded',
+      batchSize: 20,
+    });
     await staged.prepare();
     await staged.migrateToStaging();
-    const schema = (await db.pool.query<{ s: string }>(`SELECT nspname AS s FROM pg_namespace WHERE nspname LIKE 'hybridrag_stage_%'`)).rows[0]!.s;
-    const victim = (await db.pool.query<{ id: string }>(`SELECT id FROM "${schema}".lightrag_vdb_entity_staging ORDER BY id LIMIT 1 OFFSET 7`)).rows[0]!.id;
+    const schema = (
+      await db.pool.query<{ s: string }>(`SELECT nspname AS s FROM pg_namespace WHERE nspname LIKE 'hybridrag_stage_%'`)
+    ).rows[0]!.s;
+    const victim = (
+      await db.pool.query<{ id: string }>(
+        `SELECT id FROM "${schema}".lightrag_vdb_entity_staging ORDER BY id LIMIT 1 OFFSET 7`,
+      )
+    ).rows[0]!.id;
     // One float of one vector: element 100 nudged by one step.
     await db.pool.query(
       `UPDATE "${schema}".lightrag_vdb_entity_staging SET content_vector = (
@@ -35,10 +47,17 @@ describe('verification gates promote', () => {
     expect(verification.summary.join('\n')).toMatch(/^FAIL vdb_entities/m);
     const report = readFileSync(verification.reportFile, 'utf8');
     expect(report).toContain(victim);
-    const state = JSON.parse(readFileSync(path.join(dir, '.migration_state.json'), 'utf8')) as { phase: string; verification_passed: boolean };
+    const state = JSON.parse(readFileSync(path.join(dir, '.migration_state.json'), 'utf8')) as {
+      phase: string;
+      verification_passed: boolean;
+    };
     expect(state).toMatchObject({ phase: 'verification_failed', verification_passed: false });
-    await expect(staged.promote()).rejects.toThrow(/Promote needs a verified staging \(the job is at phase verification_failed\)/);
-    const production = await db.pool.query(`SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name LIKE 'lightrag_%'`);
+    await expect(staged.promote()).rejects.toThrow(
+      /Promote needs a verified staging \(the job is at phase verification_failed\)/,
+    );
+    const production = await db.pool.query(
+      `SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = 'public' AND table_name LIKE 'lightrag_%'`,
+    );
     expect(Number(production.rows[0].n)).toBe(0);
   });
 });

@@ -48,7 +48,19 @@ describe('watcher pause during a migration', () => {
     const { child, log } = startFakeWatcher(home, 'hackrx');
     try {
       await waitFor(() => existsSync(path.join(home, '.hybridrag/watcher_control/hackrx.pid')));
-      const run = await hybridrag(['backend', 'migrate', 'hackrx', '--path', copyFixture('kunj-10__HackRx-6.0__data'), '-y', '--connection-string', db.url], { HOME: home });
+      const run = await hybridrag(
+        [
+          'backend',
+          'migrate',
+          'hackrx',
+          '--path',
+          copyFixture('kunj-10__HackRx-6.0__data'),
+          '-y',
+          '--connection-string',
+          db.url,
+        ],
+        { HOME: home },
+      );
       expect(run.code).toBe(0);
       expect(run.stdout).toMatch(/Watcher for 'hackrx' \(pid \d+\) paused\./);
       expect(run.stdout).toContain("Watcher for 'hackrx' resumed.");
@@ -69,7 +81,23 @@ describe('watcher pause during a migration', () => {
       const dir = copyFixture('kunj-10__HackRx-6.0__data');
       const file = path.join(dir, 'vdb_chunks.json');
       truncateSync(file, Math.floor(statSync(file).size / 2));
-      const run = await hybridrag(['backend', 'migrate', 'hackrx', '--path', dir, '-y', '--connection-string', db.url, '--workspace', 'broken', '--worker', 'embedded'], { HOME: home });
+      const run = await hybridrag(
+        [
+          'backend',
+          'migrate',
+          'hackrx',
+          '--path',
+          dir,
+          '-y',
+          '--connection-string',
+          db.url,
+          '--workspace',
+          'broken',
+          '--worker',
+          'embedded',
+        ],
+        { HOME: home },
+      );
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(/^error: .*vdb_chunks\.json/);
       await waitFor(() => readFileSync(log, 'utf8').includes('resumed'));
@@ -84,7 +112,22 @@ describe('watcher pause during a migration', () => {
     const { child, log } = startFakeWatcher(home, 'hackrx');
     try {
       await waitFor(() => existsSync(path.join(home, '.hybridrag/watcher_control/hackrx.pid')));
-      const run = await hybridrag(['backend', 'migrate', 'hackrx', '--path', copyFixture('kunj-10__HackRx-6.0__data'), '-y', '--no-pause-watcher', '--connection-string', db.url, '--workspace', 'other'], { HOME: home });
+      const run = await hybridrag(
+        [
+          'backend',
+          'migrate',
+          'hackrx',
+          '--path',
+          copyFixture('kunj-10__HackRx-6.0__data'),
+          '-y',
+          '--no-pause-watcher',
+          '--connection-string',
+          db.url,
+          '--workspace',
+          'other',
+        ],
+        { HOME: home },
+      );
       expect(run.code).toBe(0);
       expect(existsSync(log)).toBe(false);
     } finally {

@@ -49,17 +49,46 @@ describe.concurrent('kill -9 of the worker during a staged migration', () => {
       const taskQueue = `kill-${Math.random().toString(16).slice(2, 10)}`;
       const marker = path.join(mkdtempSync(path.join(os.tmpdir(), 'hang-')), 'hit.json');
       const dir = copyFixture(FIXTURE);
-      const job = { jobId: `job-kill-${taskQueue}`, databaseName: 'hackrx', databasePath: dir, target, workspace: 'default', layout: 'lightrag' as const };
-      const input: MigrationInput = { job, mode: 'staged', batchSize: 3, batchesPerActivity: 2, skipVerify: false, parallelism: 2, collectionParallelism: 3, heartbeatTimeout: '3 seconds' };
+      const job = {
+        jobId: `job-kill-${taskQueue}`,
+        databaseName: 'hackrx',
+        databasePath: dir,
+        target,
+        workspace: 'default',
+        layout: 'lightrag' as const,
+      };
+      const input: MigrationInput = {
+        job,
+        mode: 'staged',
+        batchSize: 3,
+        batchesPerActivity: 2,
+        skipVerify: false,
+        parallelism: 2,
+        collectionParallelism: 3,
+        heartbeatTimeout: '3 seconds',
+      };
 
-      const first = await startWorkerProcess({ temporalAddress: inject('temporalAddress'), taskQueue, password: password!, env: { HYBRIDRAG_TEST_HANG: point.hang, HYBRIDRAG_TEST_HANG_MARKER: marker } });
+      const first = await startWorkerProcess({
+        temporalAddress: inject('temporalAddress'),
+        taskQueue,
+        password: password!,
+        env: { HYBRIDRAG_TEST_HANG: point.hang, HYBRIDRAG_TEST_HANG_MARKER: marker },
+      });
       workers.push(first);
-      const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', { taskQueue, workflowId: `test-kill/${taskQueue}`, args: [input] });
+      const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', {
+        taskQueue,
+        workflowId: `test-kill/${taskQueue}`,
+        args: [input],
+      });
       await until(() => existsSync(marker), 150_000, `the ${point.hang} hook`);
       await first.kill9();
       expect(first.child.signalCode).toBe('SIGKILL');
 
-      const second = await startWorkerProcess({ temporalAddress: inject('temporalAddress'), taskQueue, password: password! });
+      const second = await startWorkerProcess({
+        temporalAddress: inject('temporalAddress'),
+        taskQueue,
+        password: password!,
+      });
       workers.push(second);
       const result = await handle.result();
       await second.stop();
@@ -69,7 +98,9 @@ describe.concurrent('kill -9 of the worker during a staged migration', () => {
       let retried = 0;
       for (const id of ids) {
         const history = await client.workflow.getHandle(id).fetchHistory();
-        retried += history.events!.filter((e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1).length;
+        retried += history.events!.filter(
+          (e) => e.activityTaskStartedEventAttributes && (e.activityTaskStartedEventAttributes.attempt ?? 1) > 1,
+        ).length;
       }
       expect(retried).toBeGreaterThan(0);
     });

@@ -42,17 +42,30 @@ describe.concurrent('services restart mid-migration', () => {
     const db: ScratchDatabase = await createScratchDatabase('fault_temporal');
     cleanups.push(() => db.drop());
     const taskQueue = 'restart';
-    const worker: WorkerProcess = await startWorkerProcess({ temporalAddress: temporal.address, taskQueue, password: parseConnectionString(db.url).password!, env: { HYBRIDRAG_TEST_BATCH_DELAY_MS: '250' } });
+    const worker: WorkerProcess = await startWorkerProcess({
+      temporalAddress: temporal.address,
+      taskQueue,
+      password: parseConnectionString(db.url).password!,
+      env: { HYBRIDRAG_TEST_BATCH_DELAY_MS: '250' },
+    });
     cleanups.push(() => worker.kill9());
     const input = migration(copyFixture(FIXTURE), db.url, 'job-temporal-restart');
 
     let connection = await Connection.connect({ address: temporal.address });
     let client = new Client({ connection });
-    const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', { taskQueue, workflowId: 'migrate/restart', args: [input] });
-    const before = await until(async () => {
-      const p = await handle.query(progressQuery);
-      return p.rowsDone > 0 ? p : undefined;
-    }, 60_000, 'the first batches');
+    const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', {
+      taskQueue,
+      workflowId: 'migrate/restart',
+      args: [input],
+    });
+    const before = await until(
+      async () => {
+        const p = await handle.query(progressQuery);
+        return p.rowsDone > 0 ? p : undefined;
+      },
+      60_000,
+      'the first batches',
+    );
     await connection.close();
 
     await temporal.stopServer();
@@ -73,17 +86,30 @@ describe.concurrent('services restart mid-migration', () => {
     const cluster = await PrivatePostgres.create();
     cleanups.push(() => cluster.destroy());
     const taskQueue = `pg-outage-${Math.random().toString(16).slice(2, 10)}`;
-    const worker = await startWorkerProcess({ temporalAddress: inject('temporalAddress'), taskQueue, password: cluster.password, env: { HYBRIDRAG_TEST_BATCH_DELAY_MS: '250' } });
+    const worker = await startWorkerProcess({
+      temporalAddress: inject('temporalAddress'),
+      taskQueue,
+      password: cluster.password,
+      env: { HYBRIDRAG_TEST_BATCH_DELAY_MS: '250' },
+    });
     cleanups.push(() => worker.kill9());
     const input = migration(copyFixture(FIXTURE), cluster.url, 'job-pg-outage');
     const connection = await Connection.connect({ address: inject('temporalAddress') });
     cleanups.push(() => connection.close());
     const client = new Client({ connection });
-    const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', { taskQueue, workflowId: `test-pg-outage/${taskQueue}`, args: [input] });
-    const before = await until(async () => {
-      const p = await handle.query(progressQuery);
-      return p.rowsDone > 0 ? p : undefined;
-    }, 60_000, 'the first batches');
+    const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', {
+      taskQueue,
+      workflowId: `test-pg-outage/${taskQueue}`,
+      args: [input],
+    });
+    const before = await until(
+      async () => {
+        const p = await handle.query(progressQuery);
+        return p.rowsDone > 0 ? p : undefined;
+      },
+      60_000,
+      'the first batches',
+    );
 
     await cluster.stop();
     await new Promise((r) => setTimeout(r, 20_000));

@@ -38,7 +38,8 @@ describe('backup folder faults', () => {
 
   it('a disk that fills up during the backup: refused or cleaned up, never a half-written backup listed as good', async () => {
     const mnt = mkdtempSync(path.join(os.tmpdir(), 'hardening-tmpfs-'));
-    if (!sh('mount', ['-t', 'tmpfs', '-o', 'size=2560k', 'tmpfs', mnt])) return void console.warn('cannot mount a tmpfs here; case skipped');
+    if (!sh('mount', ['-t', 'tmpfs', '-o', 'size=2560k', 'tmpfs', mnt]))
+      return void console.warn('cannot mount a tmpfs here; case skipped');
     cleanups.push(() => {
       sh('umount', [mnt]);
       rmSync(mnt, { recursive: true, force: true });

@@ -22,24 +22,43 @@ afterAll(async () => {
   await other?.drop();
 });
 
-const count = async (table: string, workspace: string, on: ScratchDatabase = db) => Number((await on.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table} WHERE workspace = $1`, [workspace])).rows[0]!.n);
+const count = async (table: string, workspace: string, on: ScratchDatabase = db) =>
+  Number(
+    (await on.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${table} WHERE workspace = $1`, [workspace]))
+      .rows[0]!.n,
+  );
 
 describe('concurrent CLIs', () => {
   it('two CLIs start the same migration at once: one workflow runs, both exit 0, rows exact', async () => {
     const dir = copyFixture('hr231__portOS__rag_storage');
-    const args = ['backend', 'migrate', 'same', '--path', dir, '-y', '--connection-string', db.url, '--workspace', 'same'];
+    const args = [
+      'backend',
+      'migrate',
+      'same',
+      '--path',
+      dir,
+      '-y',
+      '--connection-string',
+      db.url,
+      '--workspace',
+      'same',
+    ];
     const [a, b] = await Promise.all([hybridrag(args), hybridrag(args)]);
     expect(a.stderr).toBe('');
     expect(b.stderr).toBe('');
     expect([a.code, b.code]).toEqual([0, 0]);
     expect(await count('lightrag_vdb_entity', 'same')).toBe(32);
     expect(await count('lightrag_vdb_relation', 'same')).toBe(21);
-    const state = JSON.parse(readFileSync(path.join(dir, '.migration_state.json'), 'utf8')) as { workflow_id: string; phase: string };
+    const state = JSON.parse(readFileSync(path.join(dir, '.migration_state.json'), 'utf8')) as {
+      workflow_id: string;
+      phase: string;
+    };
     expect(state.phase).toBe('promoted');
     const connection = await Connection.connect({ address: inject('temporalAddress') });
     try {
       const runs: string[] = [];
-      for await (const wf of new Client({ connection }).workflow.list({ query: `WorkflowId = "${state.workflow_id}"` })) runs.push(wf.runId);
+      for await (const wf of new Client({ connection }).workflow.list({ query: `WorkflowId = "${state.workflow_id}"` }))
+        runs.push(wf.runId);
       expect(runs).toHaveLength(1);
     } finally {
       await connection.close();
@@ -53,8 +72,35 @@ describe('concurrent CLIs', () => {
     const one = copyFixture('hr231__portOS__rag_storage');
     const two = copyFixture('kunj-10__HackRx-6.0__data');
     const [a, b] = await Promise.all([
-      hybridrag(['backend', 'migrate', 'one', '--path', one, '-y', '--staged', '--connection-string', db.url, '--workspace', 'one', '--batch-size', '5']),
-      hybridrag(['backend', 'migrate', 'two', '--path', two, '-y', '--connection-string', other.url, '--workspace', 'two', '--batch-size', '5']),
+      hybridrag([
+        'backend',
+        'migrate',
+        'one',
+        '--path',
+        one,
+        '-y',
+        '--staged',
+        '--connection-string',
+        db.url,
+        '--workspace',
+        'one',
+        '--batch-size',
+        '5',
+      ]),
+      hybridrag([
+        'backend',
+        'migrate',
+        'two',
+        '--path',
+        two,
+        '-y',
+        '--connection-string',
+        other.url,
+        '--workspace',
+        'two',
+        '--batch-size',
+        '5',
+      ]),
     ]);
     expect(a.stderr).toBe('');
     expect(b.stderr).toBe('');

@@ -18,7 +18,13 @@ const SEED = Number(process.env.HARDENING_FUZZ_SEED ?? 0x5eed);
 const ITERATIONS = Number(process.env.HARDENING_FUZZ_ITERATIONS ?? 500);
 const CLI_ITERATIONS = 10;
 const PER_ITERATION_MS = 10_000;
-const FIXTURES_USED = ['nyedr__desktop-llm__lightrag', 'hr231__portOS__rag_storage', 'kunj-10__HackRx-6.0__data', 'Rahulagowda004__lightrag_implemented_chatbot__root', 'bingofhy__LightRag-tmp__rag_storage'];
+const FIXTURES_USED = [
+  'nyedr__desktop-llm__lightrag',
+  'hr231__portOS__rag_storage',
+  'kunj-10__HackRx-6.0__data',
+  'Rahulagowda004__lightrag_implemented_chatbot__root',
+  'bingofhy__LightRag-tmp__rag_storage',
+];
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'hardening-fuzz-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -65,7 +71,9 @@ function mutate(buf: Buffer, rand: () => number): { kind: Mutation; out: Buffer 
 }
 
 function dataFiles(dir: string): string[] {
-  return readdirSync(dir).filter((n) => /^(kv_store_.+\.json|vdb_.+\.json|graph_chunk_entity_relation\.graphml)$/.test(n));
+  return readdirSync(dir).filter((n) =>
+    /^(kv_store_.+\.json|vdb_.+\.json|graph_chunk_entity_relation\.graphml)$/.test(n),
+  );
 }
 
 /** One mutated copy of a fixture: returns the folder and a description for failure messages. */
@@ -93,43 +101,69 @@ async function planAndReadAll(dir: string): Promise<number> {
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`hang: ${what} took over ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p,
+    new Promise<T>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`hang: ${what} took over ${ms} ms`)), ms)),
+    ),
+  ]).finally(() => clearTimeout(timer));
 }
 
 describe('fuzz', () => {
-  it(`planner + batch readers: ${ITERATIONS} seeded mutations end in a SourceError or a result`, { timeout: Math.max(240_000, ITERATIONS * 500) }, async () => {
-    const rand = prng(SEED);
-    const outcomes: Record<string, number> = { ok: 0 };
-    let peakRss = 0;
-    for (let i = 0; i < ITERATIONS; i++) {
-      const { dir, what } = mutatedStore(i, rand);
-      try {
-        await withTimeout(planAndReadAll(dir), PER_ITERATION_MS, what);
-        outcomes.ok! += 1;
-      } catch (error) {
-        if (!(error instanceof SourceError)) throw new Error(`${what}: not a typed SourceError: ${(error as Error)?.stack ?? String(error)}`);
-        expect(error.message.length, what).toBeGreaterThan(10);
-        expect(error.message, what).not.toMatch(/\n/);
-        outcomes[error.code] = (outcomes[error.code] ?? 0) + 1;
-      } finally {
+  it(
+    `planner + batch readers: ${ITERATIONS} seeded mutations end in a SourceError or a result`,
+    { timeout: Math.max(240_000, ITERATIONS * 500) },
+    async () => {
+      const rand = prng(SEED);
+      const outcomes: Record<string, number> = { ok: 0 };
+      let peakRss = 0;
+      for (let i = 0; i < ITERATIONS; i++) {
+        const { dir, what } = mutatedStore(i, rand);
+        try {
+          await withTimeout(planAndReadAll(dir), PER_ITERATION_MS, what);
+          outcomes.ok! += 1;
+        } catch (error) {
+          if (!(error instanceof SourceError))
+            throw new Error(`${what}: not a typed SourceError: ${(error as Error)?.stack ?? String(error)}`, {
+              cause: error,
+            });
+          expect(error.message.length, what).toBeGreaterThan(10);
+          expect(error.message, what).not.toMatch(/\n/);
+          outcomes[error.code] = (outcomes[error.code] ?? 0) + 1;
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      }
+      expect(peakRss).toBeLessThan(1.5 * 1024 ** 3);
+      // the mutations really exercise the error paths, and some survive as valid data
+      expect(Object.keys(outcomes).length).toBeGreaterThan(4);
+      console.log(
+        `fuzz outcomes over ${ITERATIONS} iterations (seed ${SEED}): ${JSON.stringify(outcomes)}; peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
+      );
+    },
+  );
+
+  it(
+    `CLI dry run: ${CLI_ITERATIONS} seeded mutations exit 0 or with one line, never a crash`,
+    { timeout: 120_000 },
+    async () => {
+      const rand = prng(SEED + 1);
+      for (let i = 0; i < CLI_ITERATIONS; i++) {
+        const { dir, what } = mutatedStore(1000 + i, rand);
+        const run = await hybridrag([
+          'backend',
+          'migrate',
+          '--path',
+          dir,
+          '--dry-run',
+          '--connection-string',
+          'postgres://u@127.0.0.1:1/none',
+        ]);
+        if (run.code !== 0) expectOneLineError(run, undefined, 1);
+        else expect(run.stdout, what).toContain('No changes made (dry run).');
         rmSync(dir, { recursive: true, force: true });
       }
-      peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    }
-    expect(peakRss).toBeLessThan(1.5 * 1024 ** 3);
-    // the mutations really exercise the error paths, and some survive as valid data
-    expect(Object.keys(outcomes).length).toBeGreaterThan(4);
-    console.log(`fuzz outcomes over ${ITERATIONS} iterations (seed ${SEED}): ${JSON.stringify(outcomes)}; peak RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB`);
-  });
-
-  it(`CLI dry run: ${CLI_ITERATIONS} seeded mutations exit 0 or with one line, never a crash`, { timeout: 120_000 }, async () => {
-    const rand = prng(SEED + 1);
-    for (let i = 0; i < CLI_ITERATIONS; i++) {
-      const { dir, what } = mutatedStore(1000 + i, rand);
-      const run = await hybridrag(['backend', 'migrate', '--path', dir, '--dry-run', '--connection-string', 'postgres://u@127.0.0.1:1/none']);
-      if (run.code !== 0) expectOneLineError(run, undefined, 1);
-      else expect(run.stdout, what).toContain('No changes made (dry run).');
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+    },
+  );
 });

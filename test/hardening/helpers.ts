@@ -17,7 +17,10 @@ export function snapshot(dir: string, options: { includeBookkeeping?: boolean } 
       return { rel: path.relative(dir, file), file };
     })
     .filter(({ rel }) => options.includeBookkeeping || !BOOKKEEPING.test(rel))
-    .map(({ rel, file }) => `${rel} ${statSync(file).size} ${createHash('sha256').update(readFileSync(file)).digest('hex')}`)
+    .map(
+      ({ rel, file }) =>
+        `${rel} ${statSync(file).size} ${createHash('sha256').update(readFileSync(file)).digest('hex')}`,
+    )
     .sort();
 }
 
@@ -34,7 +37,11 @@ export function expectOneLineError(run: CliRun, pattern?: RegExp, code?: number)
 
 /** Production (non-staging) tables of a database with their row counts. */
 export async function productionRows(url: string): Promise<Record<string, number>> {
-  const client = new pg.Client(url.includes('://') ? { ...clientConfig(decodeURIComponent(new URL(url).pathname.slice(1))) } : { connectionString: url });
+  const client = new pg.Client(
+    url.includes('://')
+      ? { ...clientConfig(decodeURIComponent(new URL(url).pathname.slice(1))) }
+      : { connectionString: url },
+  );
   await client.connect();
   try {
     const { rows } = await client.query<{ s: string; t: string }>(
@@ -61,7 +68,13 @@ export function adminUrl(database?: string): string {
 /** Client config for a database (an object, not a URL: pg's URL parser does not decode every %XX). */
 export function clientConfig(database?: string): pg.ClientConfig {
   const url = new URL(inject('databaseUrl'));
-  return { host: url.hostname, port: Number(url.port), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password), database: database ?? decodeURIComponent(url.pathname.slice(1)) };
+  return {
+    host: url.hostname,
+    port: Number(url.port),
+    user: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password),
+    database: database ?? decodeURIComponent(url.pathname.slice(1)),
+  };
 }
 
 export async function admin<T>(body: (c: pg.Client) => Promise<T>, database?: string): Promise<T> {

@@ -62,10 +62,26 @@ describe('connection strings that cannot work: refused before anything is writte
   const cases: [string, () => string, RegExp][] = [
     ['malformed', () => 'postgres//nohost:abc', /not a valid URL; write it as postgres:\/\/user/],
     ['wrong scheme', () => 'mysql://u:p@127.0.0.1/x', /must start with postgres:\/\/ or postgresql:\/\//],
-    ['points nowhere (closed port)', () => 'postgres://u:pw@127.0.0.1:1/x', /refuses connections at 127\.0\.0\.1:1; start it .* or fix the host and port/],
-    ['unresolvable host', () => 'postgres://u:pw@no-such-host.invalid:5432/x', /cannot be resolved; check the host name/],
-    ['wrong password', () => roleUrl(db.name, `${password}-wrong`), /rejected the login of user .*; check the user and password/],
-    ['database that does not exist', () => roleUrl(`${db.name}_missing`), /database .*_missing" does not exist .*create it/],
+    [
+      'points nowhere (closed port)',
+      () => 'postgres://u:pw@127.0.0.1:1/x',
+      /refuses connections at 127\.0\.0\.1:1; start it .* or fix the host and port/,
+    ],
+    [
+      'unresolvable host',
+      () => 'postgres://u:pw@no-such-host.invalid:5432/x',
+      /cannot be resolved; check the host name/,
+    ],
+    [
+      'wrong password',
+      () => roleUrl(db.name, `${password}-wrong`),
+      /rejected the login of user .*; check the user and password/,
+    ],
+    [
+      'database that does not exist',
+      () => roleUrl(`${db.name}_missing`),
+      /database .*_missing" does not exist .*create it/,
+    ],
   ];
   it.each(cases)('%s', async (_name, url, pattern) => {
     const dir = copyFixture(FIXTURE);
@@ -83,7 +99,10 @@ describe('connection strings that cannot work: refused before anything is writte
     const dir = copyFixture(FIXTURE);
     const before = snapshot(dir, { includeBookkeeping: true });
     const run = await hybridrag(['backend', 'migrate', '--path', dir, '-y', '--connection-string', roleUrl(name)]);
-    expectOneLineError(run, /pgvector .* not created in database .* may not create it; ask an administrator to run CREATE EXTENSION vector/);
+    expectOneLineError(
+      run,
+      /pgvector .* not created in database .* may not create it; ask an administrator to run CREATE EXTENSION vector/,
+    );
     expect(snapshot(dir, { includeBookkeeping: true })).toEqual(before);
     expect(await productionRows(adminUrl(name))).toEqual({});
   });
@@ -92,7 +111,10 @@ describe('connection strings that cannot work: refused before anything is writte
     const name = await roleDatabase({ pgvector: true, createOnDatabase: false });
     const dir = copyFixture(FIXTURE);
     const run = await hybridrag(['backend', 'migrate', '--path', dir, '-y', '--connection-string', roleUrl(name)]);
-    expectOneLineError(run, new RegExp(`lacks the CREATE privilege on database "${name}".*GRANT CREATE ON DATABASE "${name}" TO "${role}"`));
+    expectOneLineError(
+      run,
+      new RegExp(`lacks the CREATE privilege on database "${name}".*GRANT CREATE ON DATABASE "${name}" TO "${role}"`),
+    );
     expect(await productionRows(adminUrl(name))).toEqual({});
     await admin((c) => c.query(`GRANT CREATE ON DATABASE ${ident(name)} TO ${ident(role)}`));
     const ok = await hybridrag(['backend', 'migrate', '--path', dir, '-y', '--connection-string', roleUrl(name)]);
@@ -105,21 +127,49 @@ describe('connection strings that cannot work: refused before anything is writte
 
 describe('hostile names', () => {
   const workspaces = [`x"; DROP TABLE lightrag_doc_full; --`, `a'b;c) OR 1=1 --`, 'with space ünïcödé 空间 🚀'];
-  it.each(workspaces)('workspace %j: the rows land in exactly that workspace, and no table is dropped', async (workspace) => {
-    const dir = copyFixture(FIXTURE);
-    const run = await hybridrag(['backend', 'migrate', '--path', dir, '-y', '--connection-string', db.url, '--workspace', workspace]);
-    expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
-    const { rows } = await db.pool.query<{ workspace: string; n: string }>(`SELECT workspace, count(*) AS n FROM lightrag_vdb_entity GROUP BY workspace`);
-    expect(rows.find((r) => r.workspace === workspace)?.n).toBe('3');
-    const docs = await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM lightrag_doc_full WHERE workspace = $1`, [workspace]);
-    expect(docs.rows[0]!.n).toBe('1');
-  });
+  it.each(workspaces)(
+    'workspace %j: the rows land in exactly that workspace, and no table is dropped',
+    async (workspace) => {
+      const dir = copyFixture(FIXTURE);
+      const run = await hybridrag([
+        'backend',
+        'migrate',
+        '--path',
+        dir,
+        '-y',
+        '--connection-string',
+        db.url,
+        '--workspace',
+        workspace,
+      ]);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      const { rows } = await db.pool.query<{ workspace: string; n: string }>(
+        `SELECT workspace, count(*) AS n FROM lightrag_vdb_entity GROUP BY workspace`,
+      );
+      expect(rows.find((r) => r.workspace === workspace)?.n).toBe('3');
+      const docs = await db.pool.query<{ n: string }>(
+        `SELECT count(*) AS n FROM lightrag_doc_full WHERE workspace = $1`,
+        [workspace],
+      );
+      expect(docs.rows[0]!.n).toBe('1');
+    },
+  );
   it('a 300-character workspace, a "/" and "..": refused as a usage error', async () => {
     for (const workspace of ['w'.repeat(300), 'a/b', '..']) {
       const dir = copyFixture(FIXTURE);
       const before = snapshot(dir, { includeBookkeeping: true });
-      const run = await hybridrag(['backend', 'migrate', '--path', dir, '-y', '--connection-string', db.url, '--workspace', workspace]);
+      const run = await hybridrag([
+        'backend',
+        'migrate',
+        '--path',
+        dir,
+        '-y',
+        '--connection-string',
+        db.url,
+        '--workspace',
+        workspace,
+      ]);
       expectOneLineError(run, /workspace/i, 2);
       expect(snapshot(dir, { includeBookkeeping: true })).toEqual(before);
     }
@@ -134,7 +184,15 @@ describe('hostile names', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect((await productionRows(adminUrl(name)))['public.lightrag_vdb_entity']).toBe(3);
-    const long = await hybridrag(['backend', 'migrate', '--path', copyFixture(FIXTURE), '-y', '--connection-string', adminUrl('d'.repeat(300))]);
+    const long = await hybridrag([
+      'backend',
+      'migrate',
+      '--path',
+      copyFixture(FIXTURE),
+      '-y',
+      '--connection-string',
+      adminUrl('d'.repeat(300)),
+    ]);
     expectOneLineError(long);
   });
 });
@@ -145,7 +203,10 @@ describe('secrets and file modes', () => {
     const dir = copyFixture(FIXTURE);
     const reg = path.join(dir, '..', `registry-${suffix}.yaml`);
     writeFileSync(reg, `databases:\n  secretdb:\n    path: ${dir}\n    backend_type: json\n`);
-    const run = await hybridrag(['backend', 'migrate', 'secretdb', '--staged', '-y', '--connection-string', roleUrl(name), '--json'], { HYBRIDRAG_CONFIG: reg, HYBRIDRAG_WORKER_LOG_LEVEL: 'DEBUG' });
+    const run = await hybridrag(
+      ['backend', 'migrate', 'secretdb', '--staged', '-y', '--connection-string', roleUrl(name), '--json'],
+      { HYBRIDRAG_CONFIG: reg, HYBRIDRAG_WORKER_LOG_LEVEL: 'DEBUG' },
+    );
     expect(run.stderr).not.toContain(password);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).not.toContain(password);
@@ -154,9 +215,12 @@ describe('secrets and file modes', () => {
     const connection = await Connection.connect({ address: inject('temporalAddress') });
     const client = new Client({ connection });
     try {
-      const state = JSON.parse(readFileSync(path.join(dir, '.migration_state.json'), 'utf8')) as { workflow_id: string };
+      const state = JSON.parse(readFileSync(path.join(dir, '.migration_state.json'), 'utf8')) as {
+        workflow_id: string;
+      };
       const ids: string[] = [];
-      for await (const wf of client.workflow.list({ query: `WorkflowId STARTS_WITH "${state.workflow_id}"` })) ids.push(wf.workflowId);
+      for await (const wf of client.workflow.list({ query: `WorkflowId STARTS_WITH "${state.workflow_id}"` }))
+        ids.push(wf.workflowId);
       expect(ids.length).toBeGreaterThan(3);
       for (const id of ids) {
         const handle = client.workflow.getHandle(id);
@@ -168,12 +232,19 @@ describe('secrets and file modes', () => {
     }
 
     // every file the tool wrote, and the registry (plus its copy)
-    const files = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+    const files = readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => path.join(e.parentPath, e.name));
     const written = files.filter((f) => /\.migration_state\.json$|\.migration_reports\/|\.backups\//.test(f));
     expect(written.some((f) => f.endsWith('.tar.gz'))).toBe(true);
     expect(written.some((f) => f.endsWith('.meta.json'))).toBe(true);
     expect(written.some((f) => f.includes('.migration_reports'))).toBe(true);
-    for (const f of [...files, ...readdirSync(path.dirname(reg)).filter((n) => n.startsWith(`registry-${suffix}`)).map((n) => path.join(path.dirname(reg), n))]) {
+    for (const f of [
+      ...files,
+      ...readdirSync(path.dirname(reg))
+        .filter((n) => n.startsWith(`registry-${suffix}`))
+        .map((n) => path.join(path.dirname(reg), n)),
+    ]) {
       expect(readFileSync(f).includes(password), f).toBe(false);
     }
     expect(readFileSync(reg, 'utf8')).toContain('backend_type: postgres');

@@ -12,7 +12,11 @@ export interface CliRun {
 }
 
 /** Runs the real `hybridrag` binary (built by `npm run build`) with a clean environment. */
-export function hybridrag(args: string[], env: NodeJS.ProcessEnv = {}, options: { input?: string } = {}): Promise<CliRun> {
+export function hybridrag(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  options: { input?: string } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: root,

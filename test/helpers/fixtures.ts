@@ -21,7 +21,9 @@ export interface ManifestRow {
 export function readManifest(): ManifestRow[] {
   const [header, ...lines] = readFileSync(path.join(FIXTURES, 'MANIFEST.tsv'), 'utf8').trim().split('\n');
   const columns = header!.split('\t');
-  return lines.map((line) => Object.fromEntries(line.split('\t').map((v, i) => [columns[i], v])) as unknown as ManifestRow);
+  return lines.map(
+    (line) => Object.fromEntries(line.split('\t').map((v, i) => [columns[i], v])) as unknown as ManifestRow,
+  );
 }
 
 /** `full_docs=1;text_chunks=42;vdb_entities=376 (matrix rows 376);graphml=378n/259e` → counts. */

@@ -26,7 +26,12 @@ const TABLES: Record<string, string> = {
  * no id appears twice, the report the workflow wrote passed, and core/verify's verifyProduction
  * (counts, checksums over exact bytes, samples, dimensions) passes against the source files.
  */
-export async function expectExactMigration(pool: pg.Pool, fixture: string, job: JobContext, result: MigrationResult): Promise<void> {
+export async function expectExactMigration(
+  pool: pg.Pool,
+  fixture: string,
+  job: JobContext,
+  result: MigrationResult,
+): Promise<void> {
   expect(result.outcome).toBe('promoted');
   expect(result.verification?.passed).toBe(true);
   const expected = manifestCounts(readManifest().find((r) => r.local_folder === fixture)!);
@@ -38,7 +43,10 @@ export async function expectExactMigration(pool: pg.Pool, fixture: string, job: 
     );
     // No duplicate: distinct keys (the primary key, or the whole row without one) equal the count.
     const key = pk.rows.length ? `(${pk.rows.map((r) => `"${r.c}"`).join(', ')})` : `(t.*)::text`;
-    const { rows } = await pool.query<{ n: string; d: string }>(`SELECT count(*) AS n, count(DISTINCT ${key}) AS d FROM ${table} t WHERE workspace = $1`, [job.workspace]);
+    const { rows } = await pool.query<{ n: string; d: string }>(
+      `SELECT count(*) AS n, count(DISTINCT ${key}) AS d FROM ${table} t WHERE workspace = $1`,
+      [job.workspace],
+    );
     expect({ table, n: Number(rows[0]!.n) }).toEqual({ table, n: expected[name] });
     expect({ table, distinct: Number(rows[0]!.d) }).toEqual({ table, distinct: expected[name] });
   }
@@ -49,6 +57,9 @@ export async function expectExactMigration(pool: pg.Pool, fixture: string, job: 
   const report = await verifyProduction(pool, targetPlanOf({ job, dimension: sources.dimension }), sources.collections);
   expect(report.collections.filter((c) => !c.passed).map((c) => c.collection)).toEqual([]);
   expect(report.passed).toBe(true);
-  const state = JSON.parse(readFileSync(path.join(job.databasePath, '.migration_state.json'), 'utf8')) as Record<string, unknown>;
+  const state = JSON.parse(readFileSync(path.join(job.databasePath, '.migration_state.json'), 'utf8')) as Record<
+    string,
+    unknown
+  >;
   expect(state).toMatchObject({ phase: 'promoted', promoted: true, staging_complete: true, job_id: job.jobId });
 }

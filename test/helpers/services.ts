@@ -55,20 +55,41 @@ export class PrivateTemporal {
   }
 
   private healthy(): boolean {
-    return spawnSync(TEMPORAL_BIN, ['operator', 'cluster', 'health', '--address', this.address, '--command-timeout', '2s'], { stdio: 'ignore' }).status === 0;
+    return (
+      spawnSync(TEMPORAL_BIN, ['operator', 'cluster', 'health', '--address', this.address, '--command-timeout', '2s'], {
+        stdio: 'ignore',
+      }).status === 0
+    );
   }
 
   async startServer(): Promise<void> {
-    const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(this.port), '--db-filename', this.dbFile, '--namespace', 'default', '--log-level', 'warn'];
+    const args = [
+      'server',
+      'start-dev',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(this.port),
+      '--db-filename',
+      this.dbFile,
+      '--namespace',
+      'default',
+      '--log-level',
+      'warn',
+    ];
     if (this.uiPort) args.push('--ui-port', String(this.uiPort));
     else args.push('--headless');
     for (const sa of SEARCH_ATTRIBUTES) args.push('--search-attribute', sa);
     for (const dc of this.dynamicConfig) args.push('--dynamic-config-value', dc);
     const server = spawn(TEMPORAL_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    server.stdout!.on('data', (d: Buffer) => (this.log += d.toString()));
-    server.stderr!.on('data', (d: Buffer) => (this.log += d.toString()));
+    server.stdout.on('data', (d: Buffer) => (this.log += d.toString()));
+    server.stderr.on('data', (d: Buffer) => (this.log += d.toString()));
     this.server = server;
-    await waitFor(() => server.exitCode !== null || this.healthy(), 60_000, `the private Temporal dev server on ${this.address}`);
+    await waitFor(
+      () => server.exitCode !== null || this.healthy(),
+      60_000,
+      `the private Temporal dev server on ${this.address}`,
+    );
     if (server.exitCode !== null) throw new Error(`private Temporal dev server exited: ${this.log}`);
   }
 
@@ -117,7 +138,18 @@ export class PrivatePostgres {
     const pwfile = path.join(p.dir, 'pw');
     writeFileSync(pwfile, p.password);
     spawnSync('chown', ['postgres', pwfile]);
-    p.asPostgres([`${PG_BIN}/initdb`, '-D', path.join(p.dir, 'data'), '-U', 'postgres', '--pwfile', pwfile, '--auth=scram-sha-256', '--encoding=UTF8', '--locale=C.UTF-8']);
+    p.asPostgres([
+      `${PG_BIN}/initdb`,
+      '-D',
+      path.join(p.dir, 'data'),
+      '-U',
+      'postgres',
+      '--pwfile',
+      pwfile,
+      '--auth=scram-sha-256',
+      '--encoding=UTF8',
+      '--locale=C.UTF-8',
+    ]);
     await p.start();
     const admin = new pg.Client({ connectionString: p.url.replace(/\/migrate$/, '/postgres') });
     await admin.connect();
@@ -131,7 +163,19 @@ export class PrivatePostgres {
   }
 
   async start(): Promise<void> {
-    this.asPostgres([`${PG_BIN}/pg_ctl`, '-D', path.join(this.dir, 'data'), '-l', path.join(this.dir, 'log'), '-w', '-t', '60', '-o', `-p ${this.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${this.dir}`, 'start']);
+    this.asPostgres([
+      `${PG_BIN}/pg_ctl`,
+      '-D',
+      path.join(this.dir, 'data'),
+      '-l',
+      path.join(this.dir, 'log'),
+      '-w',
+      '-t',
+      '60',
+      '-o',
+      `-p ${this.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${this.dir}`,
+      'start',
+    ]);
   }
 
   async stop(): Promise<void> {

@@ -18,7 +18,12 @@ export interface WorkerProcess {
  * queue. The password reaches it through the environment only (HYBRIDRAG_PG_PASSWORD), as in
  * production; `env` adds fault hooks (workers/testHooks.ts).
  */
-export async function startWorkerProcess(options: { temporalAddress: string; taskQueue: string; password?: string; env?: NodeJS.ProcessEnv }): Promise<WorkerProcess> {
+export async function startWorkerProcess(options: {
+  temporalAddress: string;
+  taskQueue: string;
+  password?: string;
+  env?: NodeJS.ProcessEnv;
+}): Promise<WorkerProcess> {
   const child = spawn(process.execPath, [WORKER_MAIN], {
     cwd: root,
     env: {
@@ -33,8 +38,8 @@ export async function startWorkerProcess(options: { temporalAddress: string; tas
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await new Promise<void>((resolve, reject) => {
     const timer = setInterval(() => {
@@ -62,7 +67,12 @@ export async function startWorkerProcess(options: { temporalAddress: string; tas
 }
 
 /** Polls until check() is truthy. */
-export async function until<T>(check: () => Promise<T | undefined | false> | T | undefined | false, ms = 60_000, what = 'condition', everyMs = 100): Promise<T> {
+export async function until<T>(
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  ms = 60_000,
+  what = 'condition',
+  everyMs = 100,
+): Promise<T> {
   const end = Date.now() + ms;
   for (;;) {
     const v = await check();

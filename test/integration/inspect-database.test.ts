@@ -61,7 +61,9 @@ describe('inspectDatabase against the real PostgreSQL', () => {
     const error = await inspect(urlFor(bareDb, plainRole, plainPassword)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DatabaseError);
     expect((error as DatabaseError).kind).toBe('permanent');
-    expect((error as Error).message).toMatch(new RegExp(`role "${plainRole}" may not create extensions.*CREATE EXTENSION vector`));
+    expect((error as Error).message).toMatch(
+      new RegExp(`role "${plainRole}" may not create extensions.*CREATE EXTENSION vector`),
+    );
   });
 
   it('creates pgvector where it is missing and reports versions', async () => {
@@ -91,6 +93,8 @@ describe('inspectDatabase against the real PostgreSQL', () => {
 
   it('names a database that does not exist', async () => {
     const error = await inspect(urlFor(`missing_${suffix}`)).catch((e: unknown) => e);
-    expect((error as Error).message).toBe(`The database "missing_${suffix}" does not exist on 127.0.0.1:${new URL(adminUrl()).port}; create it (createdb) or name an existing one.`);
+    expect((error as Error).message).toBe(
+      `The database "missing_${suffix}" does not exist on 127.0.0.1:${new URL(adminUrl()).port}; create it (createdb) or name an existing one.`,
+    );
   });
 });

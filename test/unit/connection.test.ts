@@ -4,9 +4,17 @@ import { CredentialStore } from '../../core/credentials';
 
 describe('parseConnectionString', () => {
   it('splits the password off and keeps the rest', () => {
-    const { target, password } = parseConnectionString('postgresql://alice:s%40cret@db.example:6543/kb?sslmode=require&application_name=x');
+    const { target, password } = parseConnectionString(
+      'postgresql://alice:s%40cret@db.example:6543/kb?sslmode=require&application_name=x',
+    );
     expect(password).toBe('s@cret');
-    expect(target).toEqual({ host: 'db.example', port: 6543, database: 'kb', user: 'alice', params: { sslmode: 'require', application_name: 'x' } });
+    expect(target).toEqual({
+      host: 'db.example',
+      port: 6543,
+      database: 'kb',
+      user: 'alice',
+      params: { sslmode: 'require', application_name: 'x' },
+    });
     expect(JSON.stringify(target)).not.toContain('cret');
   });
 
@@ -32,7 +40,9 @@ describe('parseConnectionString', () => {
   });
 
   it('keeps the non-secret parameters, so a described target connects the same way when read back', () => {
-    const { target } = parseConnectionString('postgres://u:pw@db.example/kb?sslmode=require&sslpassword=k&application_name=hybrid%20rag');
+    const { target } = parseConnectionString(
+      'postgres://u:pw@db.example/kb?sslmode=require&sslpassword=k&application_name=hybrid%20rag',
+    );
     const described = describeTarget(target);
     expect(described).toBe('postgres://u@db.example:5432/kb?sslmode=require&application_name=hybrid+rag');
     expect(described).not.toContain('pw');

@@ -4,8 +4,19 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 
 const root = path.resolve(__dirname, '../..');
-type Service = { image?: string; build?: unknown; ports?: string[]; healthcheck?: { test: unknown }; depends_on?: Record<string, { condition: string }>; environment?: Record<string, string>; volumes?: string[] };
-const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8')) as { services: Record<string, Service>; volumes: Record<string, unknown> };
+type Service = {
+  image?: string;
+  build?: unknown;
+  ports?: string[];
+  healthcheck?: { test: unknown };
+  depends_on?: Record<string, { condition: string }>;
+  environment?: Record<string, string>;
+  volumes?: string[];
+};
+const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, Service>;
+  volumes: Record<string, unknown>;
+};
 
 // No Docker engine runs here: the file is checked for structure, not started.
 describe('docker-compose.yml', () => {
@@ -20,7 +31,9 @@ describe('docker-compose.yml', () => {
 
   it('publishes the usual ports on loopback only', () => {
     const ports = Object.values(compose.services).flatMap((s) => s.ports ?? []);
-    expect(ports).toEqual(expect.arrayContaining(['127.0.0.1:5432:5432', '127.0.0.1:7233:7233', '127.0.0.1:8233:8080']));
+    expect(ports).toEqual(
+      expect.arrayContaining(['127.0.0.1:5432:5432', '127.0.0.1:7233:7233', '127.0.0.1:8233:8080']),
+    );
     for (const port of ports) expect(port.startsWith('127.0.0.1:')).toBe(true);
   });
 
@@ -28,7 +41,10 @@ describe('docker-compose.yml', () => {
     for (const name of ['postgres', 'temporal', 'temporal-ui', 'worker']) {
       expect(compose.services[name]?.healthcheck?.test, name).toBeTruthy();
     }
-    expect(compose.services.worker?.depends_on).toEqual({ postgres: { condition: 'service_healthy' }, temporal: { condition: 'service_healthy' } });
+    expect(compose.services.worker?.depends_on).toEqual({
+      postgres: { condition: 'service_healthy' },
+      temporal: { condition: 'service_healthy' },
+    });
   });
 
   it('persists PostgreSQL and Temporal data in volumes', () => {

@@ -33,7 +33,11 @@ describe('doctorWorkflow on a real Temporal server', () => {
     const { target, password } = parseConnectionString(inject('databaseUrl'));
     credentials.remember(target, password!);
     const workflowId = `test-doctor-history-${temporal.taskQueue}`;
-    await temporal.client.workflow.execute<typeof doctorWorkflow>('doctorWorkflow', { taskQueue: temporal.taskQueue, workflowId, args: [{ target }] });
+    await temporal.client.workflow.execute<typeof doctorWorkflow>('doctorWorkflow', {
+      taskQueue: temporal.taskQueue,
+      workflowId,
+      args: [{ target }],
+    });
     const history = await temporal.client.workflow.getHandle(workflowId).fetchHistory();
     const text = historyText(history);
     expect(text).toContain(target.host); // the history really holds the input …
@@ -55,7 +59,9 @@ describe('doctorWorkflow on a real Temporal server', () => {
     expect(failureMessage(error)).toMatch(/rejected the login of user "no_such_role_for_doctor"/);
     // non-retryable: the one attempt is the last (a retryable failure would be tried 3 times)
     const history = await temporal.client.workflow.getHandle(`test-doctor-fail-${temporal.taskQueue}`).fetchHistory();
-    const attempts = (history.events ?? []).flatMap((event) => (event.activityTaskStartedEventAttributes ? [event.activityTaskStartedEventAttributes.attempt] : []));
+    const attempts = (history.events ?? []).flatMap((event) =>
+      event.activityTaskStartedEventAttributes ? [event.activityTaskStartedEventAttributes.attempt] : [],
+    );
     expect(attempts).toEqual([1]);
   });
 });

@@ -23,7 +23,14 @@ const FIXTURE = 'Rajendk-AITech__LightRAG__rag_storage';
 
 function input(dir: string, jobId: string): MigrationInput {
   return {
-    job: { jobId, databaseName: 'rajendk', databasePath: dir, target: parseConnectionString(db.url).target, workspace: 'default', layout: 'lightrag' },
+    job: {
+      jobId,
+      databaseName: 'rajendk',
+      databasePath: dir,
+      target: parseConnectionString(db.url).target,
+      workspace: 'default',
+      layout: 'lightrag',
+    },
     mode: 'direct',
     batchSize: 7,
     skipVerify: false,
@@ -42,7 +49,8 @@ describe('migrationWorkflow (direct) on a real fixture', () => {
       args: [input(dir, 'job-test-direct-1')],
     });
     expect(result.outcome).toBe('promoted');
-    const count = async (table: string) => Number((await db.pool.query(`SELECT count(*) AS n FROM ${table} WHERE workspace = 'default'`)).rows[0].n);
+    const count = async (table: string) =>
+      Number((await db.pool.query(`SELECT count(*) AS n FROM ${table} WHERE workspace = 'default'`)).rows[0].n);
     expect(await count('lightrag_doc_full')).toBe(expected.full_docs);
     expect(await count('lightrag_doc_chunks')).toBe(expected.text_chunks);
     expect(await count('lightrag_vdb_entity')).toBe(expected.vdb_entities);
@@ -52,7 +60,13 @@ describe('migrationWorkflow (direct) on a real fixture', () => {
     expect(await count('lightrag_doc_status')).toBe(expected.doc_status);
     expect(await count('lightrag_graph_edges')).toBe(expected.graph_edges);
     const state = JSON.parse(readFileSync(path.join(dir, '.migration_state.json'), 'utf8')) as Record<string, unknown>;
-    expect(state).toMatchObject({ phase: 'promoted', promoted: true, staging_complete: true, verification_passed: true, job_id: 'job-test-direct-1' });
+    expect(state).toMatchObject({
+      phase: 'promoted',
+      promoted: true,
+      staging_complete: true,
+      verification_passed: true,
+      job_id: 'job-test-direct-1',
+    });
     expect(existsSync(path.join(dir, '.migration_plans'))).toBe(false);
     expect(result.progress.rowsDone).toBe(result.progress.rowsTotal);
   });

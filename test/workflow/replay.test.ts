@@ -31,8 +31,12 @@ const HISTORIES = path.join(__dirname, 'histories');
  * protojson of @temporalio/proto's own protobufjs reads the same JSON.
  */
 const protoRequire = createRequire(require.resolve('@temporalio/proto'));
-const { fromJson } = protoRequire('protobufjs/ext/protojson') as { fromJson(type: unknown, json: unknown, options?: unknown): unknown };
-const historyType = (patchProtobufRoot(protoRequire('@temporalio/proto')) as unknown as { lookupType(name: string): unknown }).lookupType('temporal.api.history.v1.History');
+const { fromJson } = protoRequire('protobufjs/ext/protojson') as {
+  fromJson(type: unknown, json: unknown, options?: unknown): unknown;
+};
+const historyType = (
+  patchProtobufRoot(protoRequire('@temporalio/proto')) as unknown as { lookupType(name: string): unknown }
+).lookupType('temporal.api.history.v1.History');
 function readHistory(file: string): unknown {
   return fromJson(historyType, JSON.parse(readFileSync(file, 'utf8')), { ignoreUnknownFields: true });
 }
@@ -41,11 +45,26 @@ const RECORD = process.env.HYBRIDRAG_RECORD_HISTORIES === '1';
 describe('replay of recorded histories', () => {
   it('replays every recorded history against the current bundle without a determinism error', async () => {
     const ids = JSON.parse(readFileSync(path.join(HISTORIES, 'workflow-ids.txt'), 'utf8')) as Record<string, string>;
-    const files = readdirSync(HISTORIES).filter((f) => f.endsWith('.json')).sort();
-    expect(files).toEqual(expect.arrayContaining(['backup-only.json', 'collection-continued.json', 'collection-last-run.json', 'doctor.json', 'migration-direct.json', 'migration-staged.json', 'rollback.json']));
+    const files = readdirSync(HISTORIES)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'backup-only.json',
+        'collection-continued.json',
+        'collection-last-run.json',
+        'doctor.json',
+        'migration-direct.json',
+        'migration-staged.json',
+        'rollback.json',
+      ]),
+    );
     const histories = files.map((f) => ({ workflowId: ids[f] ?? f, history: readHistory(path.join(HISTORIES, f)) }));
     const failures: string[] = [];
-    for await (const r of Worker.runReplayHistories({ workflowBundle: { codePath: inject('workflowBundlePath') } }, histories)) {
+    for await (const r of Worker.runReplayHistories(
+      { workflowBundle: { codePath: inject('workflowBundlePath') } },
+      histories,
+    )) {
       if (r.error) failures.push(`${r.workflowId}: ${r.error.message}`);
     }
     expect(failures).toEqual([]);
@@ -66,7 +85,17 @@ describe.skipIf(!RECORD)('recording the histories (HYBRIDRAG_RECORD_HISTORIES=1)
 
   /** The history as the temporal CLI exports it (the JSON `historyFromJSON` reads). */
   async function save(name: string, handle: WorkflowHandle, runId?: string): Promise<void> {
-    const args = ['workflow', 'show', '--address', inject('temporalAddress'), '--output', 'json', '--workflow-id', handle.workflowId, ...(runId ? ['--run-id', runId] : [])];
+    const args = [
+      'workflow',
+      'show',
+      '--address',
+      inject('temporalAddress'),
+      '--output',
+      'json',
+      '--workflow-id',
+      handle.workflowId,
+      ...(runId ? ['--run-id', runId] : []),
+    ];
     const out = spawnSync(TEMPORAL_BIN, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     if (out.status !== 0) throw new Error(out.stderr);
     mkdirSync(HISTORIES, { recursive: true });
@@ -76,19 +105,32 @@ describe.skipIf(!RECORD)('recording the histories (HYBRIDRAG_RECORD_HISTORIES=1)
     writeFileSync(path.join(HISTORIES, 'workflow-ids.txt'), `${JSON.stringify(recorded, null, 1)}\n`);
   }
   // Histories of earlier versions (v1-*.json: one batch per activity) stay and keep being replayed.
-  const recorded: Record<string, string> = JSON.parse(readFileSync(path.join(HISTORIES, 'workflow-ids.txt'), 'utf8')) as Record<string, string>;
+  const recorded: Record<string, string> = JSON.parse(
+    readFileSync(path.join(HISTORIES, 'workflow-ids.txt'), 'utf8'),
+  ) as Record<string, string>;
 
   it('records doctor, migration (staged with pause/resume and continue-as-new, direct), collection, backup-only and rollback', async () => {
     const { target } = parseConnectionString(db.url);
     const q = temporal.taskQueue;
-    const doctor = await temporal.client.workflow.start<typeof doctorWorkflow>('doctorWorkflow', { taskQueue: q, workflowId: `record-doctor-${q}`, args: [{ target }] });
+    const doctor = await temporal.client.workflow.start<typeof doctorWorkflow>('doctorWorkflow', {
+      taskQueue: q,
+      workflowId: `record-doctor-${q}`,
+      args: [{ target }],
+    });
     await doctor.result();
     await save('doctor', doctor);
 
     const fixture = 'kunj-10__HackRx-6.0__data';
     const dir = copyFixture(fixture);
     const staged: MigrationInput = {
-      job: { jobId: 'job-record-staged', databaseName: 'hackrx', databasePath: dir, target, workspace: 'staged', layout: 'lightrag' },
+      job: {
+        jobId: 'job-record-staged',
+        databaseName: 'hackrx',
+        databasePath: dir,
+        target,
+        workspace: 'staged',
+        layout: 'lightrag',
+      },
       mode: 'staged',
       batchSize: 2,
       skipVerify: false,
@@ -96,7 +138,11 @@ describe.skipIf(!RECORD)('recording the histories (HYBRIDRAG_RECORD_HISTORIES=1)
       collectionParallelism: 2,
       batchesPerRun: 2,
     };
-    const handle = await temporal.client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', { taskQueue: q, workflowId: `record-staged-${q}`, args: [staged] });
+    const handle = await temporal.client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', {
+      taskQueue: q,
+      workflowId: `record-staged-${q}`,
+      args: [staged],
+    });
     await handle.signal(pauseSignal);
     await new Promise((r) => setTimeout(r, 1500));
     await handle.signal(resumeSignal);
@@ -115,19 +161,38 @@ describe.skipIf(!RECORD)('recording the histories (HYBRIDRAG_RECORD_HISTORIES=1)
     const direct = await temporal.client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', {
       taskQueue: q,
       workflowId: `record-direct-${q}`,
-      args: [{ ...staged, job: { ...staged.job, jobId: 'job-record-direct', databasePath: copyFixture(fixture), workspace: 'direct' }, mode: 'direct', batchesPerRun: undefined }],
+      args: [
+        {
+          ...staged,
+          job: { ...staged.job, jobId: 'job-record-direct', databasePath: copyFixture(fixture), workspace: 'direct' },
+          mode: 'direct',
+          batchesPerRun: undefined,
+        },
+      ],
     });
     expect((await direct.result()).outcome).toBe('promoted');
     await save('migration-direct', direct);
 
-    const backup = await temporal.client.workflow.start<typeof backupOnlyWorkflow>('backupOnlyWorkflow', { taskQueue: q, workflowId: `record-backup-${q}`, args: [{ databasePath: copyFixture(fixture), databaseName: 'hackrx' }] });
+    const backup = await temporal.client.workflow.start<typeof backupOnlyWorkflow>('backupOnlyWorkflow', {
+      taskQueue: q,
+      workflowId: `record-backup-${q}`,
+      args: [{ databasePath: copyFixture(fixture), databaseName: 'hackrx' }],
+    });
     await backup.result();
     await save('backup-only', backup);
 
     const rollback = await temporal.client.workflow.start<typeof rollbackWorkflow>('rollbackWorkflow', {
       taskQueue: q,
       workflowId: `record-rollback-${q}`,
-      args: [{ databasePath: dir, databaseName: 'hackrx', backupId: result.backupId!, target: { job: staged.job, dimension: result.source.dimension }, jobId: staged.job.jobId }],
+      args: [
+        {
+          databasePath: dir,
+          databaseName: 'hackrx',
+          backupId: result.backupId!,
+          target: { job: staged.job, dimension: result.source.dimension },
+          jobId: staged.job.jobId,
+        },
+      ],
     });
     expect((await rollback.result()).postgresRolledBack).toBe(true);
     await save('rollback', rollback);

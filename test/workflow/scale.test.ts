@@ -31,9 +31,22 @@ afterAll(async () => {
 
 const CAN_FIXTURE = 'kunj-10__HackRx-6.0__data';
 
-function migration(jobId: string, workspace: string, batchSize: number, fixture = FIXTURE, target = db): MigrationInput {
+function migration(
+  jobId: string,
+  workspace: string,
+  batchSize: number,
+  fixture = FIXTURE,
+  target = db,
+): MigrationInput {
   return {
-    job: { jobId, databaseName: 'rajendk', databasePath: copyFixture(fixture), target: parseConnectionString(target.url).target, workspace, layout: 'lightrag' },
+    job: {
+      jobId,
+      databaseName: 'rajendk',
+      databasePath: copyFixture(fixture),
+      target: parseConnectionString(target.url).target,
+      workspace,
+      layout: 'lightrag',
+    },
     mode: 'direct',
     batchSize,
     skipVerify: false,
@@ -49,31 +62,56 @@ async function runsOf(workflowId: string): Promise<number> {
 }
 
 describe.concurrent('many batches', () => {
-  it('with a continue-as-new every 3 batches, a migration of many batches is exact', { timeout: 240_000 }, async ({ expect }) => {
-    const taskQueue = `can-${Math.random().toString(16).slice(2, 10)}`;
-    workers.push(await startWorkerProcess({ temporalAddress: inject('temporalAddress'), taskQueue, password: parseConnectionString(canDb.url).password! }));
-    const input = { ...migration('job-can', 'can', 1, CAN_FIXTURE, canDb), batchesPerRun: 3 };
-    const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', { taskQueue, workflowId: `test-can/${taskQueue}`, args: [input] });
-    const result = await handle.result();
-    await expectExactMigration(canDb.pool, CAN_FIXTURE, input.job, result);
-    const batches = result.source.collections.reduce((n, c) => n + c.batches, 0);
-    expect(batches).toBeGreaterThanOrEqual(70);
-    const edges = result.source.collections.find((c) => c.collection === 'vdb_relationships')!;
-    expect(edges.batches).toBe(13);
-    // 13 batches, 3 per run: 5 runs of the child, each continuing as new with the next batch index.
-    const id = `${handle.workflowId}/vdb_relationships`;
-    await until(async () => (await runsOf(id)) === 5, 10_000, '5 runs of the child in visibility');
-    expect(result.progress.collections.find((c) => c.collection === 'vdb_relationships')).toMatchObject({ batchesDone: 13, rowsDone: 13, state: 'done' });
-  });
+  it(
+    'with a continue-as-new every 3 batches, a migration of many batches is exact',
+    { timeout: 240_000 },
+    async ({ expect }) => {
+      const taskQueue = `can-${Math.random().toString(16).slice(2, 10)}`;
+      workers.push(
+        await startWorkerProcess({
+          temporalAddress: inject('temporalAddress'),
+          taskQueue,
+          password: parseConnectionString(canDb.url).password!,
+        }),
+      );
+      const input = { ...migration('job-can', 'can', 1, CAN_FIXTURE, canDb), batchesPerRun: 3 };
+      const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', {
+        taskQueue,
+        workflowId: `test-can/${taskQueue}`,
+        args: [input],
+      });
+      const result = await handle.result();
+      await expectExactMigration(canDb.pool, CAN_FIXTURE, input.job, result);
+      const batches = result.source.collections.reduce((n, c) => n + c.batches, 0);
+      expect(batches).toBeGreaterThanOrEqual(70);
+      const edges = result.source.collections.find((c) => c.collection === 'vdb_relationships')!;
+      expect(edges.batches).toBe(13);
+      // 13 batches, 3 per run: 5 runs of the child, each continuing as new with the next batch index.
+      const id = `${handle.workflowId}/vdb_relationships`;
+      await until(async () => (await runsOf(id)) === 5, 10_000, '5 runs of the child in visibility');
+      expect(result.progress.collections.find((c) => c.collection === 'vdb_relationships')).toMatchObject({
+        batchesDone: 13,
+        rowsDone: 13,
+        state: 'done',
+      });
+    },
+  );
 
   it('two workers run one migration and both process batches', async ({ expect }) => {
     const taskQueue = `two-${Math.random().toString(16).slice(2, 10)}`;
     const env = { HYBRIDRAG_ACTIVITY_SLOTS: '2', HYBRIDRAG_TEST_BATCH_DELAY_MS: '100' };
     const password = parseConnectionString(db.url).password!;
-    const [a, b] = await Promise.all([startWorkerProcess({ temporalAddress: inject('temporalAddress'), taskQueue, password, env }), startWorkerProcess({ temporalAddress: inject('temporalAddress'), taskQueue, password, env })]);
-    workers.push(a!, b!);
+    const [a, b] = await Promise.all([
+      startWorkerProcess({ temporalAddress: inject('temporalAddress'), taskQueue, password, env }),
+      startWorkerProcess({ temporalAddress: inject('temporalAddress'), taskQueue, password, env }),
+    ]);
+    workers.push(a, b);
     const input = migration('job-two', 'two', 4);
-    const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', { taskQueue, workflowId: `test-two/${taskQueue}`, args: [input] });
+    const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', {
+      taskQueue,
+      workflowId: `test-two/${taskQueue}`,
+      args: [input],
+    });
     const result = await handle.result();
     await expectExactMigration(db.pool, FIXTURE, input.job, result);
     const identities = new Map<string, number>();
@@ -84,7 +122,9 @@ describe.concurrent('many batches', () => {
         if (who) identities.set(who, (identities.get(who) ?? 0) + 1);
       }
     }
-    expect([...identities.keys()].sort()).toEqual([`${a!.child.pid}@`, `${b!.child.pid}@`].map((p) => [...identities.keys()].find((k) => k.startsWith(p))).sort());
+    expect([...identities.keys()].sort()).toEqual(
+      [`${a.child.pid}@`, `${b.child.pid}@`].map((p) => [...identities.keys()].find((k) => k.startsWith(p))).sort(),
+    );
     expect(identities.size).toBe(2);
     for (const n of identities.values()) expect(n).toBeGreaterThan(0);
   });

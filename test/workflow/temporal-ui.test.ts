@@ -4,7 +4,13 @@ import { Client, Connection } from '@temporalio/client';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { parseConnectionString } from '../../core/connection';
-import { cancelSignal, pauseSignal, progressQuery, type MigrationInput, type migrationWorkflow } from '../../workflows/migration';
+import {
+  cancelSignal,
+  pauseSignal,
+  progressQuery,
+  type MigrationInput,
+  type migrationWorkflow,
+} from '../../workflows/migration';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/db';
 import { copyFixture } from '../helpers/fixtures';
 import { startWorkerProcess, until, type WorkerProcess } from '../helpers/workerProcess';
@@ -28,7 +34,8 @@ let browser: Browser | undefined;
 /** The text of the page and of its frames (the UI renders markdown details in a sandboxed iframe). */
 async function pageText(page: Page): Promise<string> {
   const parts: string[] = [];
-  for (const frame of page.frames()) parts.push(await frame.evaluate<string>('document.body ? document.body.innerText : ""').catch(() => ''));
+  for (const frame of page.frames())
+    parts.push(await frame.evaluate<string>('document.body ? document.body.innerText : ""').catch(() => ''));
   return parts.join('\n');
 }
 const taskQueue = `ui-${Math.random().toString(16).slice(2, 10)}`;
@@ -38,10 +45,23 @@ describe.skipIf(!executablePath)('Temporal UI (headless chromium)', () => {
     db = await createScratchDatabase('wf_ui');
     connection = await Connection.connect({ address: inject('temporalAddress') });
     client = new Client({ connection });
-    worker = await startWorkerProcess({ temporalAddress: inject('temporalAddress'), taskQueue, password: parseConnectionString(db.url).password!, env: { HYBRIDRAG_TEST_BATCH_DELAY_MS: '200' } });
+    worker = await startWorkerProcess({
+      temporalAddress: inject('temporalAddress'),
+      taskQueue,
+      password: parseConnectionString(db.url).password!,
+      env: { HYBRIDRAG_TEST_BATCH_DELAY_MS: '200' },
+    });
     browser = await chromium.launch({
       executablePath: executablePath!,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+        '--disable-sync',
+      ],
     });
   });
   afterAll(async () => {
@@ -53,7 +73,14 @@ describe.skipIf(!executablePath)('Temporal UI (headless chromium)', () => {
 
   it('finds the running (paused) migration and reads its phase and progress on the page', async () => {
     const input: MigrationInput = {
-      job: { jobId: 'job-ui', databaseName: 'rajendk', databasePath: copyFixture('Rajendk-AITech__LightRAG__rag_storage'), target: parseConnectionString(db.url).target, workspace: 'default', layout: 'lightrag' },
+      job: {
+        jobId: 'job-ui',
+        databaseName: 'rajendk',
+        databasePath: copyFixture('Rajendk-AITech__LightRAG__rag_storage'),
+        target: parseConnectionString(db.url).target,
+        workspace: 'default',
+        layout: 'lightrag',
+      },
       mode: 'direct',
       batchSize: 3,
       batchesPerActivity: 2,
@@ -62,7 +89,11 @@ describe.skipIf(!executablePath)('Temporal UI (headless chromium)', () => {
       collectionParallelism: 1,
     };
     const workflowId = `migrate/ui-${taskQueue}`;
-    const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', { taskQueue, workflowId, args: [input] });
+    const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', {
+      taskQueue,
+      workflowId,
+      args: [input],
+    });
     try {
       await until(async () => (await handle.query(progressQuery)).rowsDone > 0, 60_000, 'first batches');
       await handle.signal(pauseSignal);
@@ -84,10 +115,14 @@ describe.skipIf(!executablePath)('Temporal UI (headless chromium)', () => {
 
       const page = await browser!.newPage();
       // The workflow list: the running migration is there.
-      await page.goto(`${inject('temporalUiUrl')}/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowId="${workflowId}"`)}`);
+      await page.goto(
+        `${inject('temporalUiUrl')}/namespaces/default/workflows?query=${encodeURIComponent(`WorkflowId="${workflowId}"`)}`,
+      );
       const row = page.getByText(workflowId, { exact: true }).first();
       await row.waitFor({ timeout: 30_000 });
-      await expect.poll(async () => (await page.locator('body').innerText()).includes('Running'), { timeout: 30_000 }).toBe(true);
+      await expect
+        .poll(async () => (await page.locator('body').innerText()).includes('Running'), { timeout: 30_000 })
+        .toBe(true);
       await row.click();
       // Its page, tab "User Metadata": the current details with the phase, the step and the rows done
       // (the UI asks the running workflow through the worker for them).
@@ -96,7 +131,11 @@ describe.skipIf(!executablePath)('Temporal UI (headless chromium)', () => {
       await expect.poll(() => pageText(page), { timeout: 30_000 }).toMatch(/Phase 1 of 3: staging[^\n]*— paused/);
       const text = await pageText(page);
       expect(text).toContain('phase: initial');
-      expect(text).toMatch(new RegExp(`rows ${progress.rowsDone.toLocaleString('en-US')} of ${progress.rowsTotal.toLocaleString('en-US')}`));
+      expect(text).toMatch(
+        new RegExp(
+          `rows ${progress.rowsDone.toLocaleString('en-US')} of ${progress.rowsTotal.toLocaleString('en-US')}`,
+        ),
+      );
       expect(text).toMatch(/Running/i);
       expect(text).toMatch(/full_docs: \d+ of 2 \(\w+\)/);
       await page.close();

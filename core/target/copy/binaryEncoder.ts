@@ -34,7 +34,18 @@ import { firstNonFinite } from '../../source/vectors';
  *   varchar[]/text[] int32 ndim, int32 has-null flag, int32 element OID, per dim int32 size and
  *                   int32 lower bound (1), then every element as int32 length + bytes
  */
-export type CopyType = 'text' | 'jsonb' | 'int4' | 'int8' | 'float8' | 'bool' | 'timestamp' | 'timestamptz' | 'vector' | 'varchar[]' | 'text[]';
+export type CopyType =
+  | 'text'
+  | 'jsonb'
+  | 'int4'
+  | 'int8'
+  | 'float8'
+  | 'bool'
+  | 'timestamp'
+  | 'timestamptz'
+  | 'vector'
+  | 'varchar[]'
+  | 'text[]';
 
 export const COPY_SIGNATURE = Buffer.from([0x50, 0x47, 0x43, 0x4f, 0x50, 0x59, 0x0a, 0xff, 0x0d, 0x0a, 0x00]);
 const PG_EPOCH_MS = 946_684_800_000; // 2000-01-01T00:00:00Z in Unix milliseconds
@@ -89,23 +100,124 @@ function vectorKernelBytes(): Uint8Array {
   const exp = [0x00, 0x00, 0x80, 0x7f, 0x00, 0x00, 0x80, 0x7f, 0x00, 0x00, 0x80, 0x7f, 0x00, 0x00, 0x80, 0x7f]; // 0x7f800000 × 4
   const bswap = [3, 2, 1, 0, 7, 6, 5, 4, 11, 10, 9, 8, 15, 14, 13, 12];
   const body = [
-    0x02, 0x01, 0x7f, 0x02, 0x7b, // locals: 1 × i32, 2 × v128
-    0x02, 0x40, 0x03, 0x40, // block, loop
-    0x20, 0x01, 0x20, 0x00, 0x4f, 0x0d, 0x01, // br_if 1 (i >= n)
-    0x20, 0x01, 0xfd, 0x00, 0x00, 0x00, 0x21, 0x03, // v = v128.load(i)
-    0x20, 0x02, 0x20, 0x03, 0xfd, 0x0c, ...exp, 0xfd, 0x4e, 0xfd, 0x0c, ...exp, 0xfd, 0x37, 0xfd, 0x50, 0x21, 0x02, // acc |= (v & EXP) == EXP
-    0x20, 0x01, 0x20, 0x03, 0xfd, 0x0c, ...bswap, 0xfd, 0x0e, 0xfd, 0x0b, 0x00, 0x00, // v128.store(i, swizzle(v, BSWAP))
-    0x20, 0x01, 0x41, 0x10, 0x6a, 0x21, 0x01, 0x0c, 0x00, // i += 16; br 0
-    0x0b, 0x0b, // end loop, end block
-    0x20, 0x02, 0xfd, 0x53, 0x0b, // v128.any_true(acc)
+    0x02,
+    0x01,
+    0x7f,
+    0x02,
+    0x7b, // locals: 1 × i32, 2 × v128
+    0x02,
+    0x40,
+    0x03,
+    0x40, // block, loop
+    0x20,
+    0x01,
+    0x20,
+    0x00,
+    0x4f,
+    0x0d,
+    0x01, // br_if 1 (i >= n)
+    0x20,
+    0x01,
+    0xfd,
+    0x00,
+    0x00,
+    0x00,
+    0x21,
+    0x03, // v = v128.load(i)
+    0x20,
+    0x02,
+    0x20,
+    0x03,
+    0xfd,
+    0x0c,
+    ...exp,
+    0xfd,
+    0x4e,
+    0xfd,
+    0x0c,
+    ...exp,
+    0xfd,
+    0x37,
+    0xfd,
+    0x50,
+    0x21,
+    0x02, // acc |= (v & EXP) == EXP
+    0x20,
+    0x01,
+    0x20,
+    0x03,
+    0xfd,
+    0x0c,
+    ...bswap,
+    0xfd,
+    0x0e,
+    0xfd,
+    0x0b,
+    0x00,
+    0x00, // v128.store(i, swizzle(v, BSWAP))
+    0x20,
+    0x01,
+    0x41,
+    0x10,
+    0x6a,
+    0x21,
+    0x01,
+    0x0c,
+    0x00, // i += 16; br 0
+    0x0b,
+    0x0b, // end loop, end block
+    0x20,
+    0x02,
+    0xfd,
+    0x53,
+    0x0b, // v128.any_true(acc)
   ];
   return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
-    0x01, 0x06, 0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f, // type: (i32) -> i32
-    0x03, 0x02, 0x01, 0x00, // function 0 has type 0
-    0x05, 0x03, 0x01, 0x00, 0x01, // memory: 1 page, no maximum
-    0x07, 0x0d, 0x02, 0x03, 0x6d, 0x65, 0x6d, 0x02, 0x00, 0x03, 0x72, 0x75, 0x6e, 0x00, 0x00, // export "mem", "run"
-    0x0a, body.length + 2, 0x01, body.length, ...body, // code
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00, // magic, version 1
+    0x01,
+    0x06,
+    0x01,
+    0x60,
+    0x01,
+    0x7f,
+    0x01,
+    0x7f, // type: (i32) -> i32
+    0x03,
+    0x02,
+    0x01,
+    0x00, // function 0 has type 0
+    0x05,
+    0x03,
+    0x01,
+    0x00,
+    0x01, // memory: 1 page, no maximum
+    0x07,
+    0x0d,
+    0x02,
+    0x03,
+    0x6d,
+    0x65,
+    0x6d,
+    0x02,
+    0x00,
+    0x03,
+    0x72,
+    0x75,
+    0x6e,
+    0x00,
+    0x00, // export "mem", "run"
+    0x0a,
+    body.length + 2,
+    0x01,
+    body.length,
+    ...body, // code
   ]);
 }
 
@@ -165,7 +277,9 @@ export function allFinite(v: Float32Array): boolean {
 
 function nonFinite(v: Float32Array): EncodeError {
   const i = firstNonFinite(v);
-  return new EncodeError(`its vector has ${Number.isNaN(v[i]) ? 'NaN' : 'an infinite value'} at dimension ${i}, which pgvector cannot store; re-embed this record in LightRAG`);
+  return new EncodeError(
+    `its vector has ${Number.isNaN(v[i]) ? 'NaN' : 'an infinite value'} at dimension ${i}, which pgvector cannot store; re-embed this record in LightRAG`,
+  );
 }
 
 /**
@@ -234,7 +348,8 @@ export class BinaryCopyEncoder {
 
   /** Appends one row; values are in column order; null/undefined is SQL NULL. Throws EncodeError without writing anything on a bad value. */
   encodeRow(values: readonly unknown[]): void {
-    if (values.length !== this.types.length) throw new EncodeError(`row has ${values.length} values for ${this.types.length} columns`);
+    if (values.length !== this.types.length)
+      throw new EncodeError(`row has ${values.length} values for ${this.types.length} columns`);
     const start = this.pos;
     try {
       this.ensure(2);
@@ -267,7 +382,8 @@ export class BinaryCopyEncoder {
     switch (type) {
       case 'text':
         if (typeof v !== 'string') throw new EncodeError(`expected a string, got ${typeof v}`);
-        if (v.includes('\0')) throw new EncodeError('text contains a NUL character, which PostgreSQL text cannot store');
+        if (v.includes('\0'))
+          throw new EncodeError('text contains a NUL character, which PostgreSQL text cannot store');
         return this.writeString(v);
       case 'jsonb': {
         // Always serialised here: a JSON string value must become "…", never raw text.
@@ -283,7 +399,8 @@ export class BinaryCopyEncoder {
       }
       case 'int4': {
         const n = Number(v);
-        if (!Number.isInteger(n) || n < -2147483648 || n > 2147483647) throw new EncodeError(`${String(v)} is not a 32-bit integer`);
+        if (!Number.isInteger(n) || n < -2147483648 || n > 2147483647)
+          throw new EncodeError(`${String(v)} is not a 32-bit integer`);
         this.ensure(8);
         this.buf.writeInt32BE(4, this.pos);
         this.buf.writeInt32BE(n, this.pos + 4);

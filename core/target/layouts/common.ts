@@ -3,7 +3,8 @@ import { compareCodePoints } from '../identifiers';
 /** Thrown by a mapper for one record; becomes a per-record RecordError. */
 export class RowError extends Error {}
 
-export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Text column value: strings as is, other JSON values serialised, null/undefined → NULL. */
 export function asText(v: unknown): string | null {
@@ -15,7 +16,8 @@ export function asText(v: unknown): string | null {
 export function asInt(v: unknown, field: string): number | null {
   if (v === null || v === undefined) return null;
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < -2147483648 || n > 2147483647) throw new RowError(`${field} is ${JSON.stringify(v)}, not a 32-bit integer`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < -2147483648 || n > 2147483647)
+    throw new RowError(`${field} is ${JSON.stringify(v)}, not a 32-bit integer`);
   return n;
 }
 
@@ -41,7 +43,10 @@ export function unixToMs(v: unknown): number | undefined {
 export function isoToUtcMs(v: unknown): number | null {
   if (typeof v !== 'string' || v.trim() === '') return null;
   const s = v.trim();
-  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(s);
+  const m =
+    /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i.exec(
+      s,
+    );
   if (!m) return null;
   const [, y, mo, d, h = '0', mi = '0', se = '0', frac = '', tz] = m;
   let ms = Date.UTC(+y!, +mo! - 1, +d!, +h, +mi, +se) + (frac ? Number(`0.${frac}`) * 1000 : 0);

@@ -2,7 +2,7 @@ import type { CollectionName, GraphEdge, GraphNode, KvRecord, VectorRecord } fro
 import { KV_COLLECTIONS, VECTOR_COLLECTIONS } from '../../source/records';
 import { RowError, asInt, asText, canonicalPair, checkLength, isObject, isoToUtcMs, unixToMs } from './common';
 import { vectorIndexSpec } from './lightrag';
-import type { AnyRecord, CollectionMapping, ColumnSpec, LayoutPlan, MapResult, TableSpec, VectorIndexType } from './types';
+import type { AnyRecord, ColumnSpec, LayoutPlan, MapResult, TableSpec, VectorIndexType } from './types';
 
 /**
  * Layout `hybridrag`: the four tables of the original HybridRAG guide. The guide itself was not
@@ -23,12 +23,20 @@ export interface HybridragLayoutOptions {
 }
 
 const c = (name: string, sqlType: string, copyType?: ColumnSpec['copyType'], extra?: string): ColumnSpec => ({
-  name, sqlType, ...(copyType ? { copyType } : {}), ...(extra ? { extra } : {}),
+  name,
+  sqlType,
+  ...(copyType ? { copyType } : {}),
+  ...(extra ? { extra } : {}),
 });
 const TS = (name: string): ColumnSpec => c(name, 'TIMESTAMP', 'timestamp', 'DEFAULT CURRENT_TIMESTAMP');
 const WS = c('workspace', 'VARCHAR(255)', undefined, 'NOT NULL');
 
-function spec(name: string, columns: ColumnSpec[], primaryKey: string[], extraIdx: TableSpec['indexes'] = []): TableSpec {
+function spec(
+  name: string,
+  columns: ColumnSpec[],
+  primaryKey: string[],
+  extraIdx: TableSpec['indexes'] = [],
+): TableSpec {
   return {
     name,
     columns,
@@ -51,32 +59,75 @@ function guard(id: string, fn: () => MapResult): MapResult {
 
 export function hybridragLayout(o: HybridragLayoutOptions): LayoutPlan {
   const storage: 'vector' | 'halfvec' = o.vectorIndex === 'hnsw_halfvec' ? 'halfvec' : 'vector';
-  const kvStore = spec('hybridrag_kv_store', [
-    WS, c('collection', 'VARCHAR(64)', 'text', 'NOT NULL'), c('id', 'TEXT', 'text', 'NOT NULL'), c('value', 'JSONB', 'jsonb', 'NOT NULL'),
-    TS('created_at'), TS('updated_at'),
-  ], ['workspace', 'collection', 'id'], [{ name: 'idx_hybridrag_kv_store_id', using: '(workspace, id)' }]);
-  const docStatus = spec('hybridrag_doc_status', [
-    WS, c('id', 'VARCHAR(255)', 'text', 'NOT NULL'), c('status', 'VARCHAR(64)', 'text'), c('content_summary', 'TEXT', 'text'), c('content_length', 'INTEGER', 'int4'),
-    c('chunks_count', 'INTEGER', 'int4'), c('file_path', 'TEXT', 'text'), c('track_id', 'VARCHAR(255)', 'text'), c('error_msg', 'TEXT', 'text'),
-    c('metadata', 'JSONB', 'jsonb'), c('data', 'JSONB', 'jsonb', 'NOT NULL'), TS('created_at'), TS('updated_at'),
-  ], ['workspace', 'id'], [{ name: 'idx_hybridrag_doc_status_status', using: '(workspace, status)' }]);
-  const chunks = spec('hybridrag_chunks', [
-    WS, c('collection', 'VARCHAR(64)', 'text', 'NOT NULL'), c('id', 'VARCHAR(255)', 'text', 'NOT NULL'), c('content', 'TEXT', 'text'),
-    c('metadata', 'JSONB', 'jsonb', 'NOT NULL'), c('embedding', `${storage.toUpperCase()}(${o.dimension})`, 'vector'), TS('created_at'),
-  ], ['workspace', 'collection', 'id']);
+  const kvStore = spec(
+    'hybridrag_kv_store',
+    [
+      WS,
+      c('collection', 'VARCHAR(64)', 'text', 'NOT NULL'),
+      c('id', 'TEXT', 'text', 'NOT NULL'),
+      c('value', 'JSONB', 'jsonb', 'NOT NULL'),
+      TS('created_at'),
+      TS('updated_at'),
+    ],
+    ['workspace', 'collection', 'id'],
+    [{ name: 'idx_hybridrag_kv_store_id', using: '(workspace, id)' }],
+  );
+  const docStatus = spec(
+    'hybridrag_doc_status',
+    [
+      WS,
+      c('id', 'VARCHAR(255)', 'text', 'NOT NULL'),
+      c('status', 'VARCHAR(64)', 'text'),
+      c('content_summary', 'TEXT', 'text'),
+      c('content_length', 'INTEGER', 'int4'),
+      c('chunks_count', 'INTEGER', 'int4'),
+      c('file_path', 'TEXT', 'text'),
+      c('track_id', 'VARCHAR(255)', 'text'),
+      c('error_msg', 'TEXT', 'text'),
+      c('metadata', 'JSONB', 'jsonb'),
+      c('data', 'JSONB', 'jsonb', 'NOT NULL'),
+      TS('created_at'),
+      TS('updated_at'),
+    ],
+    ['workspace', 'id'],
+    [{ name: 'idx_hybridrag_doc_status_status', using: '(workspace, status)' }],
+  );
+  const chunks = spec(
+    'hybridrag_chunks',
+    [
+      WS,
+      c('collection', 'VARCHAR(64)', 'text', 'NOT NULL'),
+      c('id', 'VARCHAR(255)', 'text', 'NOT NULL'),
+      c('content', 'TEXT', 'text'),
+      c('metadata', 'JSONB', 'jsonb', 'NOT NULL'),
+      c('embedding', `${storage.toUpperCase()}(${o.dimension})`, 'vector'),
+      TS('created_at'),
+    ],
+    ['workspace', 'collection', 'id'],
+  );
   chunks.vector = { column: 'embedding', dimension: o.dimension, storage };
   const vi = vectorIndexSpec('hybridrag_chunks', 'embedding', o.vectorIndex, o);
   if (vi) chunks.indexes.push(vi);
-  const edges = spec('hybridrag_graph_edges', [
-    WS, c('source_id', 'TEXT', 'text', 'NOT NULL'), c('target_id', 'TEXT', 'text', 'NOT NULL'), c('weight', 'DOUBLE PRECISION', 'float8'),
-    c('properties', 'JSONB', 'jsonb', 'NOT NULL'), TS('created_at'),
-  ], ['workspace', 'source_id', 'target_id'], [{ name: 'idx_hybridrag_graph_edges_target', using: '(workspace, target_id)' }]);
+  const edges = spec(
+    'hybridrag_graph_edges',
+    [
+      WS,
+      c('source_id', 'TEXT', 'text', 'NOT NULL'),
+      c('target_id', 'TEXT', 'text', 'NOT NULL'),
+      c('weight', 'DOUBLE PRECISION', 'float8'),
+      c('properties', 'JSONB', 'jsonb', 'NOT NULL'),
+      TS('created_at'),
+    ],
+    ['workspace', 'source_id', 'target_id'],
+    [{ name: 'idx_hybridrag_graph_edges_target', using: '(workspace, target_id)' }],
+  );
 
   const collections: LayoutPlan['collections'] = {};
   for (const name of KV_COLLECTIONS) {
     if (name === 'doc_status') continue;
     collections[name] = {
-      collection: name, table: kvStore.name,
+      collection: name,
+      table: kvStore.name,
       map(record: AnyRecord, now) {
         const r = record as KvRecord;
         return guard(String(r.key), () => {
@@ -84,23 +135,35 @@ export function hybridragLayout(o: HybridragLayoutOptions): LayoutPlan {
           const v = r.value;
           const created = isObject(v) ? unixToMs(v.create_time) : undefined;
           const updated = isObject(v) ? unixToMs(v.update_time) : undefined;
-          return { ok: true, id: r.key, dedupeKey: r.key, row: [name, r.key, v ?? null, created ?? now, updated ?? now] };
+          return {
+            ok: true,
+            id: r.key,
+            dedupeKey: r.key,
+            row: [name, r.key, v ?? null, created ?? now, updated ?? now],
+          };
         });
       },
     };
   }
   collections.graph_nodes = {
-    collection: 'graph_nodes', table: kvStore.name,
+    collection: 'graph_nodes',
+    table: kvStore.name,
     map(record, now) {
       const n = record as GraphNode;
       return guard(String(n.id), () => {
         if (typeof n.id !== 'string') throw new RowError('node has no id');
-        return { ok: true, id: n.id, dedupeKey: n.id, row: ['graph_nodes', n.id, isObject(n.attributes) ? n.attributes : {}, now, now] };
+        return {
+          ok: true,
+          id: n.id,
+          dedupeKey: n.id,
+          row: ['graph_nodes', n.id, isObject(n.attributes) ? n.attributes : {}, now, now],
+        };
       });
     },
   };
   collections.doc_status = {
-    collection: 'doc_status', table: docStatus.name,
+    collection: 'doc_status',
+    table: docStatus.name,
     map(record, now) {
       const r = record as KvRecord;
       return guard(String(r.key), () => {
@@ -108,38 +171,65 @@ export function hybridragLayout(o: HybridragLayoutOptions): LayoutPlan {
         checkLength(r.key, 255, 'id');
         const v = isObject(r.value) ? r.value : {};
         return {
-          ok: true, id: r.key, dedupeKey: r.key,
-          row: [r.key, checkLength(asText(v.status), 64, 'status'), asText(v.content_summary), asInt(v.content_length, 'content_length'), asInt(v.chunks_count, 'chunks_count'),
-            asText(v.file_path), checkLength(asText(v.track_id), 255, 'track_id'), asText(v.error_msg ?? v.error), v.metadata ?? null, r.value ?? {},
-            isoToUtcMs(v.created_at) ?? now, isoToUtcMs(v.updated_at) ?? now],
+          ok: true,
+          id: r.key,
+          dedupeKey: r.key,
+          row: [
+            r.key,
+            checkLength(asText(v.status), 64, 'status'),
+            asText(v.content_summary),
+            asInt(v.content_length, 'content_length'),
+            asInt(v.chunks_count, 'chunks_count'),
+            asText(v.file_path),
+            checkLength(asText(v.track_id), 255, 'track_id'),
+            asText(v.error_msg ?? v.error),
+            v.metadata ?? null,
+            r.value ?? {},
+            isoToUtcMs(v.created_at) ?? now,
+            isoToUtcMs(v.updated_at) ?? now,
+          ],
         };
       });
     },
   };
   for (const name of VECTOR_COLLECTIONS) {
     collections[name] = {
-      collection: name as CollectionName, table: chunks.name,
+      collection: name as CollectionName,
+      table: chunks.name,
       map(record, now) {
         const r = record as VectorRecord;
         return guard(String(r.id), () => {
           if (typeof r.id !== 'string') throw new RowError('record has no __id__');
           checkLength(r.id, 255, 'id');
-          if (!(r.vector instanceof Float32Array) || r.vector.length !== o.dimension) throw new RowError(`vector has ${r.vector?.length ?? 0} dimensions, expected ${o.dimension}`);
+          if (!(r.vector instanceof Float32Array) || r.vector.length !== o.dimension)
+            throw new RowError(`vector has ${r.vector?.length ?? 0} dimensions, expected ${o.dimension}`);
           const f = isObject(r.fields) ? r.fields : {};
-          return { ok: true, id: r.id, dedupeKey: r.id, row: [name, r.id, asText(f.content), f, r.vector, unixToMs(f.__created_at__) ?? now] };
+          return {
+            ok: true,
+            id: r.id,
+            dedupeKey: r.id,
+            row: [name, r.id, asText(f.content), f, r.vector, unixToMs(f.__created_at__) ?? now],
+          };
         });
       },
     };
   }
   collections.graph_edges = {
-    collection: 'graph_edges', table: edges.name,
+    collection: 'graph_edges',
+    table: edges.name,
     map(record, now) {
       const e = record as GraphEdge;
       return guard(`${e.source} -> ${e.target}`, () => {
-        if (typeof e.source !== 'string' || typeof e.target !== 'string') throw new RowError('edge has no source or target');
+        if (typeof e.source !== 'string' || typeof e.target !== 'string')
+          throw new RowError('edge has no source or target');
         const [s, t] = canonicalPair(e.source, e.target);
         const a = isObject(e.attributes) ? e.attributes : {};
-        const w = typeof a.weight === 'number' ? a.weight : typeof a.weight === 'string' && a.weight.trim() !== '' && Number.isFinite(Number(a.weight)) ? Number(a.weight) : null;
+        const w =
+          typeof a.weight === 'number'
+            ? a.weight
+            : typeof a.weight === 'string' && a.weight.trim() !== '' && Number.isFinite(Number(a.weight))
+              ? Number(a.weight)
+              : null;
         return { ok: true, id: `${s} -> ${t}`, dedupeKey: `${s}\u0000${t}`, row: [s, t, w, a, now] };
       });
     },

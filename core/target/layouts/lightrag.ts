@@ -2,9 +2,26 @@ import type { GraphEdge, GraphNode, KvRecord, VectorRecord, CollectionName } fro
 import { lightragIndexName, modelSuffix, PG_MAX_IDENTIFIER_BYTES } from '../identifiers';
 import { TargetError } from '../errors';
 import {
-  RowError, asInt, asText, canonicalPair, checkLength, chunkIdsFrom, isObject, isoToUtcMs, unixToMs,
+  RowError,
+  asInt,
+  asText,
+  canonicalPair,
+  checkLength,
+  chunkIdsFrom,
+  isObject,
+  isoToUtcMs,
+  unixToMs,
 } from './common';
-import type { AnyRecord, CollectionMapping, ColumnSpec, IndexSpec, LayoutPlan, MapResult, TableSpec, VectorIndexType } from './types';
+import type {
+  AnyRecord,
+  CollectionMapping,
+  ColumnSpec,
+  IndexSpec,
+  LayoutPlan,
+  MapResult,
+  TableSpec,
+  VectorIndexType,
+} from './types';
 
 /**
  * Layout `lightrag`: LightRAG's own tables (lightrag-hku 1.5.7 postgres_impl.py TABLES and
@@ -23,7 +40,10 @@ export interface LightragLayoutOptions {
 const TS0 = { sqlType: 'TIMESTAMP(0)', extra: 'DEFAULT CURRENT_TIMESTAMP', copyType: 'timestamp' } as const;
 const TS6 = { sqlType: 'TIMESTAMP', extra: 'DEFAULT CURRENT_TIMESTAMP', copyType: 'timestamp' } as const;
 const col = (name: string, sqlType: string, copyType?: ColumnSpec['copyType'], extra?: string): ColumnSpec => ({
-  name, sqlType, ...(copyType ? { copyType } : {}), ...(extra ? { extra } : {}),
+  name,
+  sqlType,
+  ...(copyType ? { copyType } : {}),
+  ...(extra ? { extra } : {}),
 });
 
 function kvTable(name: string, columns: ColumnSpec[], wsFirst = false, extraIdx: IndexSpec[] = []): TableSpec {
@@ -65,16 +85,33 @@ export function lightragTableNames(options: Pick<LightragLayoutOptions, 'dimensi
   };
 }
 
-export function vectorIndexSpec(table: string, column: string, type: VectorIndexType, o: Pick<LightragLayoutOptions, 'hnswM' | 'hnswEfConstruction' | 'ivfflatLists'>): IndexSpec | undefined {
+export function vectorIndexSpec(
+  table: string,
+  column: string,
+  type: VectorIndexType,
+  o: Pick<LightragLayoutOptions, 'hnswM' | 'hnswEfConstruction' | 'ivfflatLists'>,
+): IndexSpec | undefined {
   switch (type) {
     case 'none':
       return undefined;
     case 'hnsw':
-      return { name: lightragIndexName(table, 'hnsw_cosine'), using: `USING hnsw (${column} vector_cosine_ops) WITH (m = ${o.hnswM}, ef_construction = ${o.hnswEfConstruction})`, vector: true };
+      return {
+        name: lightragIndexName(table, 'hnsw_cosine'),
+        using: `USING hnsw (${column} vector_cosine_ops) WITH (m = ${o.hnswM}, ef_construction = ${o.hnswEfConstruction})`,
+        vector: true,
+      };
     case 'hnsw_halfvec':
-      return { name: lightragIndexName(table, 'hnsw_halfvec_cosine'), using: `USING hnsw (${column} halfvec_cosine_ops) WITH (m = ${o.hnswM}, ef_construction = ${o.hnswEfConstruction})`, vector: true };
+      return {
+        name: lightragIndexName(table, 'hnsw_halfvec_cosine'),
+        using: `USING hnsw (${column} halfvec_cosine_ops) WITH (m = ${o.hnswM}, ef_construction = ${o.hnswEfConstruction})`,
+        vector: true,
+      };
     case 'ivfflat':
-      return { name: lightragIndexName(table, 'ivfflat_cosine'), using: `USING ivfflat (${column} vector_cosine_ops) WITH (lists = ${o.ivfflatLists})`, vector: true };
+      return {
+        name: lightragIndexName(table, 'ivfflat_cosine'),
+        using: `USING ivfflat (${column} vector_cosine_ops) WITH (lists = ${o.ivfflatLists})`,
+        vector: true,
+      };
   }
 }
 
@@ -97,49 +134,104 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
   const t = lightragTableNames(o);
   for (const name of [t.vdbChunks, t.vdbEntity, t.vdbRelation]) {
     if (Buffer.byteLength(name) > PG_MAX_IDENTIFIER_BYTES) {
-      throw new TargetError(`The vector table name "${name}" is longer than ${PG_MAX_IDENTIFIER_BYTES} characters, so LightRAG would refuse it; use a shorter --embedding-model name.`);
+      throw new TargetError(
+        `The vector table name "${name}" is longer than ${PG_MAX_IDENTIFIER_BYTES} characters, so LightRAG would refuse it; use a shorter --embedding-model name.`,
+      );
     }
   }
   const storage: 'vector' | 'halfvec' = o.vectorIndex === 'hnsw_halfvec' ? 'halfvec' : 'vector';
   const vecType = `${storage.toUpperCase()}(${o.dimension})`;
 
   const tables: TableSpec[] = [];
-  tables.push(kvTable(t.docFull, [
-    col('id', 'VARCHAR(255)'), col('doc_name', 'VARCHAR(1024)', 'text'), col('content', 'TEXT', 'text'), col('meta', 'JSONB'),
-    col('sidecar_location', 'TEXT', 'text', 'NULL'), col('parse_format', 'VARCHAR(32)', 'text', "NULL DEFAULT 'raw'"),
-    col('content_hash', 'TEXT', 'text', 'NULL'), col('process_options', 'TEXT', 'text', 'NULL'),
-    col('chunk_options', 'JSONB', 'jsonb', "NULL DEFAULT '{}'::jsonb"), col('parse_engine', 'TEXT', 'text', 'NULL'),
-    { name: 'create_time', ...TS0 }, { name: 'update_time', ...TS0 },
-  ]));
-  tables.push(kvTable(t.docChunks, [
-    col('id', 'VARCHAR(255)'), col('full_doc_id', 'VARCHAR(256)', 'text'), col('chunk_order_index', 'INTEGER', 'int4'),
-    col('tokens', 'INTEGER', 'int4'), col('content', 'TEXT', 'text'), col('file_path', 'TEXT', 'text', 'NULL'),
-    col('llm_cache_list', 'JSONB', 'jsonb', "NULL DEFAULT '[]'::jsonb"), col('heading', 'JSONB', 'jsonb', "NULL DEFAULT '{}'::jsonb"),
-    col('sidecar', 'JSONB', 'jsonb', "NULL DEFAULT '{}'::jsonb"), { name: 'create_time', ...TS0 }, { name: 'update_time', ...TS0 },
-  ]));
-  tables.push(kvTable(t.llmCache, [
-    col('id', 'VARCHAR(255)'), col('original_prompt', 'TEXT', 'text'), col('return_value', 'TEXT', 'text'),
-    col('chunk_id', 'VARCHAR(255)', 'text', 'NULL'), col('cache_type', 'VARCHAR(32)', 'text'), col('queryparam', 'JSONB', 'jsonb', 'NULL'),
-    { name: 'create_time', ...TS6 }, { name: 'update_time', ...TS6 },
-  ], true));
+  tables.push(
+    kvTable(t.docFull, [
+      col('id', 'VARCHAR(255)'),
+      col('doc_name', 'VARCHAR(1024)', 'text'),
+      col('content', 'TEXT', 'text'),
+      col('meta', 'JSONB'),
+      col('sidecar_location', 'TEXT', 'text', 'NULL'),
+      col('parse_format', 'VARCHAR(32)', 'text', "NULL DEFAULT 'raw'"),
+      col('content_hash', 'TEXT', 'text', 'NULL'),
+      col('process_options', 'TEXT', 'text', 'NULL'),
+      col('chunk_options', 'JSONB', 'jsonb', "NULL DEFAULT '{}'::jsonb"),
+      col('parse_engine', 'TEXT', 'text', 'NULL'),
+      { name: 'create_time', ...TS0 },
+      { name: 'update_time', ...TS0 },
+    ]),
+  );
+  tables.push(
+    kvTable(t.docChunks, [
+      col('id', 'VARCHAR(255)'),
+      col('full_doc_id', 'VARCHAR(256)', 'text'),
+      col('chunk_order_index', 'INTEGER', 'int4'),
+      col('tokens', 'INTEGER', 'int4'),
+      col('content', 'TEXT', 'text'),
+      col('file_path', 'TEXT', 'text', 'NULL'),
+      col('llm_cache_list', 'JSONB', 'jsonb', "NULL DEFAULT '[]'::jsonb"),
+      col('heading', 'JSONB', 'jsonb', "NULL DEFAULT '{}'::jsonb"),
+      col('sidecar', 'JSONB', 'jsonb', "NULL DEFAULT '{}'::jsonb"),
+      { name: 'create_time', ...TS0 },
+      { name: 'update_time', ...TS0 },
+    ]),
+  );
+  tables.push(
+    kvTable(
+      t.llmCache,
+      [
+        col('id', 'VARCHAR(255)'),
+        col('original_prompt', 'TEXT', 'text'),
+        col('return_value', 'TEXT', 'text'),
+        col('chunk_id', 'VARCHAR(255)', 'text', 'NULL'),
+        col('cache_type', 'VARCHAR(32)', 'text'),
+        col('queryparam', 'JSONB', 'jsonb', 'NULL'),
+        { name: 'create_time', ...TS6 },
+        { name: 'update_time', ...TS6 },
+      ],
+      true,
+    ),
+  );
   const ds = 'lightrag_doc_status';
-  tables.push(kvTable(t.docStatus, [
-    col('id', 'VARCHAR(255)'), col('content_summary', 'VARCHAR(255)', 'text', 'NULL'), col('content_length', 'INT4', 'int4', 'NULL'),
-    col('chunks_count', 'INT4', 'int4', 'NULL'), col('status', 'VARCHAR(64)', 'text', 'NULL'), col('file_path', 'TEXT', 'text', 'NULL'),
-    col('chunks_list', 'JSONB', 'jsonb', "NULL DEFAULT '[]'::jsonb"), col('track_id', 'VARCHAR(255)', 'text', 'NULL'),
-    col('metadata', 'JSONB', 'jsonb', "NULL DEFAULT '{}'::jsonb"), col('error_msg', 'TEXT', 'text', 'NULL'), col('content_hash', 'TEXT', 'text', 'NULL'),
-    { name: 'created_at', ...TS6 }, { name: 'updated_at', ...TS6 },
-  ], true, [
-    { name: `idx_${ds}_track_id`, using: '(track_id)' },
-    { name: `idx_${ds}_workspace_status_updated_at`, using: '(workspace, status, updated_at DESC)' },
-    { name: `idx_${ds}_workspace_status_created_at`, using: '(workspace, status, created_at DESC)' },
-    { name: `idx_${ds}_workspace_updated_at`, using: '(workspace, updated_at DESC)' },
-    { name: `idx_${ds}_workspace_created_at`, using: '(workspace, created_at DESC)' },
-    { name: `idx_${ds}_workspace_file_path`, using: '(workspace, file_path)' },
-    { name: `idx_${ds}_workspace_content_hash`, using: "(workspace, content_hash) WHERE content_hash IS NOT NULL AND content_hash <> ''" },
-  ]));
+  tables.push(
+    kvTable(
+      t.docStatus,
+      [
+        col('id', 'VARCHAR(255)'),
+        col('content_summary', 'VARCHAR(255)', 'text', 'NULL'),
+        col('content_length', 'INT4', 'int4', 'NULL'),
+        col('chunks_count', 'INT4', 'int4', 'NULL'),
+        col('status', 'VARCHAR(64)', 'text', 'NULL'),
+        col('file_path', 'TEXT', 'text', 'NULL'),
+        col('chunks_list', 'JSONB', 'jsonb', "NULL DEFAULT '[]'::jsonb"),
+        col('track_id', 'VARCHAR(255)', 'text', 'NULL'),
+        col('metadata', 'JSONB', 'jsonb', "NULL DEFAULT '{}'::jsonb"),
+        col('error_msg', 'TEXT', 'text', 'NULL'),
+        col('content_hash', 'TEXT', 'text', 'NULL'),
+        { name: 'created_at', ...TS6 },
+        { name: 'updated_at', ...TS6 },
+      ],
+      true,
+      [
+        { name: `idx_${ds}_track_id`, using: '(track_id)' },
+        { name: `idx_${ds}_workspace_status_updated_at`, using: '(workspace, status, updated_at DESC)' },
+        { name: `idx_${ds}_workspace_status_created_at`, using: '(workspace, status, created_at DESC)' },
+        { name: `idx_${ds}_workspace_updated_at`, using: '(workspace, updated_at DESC)' },
+        { name: `idx_${ds}_workspace_created_at`, using: '(workspace, created_at DESC)' },
+        { name: `idx_${ds}_workspace_file_path`, using: '(workspace, file_path)' },
+        {
+          name: `idx_${ds}_workspace_content_hash`,
+          using: "(workspace, content_hash) WHERE content_hash IS NOT NULL AND content_hash <> ''",
+        },
+      ],
+    ),
+  );
   const jsonKv = (name: string, jsonCol: string, idType = 'VARCHAR(255)') =>
-    kvTable(name, [col('id', idType), col(jsonCol, 'JSONB', 'jsonb'), col('count', 'INTEGER', 'int4'), { name: 'create_time', ...TS0 }, { name: 'update_time', ...TS0 }]);
+    kvTable(name, [
+      col('id', idType),
+      col(jsonCol, 'JSONB', 'jsonb'),
+      col('count', 'INTEGER', 'int4'),
+      { name: 'create_time', ...TS0 },
+      { name: 'update_time', ...TS0 },
+    ]);
   tables.push(jsonKv(t.fullEntities, 'entity_names'));
   tables.push(jsonKv(t.fullRelations, 'relation_pairs'));
   tables.push(jsonKv(t.entityChunks, 'chunk_ids', 'VARCHAR(512)'));
@@ -152,23 +244,50 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
     spec.vector = { column: 'content_vector', dimension: o.dimension, storage };
     return spec;
   };
-  tables.push(vdbTable(t.vdbChunks, [
-    col('id', 'VARCHAR(255)'), col('full_doc_id', 'VARCHAR(256)', 'text'), col('chunk_order_index', 'INTEGER', 'int4'), col('tokens', 'INTEGER', 'int4'),
-    col('content', 'TEXT', 'text'), col('content_vector', vecType, 'vector'), col('file_path', 'TEXT', 'text', 'NULL'),
-    { name: 'create_time', ...TS0 }, { name: 'update_time', ...TS0 },
-  ]));
-  tables.push(vdbTable(t.vdbEntity, [
-    col('id', 'VARCHAR(255)'), col('entity_name', 'VARCHAR(512)', 'text'), col('content', 'TEXT', 'text'), col('content_vector', vecType, 'vector'),
-    { name: 'create_time', ...TS0 }, { name: 'update_time', ...TS0 }, col('chunk_ids', 'VARCHAR(255)[]', 'varchar[]', 'NULL'), col('file_path', 'TEXT', 'text', 'NULL'),
-  ]));
-  tables.push(vdbTable(t.vdbRelation, [
-    col('id', 'VARCHAR(255)'), col('source_id', 'VARCHAR(512)', 'text'), col('target_id', 'VARCHAR(512)', 'text'), col('content', 'TEXT', 'text'),
-    col('content_vector', vecType, 'vector'), { name: 'create_time', ...TS0 }, { name: 'update_time', ...TS0 },
-    col('chunk_ids', 'VARCHAR(255)[]', 'varchar[]', 'NULL'), col('file_path', 'TEXT', 'text', 'NULL'),
-  ]));
+  tables.push(
+    vdbTable(t.vdbChunks, [
+      col('id', 'VARCHAR(255)'),
+      col('full_doc_id', 'VARCHAR(256)', 'text'),
+      col('chunk_order_index', 'INTEGER', 'int4'),
+      col('tokens', 'INTEGER', 'int4'),
+      col('content', 'TEXT', 'text'),
+      col('content_vector', vecType, 'vector'),
+      col('file_path', 'TEXT', 'text', 'NULL'),
+      { name: 'create_time', ...TS0 },
+      { name: 'update_time', ...TS0 },
+    ]),
+  );
+  tables.push(
+    vdbTable(t.vdbEntity, [
+      col('id', 'VARCHAR(255)'),
+      col('entity_name', 'VARCHAR(512)', 'text'),
+      col('content', 'TEXT', 'text'),
+      col('content_vector', vecType, 'vector'),
+      { name: 'create_time', ...TS0 },
+      { name: 'update_time', ...TS0 },
+      col('chunk_ids', 'VARCHAR(255)[]', 'varchar[]', 'NULL'),
+      col('file_path', 'TEXT', 'text', 'NULL'),
+    ]),
+  );
+  tables.push(
+    vdbTable(t.vdbRelation, [
+      col('id', 'VARCHAR(255)'),
+      col('source_id', 'VARCHAR(512)', 'text'),
+      col('target_id', 'VARCHAR(512)', 'text'),
+      col('content', 'TEXT', 'text'),
+      col('content_vector', vecType, 'vector'),
+      { name: 'create_time', ...TS0 },
+      { name: 'update_time', ...TS0 },
+      col('chunk_ids', 'VARCHAR(255)[]', 'varchar[]', 'NULL'),
+      col('file_path', 'TEXT', 'text', 'NULL'),
+    ]),
+  );
   const graphCols = (keyCols: ColumnSpec[]): ColumnSpec[] => [
-    col('workspace', 'TEXT', undefined, 'NOT NULL'), col('namespace', 'TEXT', undefined, "NOT NULL DEFAULT 'chunk_entity_relation'"), ...keyCols,
-    col('properties', 'JSONB', 'jsonb', "NOT NULL DEFAULT '{}'"), col('updated_at', 'TIMESTAMPTZ', 'timestamptz', 'NOT NULL DEFAULT now()'),
+    col('workspace', 'TEXT', undefined, 'NOT NULL'),
+    col('namespace', 'TEXT', undefined, "NOT NULL DEFAULT 'chunk_entity_relation'"),
+    ...keyCols,
+    col('properties', 'JSONB', 'jsonb', "NOT NULL DEFAULT '{}'"),
+    col('updated_at', 'TIMESTAMPTZ', 'timestamptz', 'NOT NULL DEFAULT now()'),
   ];
   tables.push({
     name: t.graphNodes,
@@ -188,19 +307,39 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
     primaryKeyName: 'lightrag_graph_edges_pkey',
     indexes: [
       { name: 'idx_lightrag_graph_edges_namespace_tgt', using: '(workspace, namespace, tgt_id)' },
-      { name: 'idx_lightrag_graph_edges_noncanonical', using: '(workspace, namespace) WHERE src_id COLLATE "C" > tgt_id COLLATE "C"' },
+      {
+        name: 'idx_lightrag_graph_edges_noncanonical',
+        using: '(workspace, namespace) WHERE src_id COLLATE "C" > tgt_id COLLATE "C"',
+      },
     ],
     foreignKeys: [
-      { name: 'fk_lightrag_graph_edges_src', columns: ['workspace', 'namespace', 'src_id'], refTable: t.graphNodes, refColumns: ['workspace', 'namespace', 'id'], onDelete: 'CASCADE' },
-      { name: 'fk_lightrag_graph_edges_tgt', columns: ['workspace', 'namespace', 'tgt_id'], refTable: t.graphNodes, refColumns: ['workspace', 'namespace', 'id'], onDelete: 'CASCADE' },
+      {
+        name: 'fk_lightrag_graph_edges_src',
+        columns: ['workspace', 'namespace', 'src_id'],
+        refTable: t.graphNodes,
+        refColumns: ['workspace', 'namespace', 'id'],
+        onDelete: 'CASCADE',
+      },
+      {
+        name: 'fk_lightrag_graph_edges_tgt',
+        columns: ['workspace', 'namespace', 'tgt_id'],
+        refTable: t.graphNodes,
+        refColumns: ['workspace', 'namespace', 'id'],
+        onDelete: 'CASCADE',
+      },
     ],
     identity: ['namespace', 'src_id', 'tgt_id'],
     group: 'graph',
   });
 
   // ---------------------------------------------------------------- mappers (§4) ---
-  const kv = (collection: CollectionName, table: string, fn: (key: string, v: Record<string, unknown>, now: number) => unknown[]): CollectionMapping => ({
-    collection, table,
+  const kv = (
+    collection: CollectionName,
+    table: string,
+    fn: (key: string, v: Record<string, unknown>, now: number) => unknown[],
+  ): CollectionMapping => ({
+    collection,
+    table,
     map(record, now) {
       const r = record as KvRecord;
       const key = keyOf(r);
@@ -212,42 +351,99 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
       });
     },
   });
-  const times = (v: Record<string, unknown>, now: number) => [unixToMs(v.create_time) ?? now, unixToMs(v.update_time) ?? now];
+  const times = (v: Record<string, unknown>, now: number) => [
+    unixToMs(v.create_time) ?? now,
+    unixToMs(v.update_time) ?? now,
+  ];
   const jsonOr = (v: unknown, dflt: unknown) => (v === undefined || v === null ? dflt : v);
 
   const collections: LayoutPlan['collections'] = {
     full_docs: kv('full_docs', t.docFull, (key, v, now) => [
-      key, checkLength(asText(v.file_path) ?? '', 1024, 'file_path'), asText(v.content) ?? '', asText(v.sidecar_location),
-      checkLength(asText(v.parse_format), 32, 'parse_format'), asText(v.content_hash), asText(v.process_options),
-      jsonOr(v.chunk_options, {}), asText(v.parse_engine), ...times(v, now),
+      key,
+      checkLength(asText(v.file_path) ?? '', 1024, 'file_path'),
+      asText(v.content) ?? '',
+      asText(v.sidecar_location),
+      checkLength(asText(v.parse_format), 32, 'parse_format'),
+      asText(v.content_hash),
+      asText(v.process_options),
+      jsonOr(v.chunk_options, {}),
+      asText(v.parse_engine),
+      ...times(v, now),
     ]),
     text_chunks: kv('text_chunks', t.docChunks, (key, v, now) => [
-      key, checkLength(asText(v.full_doc_id) ?? '', 256, 'full_doc_id'), asInt(v.chunk_order_index, 'chunk_order_index'), asInt(v.tokens, 'tokens'),
-      asText(v.content) ?? '', asText(v.file_path) ?? 'unknown_source', jsonOr(v.llm_cache_list, []), jsonOr(v.heading, {}), jsonOr(v.sidecar, {}),
+      key,
+      checkLength(asText(v.full_doc_id) ?? '', 256, 'full_doc_id'),
+      asInt(v.chunk_order_index, 'chunk_order_index'),
+      asInt(v.tokens, 'tokens'),
+      asText(v.content) ?? '',
+      asText(v.file_path) ?? 'unknown_source',
+      jsonOr(v.llm_cache_list, []),
+      jsonOr(v.heading, {}),
+      jsonOr(v.sidecar, {}),
       ...times(v, now),
     ]),
     llm_response_cache: kv('llm_response_cache', t.llmCache, (key, v, now) => [
-      key, asText(v.original_prompt) ?? '', asText(v.return) ?? '', checkLength(asText(v.chunk_id), 255, 'chunk_id'),
-      checkLength('cache_type' in v ? asText(v.cache_type) : 'extract', 32, 'cache_type'), v.queryparam ? v.queryparam : null, ...times(v, now),
+      key,
+      asText(v.original_prompt) ?? '',
+      asText(v.return) ?? '',
+      checkLength(asText(v.chunk_id), 255, 'chunk_id'),
+      checkLength('cache_type' in v ? asText(v.cache_type) : 'extract', 32, 'cache_type'),
+      v.queryparam ? v.queryparam : null,
+      ...times(v, now),
     ]),
-    doc_status: kv('doc_status', t.docStatus, (key, v, now) => {
+    doc_status: kv('doc_status', t.docStatus, (key, v) => {
       const content = asText(v.content) ?? '';
-      const summary = asText(v.content_summary) ?? (content.length > 250 ? `${[...content].slice(0, 250).join('')}...` : content);
+      const summary =
+        asText(v.content_summary) ?? (content.length > 250 ? `${[...content].slice(0, 250).join('')}...` : content);
       return [
-        key, checkLength(summary, 255, 'content_summary'), asInt(v.content_length, 'content_length') ?? [...content].length,
-        asInt(v.chunks_count, 'chunks_count') ?? -1, checkLength(asText(v.status) ?? 'pending', 64, 'status'), asText(v.file_path) ?? 'unknown_source',
-        jsonOr(v.chunks_list, []), checkLength(asText(v.track_id), 255, 'track_id'), jsonOr(v.metadata, {}),
-        asText(v.error_msg ?? v.error), asText(v.content_hash), isoToUtcMs(v.created_at), isoToUtcMs(v.updated_at),
+        key,
+        checkLength(summary, 255, 'content_summary'),
+        asInt(v.content_length, 'content_length') ?? [...content].length,
+        asInt(v.chunks_count, 'chunks_count') ?? -1,
+        checkLength(asText(v.status) ?? 'pending', 64, 'status'),
+        asText(v.file_path) ?? 'unknown_source',
+        jsonOr(v.chunks_list, []),
+        checkLength(asText(v.track_id), 255, 'track_id'),
+        jsonOr(v.metadata, {}),
+        asText(v.error_msg ?? v.error),
+        asText(v.content_hash),
+        isoToUtcMs(v.created_at),
+        isoToUtcMs(v.updated_at),
       ];
     }),
-    full_entities: kv('full_entities', t.fullEntities, (key, v, now) => [key, jsonOr(v.entity_names, []), asInt(v.count, 'count') ?? (Array.isArray(v.entity_names) ? v.entity_names.length : 0), ...times(v, now)]),
-    full_relations: kv('full_relations', t.fullRelations, (key, v, now) => [key, jsonOr(v.relation_pairs, []), asInt(v.count, 'count') ?? (Array.isArray(v.relation_pairs) ? v.relation_pairs.length : 0), ...times(v, now)]),
-    entity_chunks: kv('entity_chunks', t.entityChunks, (key, v, now) => [key, jsonOr(v.chunk_ids, []), asInt(v.count, 'count') ?? (Array.isArray(v.chunk_ids) ? v.chunk_ids.length : 0), ...times(v, now)]),
-    relation_chunks: kv('relation_chunks', t.relationChunks, (key, v, now) => [key, jsonOr(v.chunk_ids, []), asInt(v.count, 'count') ?? (Array.isArray(v.chunk_ids) ? v.chunk_ids.length : 0), ...times(v, now)]),
+    full_entities: kv('full_entities', t.fullEntities, (key, v, now) => [
+      key,
+      jsonOr(v.entity_names, []),
+      asInt(v.count, 'count') ?? (Array.isArray(v.entity_names) ? v.entity_names.length : 0),
+      ...times(v, now),
+    ]),
+    full_relations: kv('full_relations', t.fullRelations, (key, v, now) => [
+      key,
+      jsonOr(v.relation_pairs, []),
+      asInt(v.count, 'count') ?? (Array.isArray(v.relation_pairs) ? v.relation_pairs.length : 0),
+      ...times(v, now),
+    ]),
+    entity_chunks: kv('entity_chunks', t.entityChunks, (key, v, now) => [
+      key,
+      jsonOr(v.chunk_ids, []),
+      asInt(v.count, 'count') ?? (Array.isArray(v.chunk_ids) ? v.chunk_ids.length : 0),
+      ...times(v, now),
+    ]),
+    relation_chunks: kv('relation_chunks', t.relationChunks, (key, v, now) => [
+      key,
+      jsonOr(v.chunk_ids, []),
+      asInt(v.count, 'count') ?? (Array.isArray(v.chunk_ids) ? v.chunk_ids.length : 0),
+      ...times(v, now),
+    ]),
   };
 
-  const vec = (collection: CollectionName, table: string, fn: (r: VectorRecord, f: Record<string, unknown>, now: number) => unknown[]): CollectionMapping => ({
-    collection, table,
+  const vec = (
+    collection: CollectionName,
+    table: string,
+    fn: (r: VectorRecord, f: Record<string, unknown>, now: number) => unknown[],
+  ): CollectionMapping => ({
+    collection,
+    table,
     map(record, now) {
       const r = record as VectorRecord;
       const id = keyOf(r);
@@ -255,7 +451,8 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
         if (typeof r.id !== 'string') throw new RowError('record has no __id__');
         checkLength(r.id, 255, 'id');
         if (!(r.vector instanceof Float32Array)) throw new RowError('record has no vector');
-        if (r.vector.length !== o.dimension) throw new RowError(`vector has ${r.vector.length} dimensions, expected ${o.dimension}`);
+        if (r.vector.length !== o.dimension)
+          throw new RowError(`vector has ${r.vector.length} dimensions, expected ${o.dimension}`);
         // NaN / ±Inf elements are rejected by the encoder (one pass over the floats, reported per record)
         const f = isObject(r.fields) ? r.fields : {};
         return ok(r.id, fn(r, f, now));
@@ -269,21 +466,47 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
     return ids;
   };
   collections.vdb_chunks = vec('vdb_chunks', t.vdbChunks, (r, f, now) => [
-    r.id, checkLength(asText(f.full_doc_id), 256, 'full_doc_id'), asInt(f.chunk_order_index, 'chunk_order_index'), asInt(f.tokens, 'tokens'),
-    asText(f.content), r.vector, asText(f.file_path), created(f, now), now,
+    r.id,
+    checkLength(asText(f.full_doc_id), 256, 'full_doc_id'),
+    asInt(f.chunk_order_index, 'chunk_order_index'),
+    asInt(f.tokens, 'tokens'),
+    asText(f.content),
+    r.vector,
+    asText(f.file_path),
+    created(f, now),
+    now,
   ]);
   collections.vdb_entities = vec('vdb_entities', t.vdbEntity, (r, f, now) => {
     const name = asText(f.entity_name) ?? '';
-    return [r.id, checkLength(name, 512, 'entity_name'), asText(f.content) ?? name, r.vector, created(f, now), now, chunkIds(f), asText(f.file_path)];
+    return [
+      r.id,
+      checkLength(name, 512, 'entity_name'),
+      asText(f.content) ?? name,
+      r.vector,
+      created(f, now),
+      now,
+      chunkIds(f),
+      asText(f.file_path),
+    ];
   });
   collections.vdb_relationships = vec('vdb_relationships', t.vdbRelation, (r, f, now) => {
     const src = asText(f.src_id);
     const tgt = asText(f.tgt_id);
-    return [r.id, checkLength(src, 512, 'src_id'), checkLength(tgt, 512, 'tgt_id'), asText(f.content) ?? (src !== null && tgt !== null ? `${src}\t${tgt}` : ''),
-      r.vector, created(f, now), now, chunkIds(f), asText(f.file_path)];
+    return [
+      r.id,
+      checkLength(src, 512, 'src_id'),
+      checkLength(tgt, 512, 'tgt_id'),
+      asText(f.content) ?? (src !== null && tgt !== null ? `${src}\t${tgt}` : ''),
+      r.vector,
+      created(f, now),
+      now,
+      chunkIds(f),
+      asText(f.file_path),
+    ];
   });
   collections.graph_nodes = {
-    collection: 'graph_nodes', table: t.graphNodes,
+    collection: 'graph_nodes',
+    table: t.graphNodes,
     map(record, now) {
       const n = record as GraphNode;
       return guard(keyOf(n), () => {
@@ -293,11 +516,13 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
     },
   };
   collections.graph_edges = {
-    collection: 'graph_edges', table: t.graphEdges,
+    collection: 'graph_edges',
+    table: t.graphEdges,
     map(record, now) {
       const e = record as GraphEdge;
       return guard(keyOf(e), () => {
-        if (typeof e.source !== 'string' || typeof e.target !== 'string') throw new RowError('edge has no source or target');
+        if (typeof e.source !== 'string' || typeof e.target !== 'string')
+          throw new RowError('edge has no source or target');
         const [src, tgt] = canonicalPair(e.source, e.target);
         const props = { ...(isObject(e.attributes) ? e.attributes : {}) };
         return ok(`${src} -> ${tgt}`, [src, tgt, props, now], `${src}\u0000${tgt}`);

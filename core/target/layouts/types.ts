@@ -51,7 +51,8 @@ export interface TableSpec {
 }
 
 /** A mapped row (values in TableSpec.copyColumns order), or why the record cannot be loaded. */
-export type MapResult = { ok: true; id: string; dedupeKey: string; row: unknown[] } | { ok: false; id: string; reason: string };
+export type MapResult =
+  { ok: true; id: string; dedupeKey: string; row: unknown[] } | { ok: false; id: string; reason: string };
 
 export interface CollectionMapping {
   collection: CollectionName;

@@ -14,7 +14,11 @@ let db: ScratchDatabase;
 let python = '';
 
 beforeAll(async () => {
-  const venv = spawnSync('bash', [path.join(root, 'scripts/lightrag-venv.sh')], { cwd: root, encoding: 'utf8', timeout: 900_000 });
+  const venv = spawnSync('bash', [path.join(root, 'scripts/lightrag-venv.sh')], {
+    cwd: root,
+    encoding: 'utf8',
+    timeout: 900_000,
+  });
   if (venv.status !== 0) throw new Error(`scripts/lightrag-venv.sh failed: ${venv.stderr}`);
   python = venv.stdout.trim().split('\n').pop()!;
   db = await createScratchDatabase('target_lightrag');
@@ -81,7 +85,8 @@ describe('LightRAG (lightrag-hku 1.5.7) opens a migrated workspace', () => {
 
     // documents
     for (const r of f.kv.full_docs!) {
-      const d = out.docs.find((x: { id?: string; _id?: string } | null) => x && (x.id ?? x._id) === r.key) ?? out.docs[0];
+      const d =
+        out.docs.find((x: { id?: string; _id?: string } | null) => x && (x.id ?? x._id) === r.key) ?? out.docs[0];
       expect(d.content).toBe(r.value.content);
     }
     // chunks

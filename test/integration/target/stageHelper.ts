@@ -1,6 +1,13 @@
 import type pg from 'pg';
 import type { CollectionName } from '../../../core/source/records';
-import { buildIndexes, finishStaging, loadBatch, prepareStaging, type RecordError, type TargetPlan } from '../../../core/target';
+import {
+  buildIndexes,
+  finishStaging,
+  loadBatch,
+  prepareStaging,
+  type RecordError,
+  type TargetPlan,
+} from '../../../core/target';
 import type { AnyRecord } from '../../../core/target/layouts/types';
 import { batches, type FixtureRecords } from './fixtureRecords';
 
@@ -14,7 +21,12 @@ export function collectionsOf(f: FixtureRecords): [CollectionName, AnyRecord[]][
 }
 
 /** prepare → load every collection in batches → finish → build indexes (what the workflow does). */
-export async function stageFixture(pool: pg.Pool, plan: TargetPlan, f: FixtureRecords, batchSize = 20): Promise<RecordError[]> {
+export async function stageFixture(
+  pool: pg.Pool,
+  plan: TargetPlan,
+  f: FixtureRecords,
+  batchSize = 20,
+): Promise<RecordError[]> {
   await prepareStaging(pool, plan);
   const rejected: RecordError[] = [];
   for (const [collection, records] of collectionsOf(f)) {

@@ -23,22 +23,49 @@ function* values(v: unknown): Generator<unknown> {
 }
 
 async function serverText(inputs: unknown[]): Promise<string[]> {
-  const { rows } = await db.pool.query<{ t: string }>(`SELECT j::jsonb::text AS t FROM unnest($1::text[]) WITH ORDINALITY u(j, o) ORDER BY o`, [inputs.map((v) => JSON.stringify(v))]);
+  const { rows } = await db.pool.query<{ t: string }>(
+    `SELECT j::jsonb::text AS t FROM unnest($1::text[]) WITH ORDINALITY u(j, o) ORDER BY o`,
+    [inputs.map((v) => JSON.stringify(v))],
+  );
   return rows.map((r) => r.t);
 }
 
 it('jsonbText equals jsonb::text for edge cases', async () => {
   const cases: unknown[] = [
-    1e-7, 1.5e-7, 1e21, 1.5e300, 5e-324, -0, 0.1, -123.456, 123456789012345680000, 2 ** 53, 1e-6, 12e-20, Number.MAX_VALUE,
-    { b: 1, a: 2, aa: 3, é: 4, z: 5, '': 6, '10': 7, '9': 8 }, [], {}, [[], {}, [null]], 'tab\tnl\ncr\rbs\\q"\u0001\u001f\u007f\u2028😀',
-    { nested: { x: [1, 'two', { y: null, yy: true, b: false }] } }, { nan: Number.NaN, inf: Infinity, u: undefined }, [undefined, () => 1],
+    1e-7,
+    1.5e-7,
+    1e21,
+    1.5e300,
+    5e-324,
+    -0,
+    0.1,
+    -123.456,
+    123456789012345680000,
+    2 ** 53,
+    1e-6,
+    12e-20,
+    Number.MAX_VALUE,
+    { b: 1, a: 2, aa: 3, é: 4, z: 5, '': 6, '10': 7, '9': 8 },
+    [],
+    {},
+    [[], {}, [null]],
+    'tab\tnl\ncr\rbs\\q"\u0001\u001f\u007f\u2028😀',
+    { nested: { x: [1, 'two', { y: null, yy: true, b: false }] } },
+    { nan: Number.NaN, inf: Infinity, u: undefined },
+    [undefined, () => 1],
   ];
   expect(cases.map(jsonbText)).toEqual(await serverText(cases));
 });
 
 it('jsonbText equals jsonb::text for every JSON value of the real fixtures', async () => {
-  const top = readdirSync(REAL, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
-  const sub = top.flatMap((d) => readdirSync(path.join(REAL, d), { withFileTypes: true }).filter((x) => x.isDirectory()).map((x) => path.join(d, x.name)));
+  const top = readdirSync(REAL, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name);
+  const sub = top.flatMap((d) =>
+    readdirSync(path.join(REAL, d), { withFileTypes: true })
+      .filter((x) => x.isDirectory())
+      .map((x) => path.join(d, x.name)),
+  );
   const dirs = [...top, ...sub].filter((d) => readdirSync(path.join(REAL, d)).some((f) => f.startsWith('kv_store_')));
   expect(dirs.length).toBeGreaterThanOrEqual(11);
   let checked = 0;

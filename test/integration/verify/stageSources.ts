@@ -8,7 +8,10 @@ import { finishStaging, loadBatch, planTarget, prepareStaging, type TargetPlan }
 import type { AnyRecord } from '../../../core/target/layouts/types';
 import { realDir } from '../target/fixtureRecords';
 
-export async function planFixture(name: string, batchSize = 7): Promise<{ sources: VerifySource[]; dimension: number }> {
+export async function planFixture(
+  name: string,
+  batchSize = 7,
+): Promise<{ sources: VerifySource[]; dimension: number }> {
   const planned = await planCollections(path.isAbsolute(name) ? name : realDir(name), { batchSize, env: {} });
   return { sources: planned.collections, dimension: planned.dimension };
 }

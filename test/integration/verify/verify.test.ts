@@ -55,19 +55,29 @@ describe('verifyStaging on untouched staging', () => {
 
 describe('verifyStaging finds corruption', () => {
   it('names the changed, missing, duplicate and changed-text ids (lightrag)', async () => {
-    const { plan, sources } = await stagedFixture(db.pool, 'Rajendk-AITech__LightRAG__rag_storage', 'lightrag', 'corrupt');
+    const { plan, sources } = await stagedFixture(
+      db.pool,
+      'Rajendk-AITech__LightRAG__rag_storage',
+      'lightrag',
+      'corrupt',
+    );
     const ent = stagingTable(plan, 'lightrag_vdb_entity');
     const chunks = stagingTable(plan, 'lightrag_doc_chunks');
     const docs = stagingTable(plan, 'lightrag_doc_full');
     const rels = stagingTable(plan, 'lightrag_vdb_relation');
-    const pick = async (t: string, offset = 0) => (await db.pool.query<{ id: string }>(`SELECT id FROM ${t} ORDER BY id OFFSET ${offset} LIMIT 1`)).rows[0]!.id;
+    const pick = async (t: string, offset = 0) =>
+      (await db.pool.query<{ id: string }>(`SELECT id FROM ${t} ORDER BY id OFFSET ${offset} LIMIT 1`)).rows[0]!.id;
 
     // one float of one vector, changed in its last bit
     const entId = await pick(ent, 5);
     await db.pool.query(
       `UPDATE ${ent} SET content_vector = (SELECT array_agg(CASE WHEN i = 17 THEN x * (1 + 1e-7::real) ELSE x END ORDER BY i)::real[]::vector
-                                             FROM unnest(content_vector::real[]) WITH ORDINALITY u(x, i)) WHERE id = $1`, [entId]);
-    const changedFloat = await db.pool.query(`SELECT (content_vector::real[])[17] AS x FROM ${ent} WHERE id = $1`, [entId]);
+                                             FROM unnest(content_vector::real[]) WITH ORDINALITY u(x, i)) WHERE id = $1`,
+      [entId],
+    );
+    const changedFloat = await db.pool.query(`SELECT (content_vector::real[])[17] AS x FROM ${ent} WHERE id = $1`, [
+      entId,
+    ]);
     expect(changedFloat.rowCount).toBe(1);
     const missingId = await pick(chunks, 2);
     await db.pool.query(`DELETE FROM ${chunks} WHERE id = $1`, [missingId]);
@@ -100,7 +110,9 @@ describe('verifyStaging finds corruption', () => {
     expect(d.sample.mismatches[0]).toMatchObject({ id: textId, column: 'content' });
 
     // the untouched collections still pass
-    for (const x of report.collections) if (!['vdb_entities', 'text_chunks', 'vdb_relationships', 'full_docs'].includes(x.collection)) expect(x.passed, x.collection).toBe(true);
+    for (const x of report.collections)
+      if (!['vdb_entities', 'text_chunks', 'vdb_relationships', 'full_docs'].includes(x.collection))
+        expect(x.passed, x.collection).toBe(true);
 
     const lines = summarizeReport(report);
     expect(lines).toHaveLength(report.collections.length);
@@ -117,16 +129,21 @@ describe('verifyStaging finds corruption', () => {
   it('names a changed float in a table shared by several collections (hybridrag)', async () => {
     const { plan, sources } = await stagedFixture(db.pool, 'hr231__portOS__rag_storage', 'hybridrag', 'corrupt');
     const t = stagingTable(plan, 'hybridrag_chunks');
-    const { rows } = await db.pool.query<{ id: string }>(`SELECT id FROM ${t} WHERE collection = 'vdb_relationships' ORDER BY id LIMIT 1`);
+    const { rows } = await db.pool.query<{ id: string }>(
+      `SELECT id FROM ${t} WHERE collection = 'vdb_relationships' ORDER BY id LIMIT 1`,
+    );
     const id = rows[0]!.id;
     await db.pool.query(
       `UPDATE ${t} SET embedding = (SELECT array_agg(CASE WHEN i = 1 THEN -x ELSE x END ORDER BY i)::real[]::vector
-                                     FROM unnest(embedding::real[]) WITH ORDINALITY u(x, i)) WHERE collection = 'vdb_relationships' AND id = $1`, [id]);
+                                     FROM unnest(embedding::real[]) WITH ORDINALITY u(x, i)) WHERE collection = 'vdb_relationships' AND id = $1`,
+      [id],
+    );
     const report = await verifyStaging(db.pool, plan, sources);
     const rel = report.collections.find((c) => c.collection === 'vdb_relationships')!;
     expect(rel.passed).toBe(false);
     expect(rel.differences?.changed).toEqual([id]);
-    for (const c of report.collections) if (c.collection !== 'vdb_relationships') expect(c.passed, c.collection).toBe(true);
+    for (const c of report.collections)
+      if (c.collection !== 'vdb_relationships') expect(c.passed, c.collection).toBe(true);
   });
 });
 
@@ -137,7 +154,9 @@ describe('endpoint nodes added by finishStaging', () => {
     const file = path.join(dir, 'graph_chunk_entity_relation.graphml');
     const xml = readFileSync(file, 'utf8');
     const edge = /<edge source="([^"]*)"/.exec(xml)!;
-    const node = new RegExp(`\\s*<node id="${edge[1]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}">[\\s\\S]*?</node>`).exec(xml)!;
+    const node = new RegExp(`\\s*<node id="${edge[1]!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}">[\\s\\S]*?</node>`).exec(
+      xml,
+    )!;
     writeFileSync(file, xml.replace(node[0], ''));
     const planned = await planCollections(dir, { batchSize: 5, env: {} });
     const plan = planTarget({ migrationId: 'verify/added', workspace: 'default', dimension: planned.dimension });

@@ -32,7 +32,8 @@ describe('a backup killed half-way', () => {
     await crash();
     const [first] = partials();
     expect(first).toBeDefined();
-    const writer = (name: string) => (JSON.parse(readFileSync(path.join(db, '.backups', `${name}.owner`), 'utf8')) as { pid: number }).pid;
+    const writer = (name: string) =>
+      (JSON.parse(readFileSync(path.join(db, '.backups', `${name}.owner`), 'utf8')) as { pid: number }).pid;
     const firstWriter = writer(first!);
     // the next attempt removes the first one's partial before it writes its own (and is killed too)
     await crash();
@@ -53,7 +54,8 @@ describe('a backup killed half-way', () => {
     const dir = path.join(db, '.backups');
     const sleeper = spawn('sleep', ['60'], { stdio: 'ignore' });
     try {
-      const owner = (pid: number, host = os.hostname()) => JSON.stringify({ pid, host, started_at: new Date().toISOString() });
+      const owner = (pid: number, host = os.hostname()) =>
+        JSON.stringify({ pid, host, started_at: new Date().toISOString() });
       writeFileSync(path.join(dir, 'live_20250101_000001.tar.gz.partial'), 'x');
       writeFileSync(path.join(dir, 'live_20250101_000001.tar.gz.partial.owner'), owner(sleeper.pid!));
       writeFileSync(path.join(dir, 'live_20250101_000002.tar.gz.partial'), 'x');
@@ -69,12 +71,19 @@ describe('a backup killed half-way', () => {
       // this process's pid: written by this process (kept), or by an earlier one that had the same
       // pid, as a restarted container's pid 1 (removed)
       writeFileSync(path.join(dir, 'live_20250101_000006.tar.gz.partial'), 'x');
-      writeFileSync(path.join(dir, 'live_20250101_000006.tar.gz.partial.owner'), JSON.stringify({ pid: process.pid, host: os.hostname(), started_at: '2000-01-01T00:00:00.000Z' }));
+      writeFileSync(
+        path.join(dir, 'live_20250101_000006.tar.gz.partial.owner'),
+        JSON.stringify({ pid: process.pid, host: os.hostname(), started_at: '2000-01-01T00:00:00.000Z' }),
+      );
       writeFileSync(path.join(dir, 'live_20250101_000007.tar.gz.partial'), 'x');
       writeFileSync(path.join(dir, 'live_20250101_000007.tar.gz.partial.owner'), owner(process.pid));
 
       const result = await createBackup(db, 'live');
-      expect(result.removedPartials.map((p) => path.basename(p)).sort()).toEqual(['live_20250101_000004.tar.gz.partial', 'live_20250101_000005.tar.gz.partial', 'live_20250101_000006.tar.gz.partial']);
+      expect(result.removedPartials.map((p) => path.basename(p)).sort()).toEqual([
+        'live_20250101_000004.tar.gz.partial',
+        'live_20250101_000005.tar.gz.partial',
+        'live_20250101_000006.tar.gz.partial',
+      ]);
       const partials = backupsOf(db).filter((n) => n.includes('.partial'));
       expect(partials).toEqual([
         'live_20250101_000001.tar.gz.partial',

@@ -29,7 +29,10 @@ function fixture(name: string): string {
   cleanup.push(dir);
   return dir;
 }
-const at = (second: number, minute = 0) => () => new Date(2025, 11, 19, 21, minute, second);
+const at =
+  (second: number, minute = 0) =>
+  () =>
+    new Date(2025, 11, 19, 21, minute, second);
 
 describe('createBackup → listBackups → restoreBackup', () => {
   it('round-trips a database with workspaces byte for byte, with owner-only modes and right checksums', async () => {
@@ -51,11 +54,27 @@ describe('createBackup → listBackups → restoreBackup', () => {
     expect(modeOf(result.metaPath)).toBe(0o600);
 
     const meta = BackupMetaSchema.parse(JSON.parse(readFileSync(result.metaPath, 'utf8')));
-    const expectedFiles = Object.keys(original).filter((f) => f !== 'lightrag.log' && !f.startsWith('.migration_reports')).sort();
+    const expectedFiles = Object.keys(original)
+      .filter((f) => f !== 'lightrag.log' && !f.startsWith('.migration_reports'))
+      .sort();
     expect(meta.files.map((f) => f.path)).toEqual(expectedFiles);
-    expect(expectedFiles).toEqual(expect.arrayContaining(['.migration_state.json', 'knowledge_base/kv_store_full_docs.json', 'llm_collection/graph_chunk_entity_relation.graphml', 'vdb_entities.json']));
+    expect(expectedFiles).toEqual(
+      expect.arrayContaining([
+        '.migration_state.json',
+        'knowledge_base/kv_store_full_docs.json',
+        'llm_collection/graph_chunk_entity_relation.graphml',
+        'vdb_entities.json',
+      ]),
+    );
     for (const f of meta.files) expect(f.sha256).toBe(original[f.path]);
-    expect(meta).toMatchObject({ id: result.id, database: 'teach', source_path: db, file_count: expectedFiles.length, tool_version: version, created_at: new Date(2025, 11, 19, 21, 38, 14).toISOString() });
+    expect(meta).toMatchObject({
+      id: result.id,
+      database: 'teach',
+      source_path: db,
+      file_count: expectedFiles.length,
+      tool_version: version,
+      created_at: new Date(2025, 11, 19, 21, 38, 14).toISOString(),
+    });
     expect(meta.total_size).toBe(meta.files.reduce((s, f) => s + f.size, 0));
     expect(meta.archive.sha256).toBe(sha256(readFileSync(result.archivePath)));
     expect(progress.at(-1)).toBe(meta.total_size);
@@ -68,9 +87,17 @@ describe('createBackup → listBackups → restoreBackup', () => {
 
     const listed = await listBackups(db, 'teach');
     expect(listed).toEqual([
-      expect.objectContaining({ id: result.id, fileCount: expectedFiles.length, totalSize: meta.total_size, path: result.archivePath, createdAt: meta.created_at }),
+      expect.objectContaining({
+        id: result.id,
+        fileCount: expectedFiles.length,
+        totalSize: meta.total_size,
+        path: result.archivePath,
+        createdAt: meta.created_at,
+      }),
     ]);
-    expect(formatBackupTable(listed)).toMatch(new RegExp(`^ID .*\\nteach_20251219_213814 \\| +${expectedFiles.length} files \\| +[\\d,.]+ KB \\| 2025-12-19T`));
+    expect(formatBackupTable(listed)).toMatch(
+      new RegExp(`^ID .*\\nteach_20251219_213814 \\| +${expectedFiles.length} files \\| +[\\d,.]+ KB \\| 2025-12-19T`),
+    );
     expect((await verifyBackup(db, result.id)).meta).toEqual(meta);
 
     // change the folder after the backup: edit, delete, add files
@@ -88,23 +115,40 @@ describe('createBackup → listBackups → restoreBackup', () => {
     const after = dataSnapshot(db);
     expect(after).toEqual(original);
     expect(readFileSync(path.join(restored.displacedDir!, 'kv_store_added_later.json'), 'utf8')).toBe('{"new": true}');
-    expect(readFileSync(path.join(restored.displacedDir!, 'llm_collection', 'vdb_chunks.json'), 'utf8')).toBe('{"later": 1}');
+    expect(readFileSync(path.join(restored.displacedDir!, 'llm_collection', 'vdb_chunks.json'), 'utf8')).toBe(
+      '{"later": 1}',
+    );
     expect(readdirSync(db).filter((n) => n.startsWith('.restore-'))).toEqual([]);
     expect(existsSync(path.join(backups, 'restore.lock'))).toBe(false);
   });
 
   it('names two backups taken in the same second apart, also when they run at once', async () => {
     const db = fixture(SMALL);
-    const [a, b] = await Promise.all([createBackup(db, 'small', { now: at(1) }), createBackup(db, 'small', { now: at(1) })]);
+    const [a, b] = await Promise.all([
+      createBackup(db, 'small', { now: at(1) }),
+      createBackup(db, 'small', { now: at(1) }),
+    ]);
     const c = await createBackup(db, 'small', { now: at(1) });
-    expect([a.id, b.id, c.id].sort()).toEqual(['small_20251219_210001', 'small_20251219_210001_2', 'small_20251219_210001_3']);
-    expect((await listBackups(db, 'small')).map((x) => x.id)).toEqual(['small_20251219_210001_3', 'small_20251219_210001_2', 'small_20251219_210001']);
+    expect([a.id, b.id, c.id].sort()).toEqual([
+      'small_20251219_210001',
+      'small_20251219_210001_2',
+      'small_20251219_210001_3',
+    ]);
+    expect((await listBackups(db, 'small')).map((x) => x.id)).toEqual([
+      'small_20251219_210001_3',
+      'small_20251219_210001_2',
+      'small_20251219_210001',
+    ]);
     expect(readdirSync(path.join(db, '.backups')).filter((n) => n.endsWith('.partial'))).toEqual([]);
   });
 
   it('keeps the newest 3 backups of this database and never touches another database sharing the folder', async () => {
     const db = fixture(SMALL);
-    const other = [await createBackup(db, 'alpha_x', { now: at(1) }), await createBackup(db, 'alpha_x', { now: at(2) }), await createBackup(db, 'alph', { now: at(3) })];
+    const other = [
+      await createBackup(db, 'alpha_x', { now: at(1) }),
+      await createBackup(db, 'alpha_x', { now: at(2) }),
+      await createBackup(db, 'alph', { now: at(3) }),
+    ];
     const ids: string[] = [];
     for (let s = 10; s < 15; s++) ids.push((await createBackup(db, 'alpha', { now: at(s) })).id);
     expect((await listBackups(db, 'alpha')).map((b) => b.id)).toEqual(ids.slice(2).reverse());
@@ -132,7 +176,9 @@ describe('createBackup → listBackups → restoreBackup', () => {
       },
     });
     expect(result.attempts).toBe(2);
-    expect(result.meta.files.find((f) => f.path === 'kv_store_full_docs.json')?.sha256).toBe(sha256(readFileSync(file)));
+    expect(result.meta.files.find((f) => f.path === 'kv_store_full_docs.json')?.sha256).toBe(
+      sha256(readFileSync(file)),
+    );
     await verifyBackup(db, result.id);
   });
 
@@ -151,7 +197,9 @@ describe('createBackup → listBackups → restoreBackup', () => {
       },
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SourceChangedError);
-    expect((error as Error).message).toMatch(/vdb_chunks\.json kept changing while it was being backed up \(3 attempts\); stop LightRAG/);
+    expect((error as Error).message).toMatch(
+      /vdb_chunks\.json kept changing while it was being backed up \(3 attempts\); stop LightRAG/,
+    );
     expect(attempts).toBe(3);
     expect(readdirSync(path.join(db, '.backups'))).toEqual([]);
   });
@@ -180,19 +228,26 @@ describe('createBackup → listBackups → restoreBackup', () => {
     const before = snapshot(db);
     const error = await createBackup(db, 'small', { diskFree: async () => 10 * 1024 * 1024 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InsufficientSpaceError);
-    expect((error as Error).message).toMatch(/^Not enough free disk space for a backup of small in .*: [\d.]+ MiB needed .* 10\.0 MiB free; free some space and run again\.$/);
+    expect((error as Error).message).toMatch(
+      /^Not enough free disk space for a backup of small in .*: [\d.]+ MiB needed .* 10\.0 MiB free; free some space and run again\.$/,
+    );
     expect(snapshot(db)).toEqual(before);
     // the same check guards a restore
     const ok = await createBackup(db, 'small');
     const withBackup = snapshot(db);
-    await expect(restoreBackup(db, ok.id, { diskFree: async () => 1024 })).rejects.toBeInstanceOf(InsufficientSpaceError);
+    await expect(restoreBackup(db, ok.id, { diskFree: async () => 1024 })).rejects.toBeInstanceOf(
+      InsufficientSpaceError,
+    );
     expect(snapshot(db)).toEqual(withBackup);
   });
 
   it('stops on an AbortSignal without leaving partial files', async () => {
     const db = fixture(SMALL);
     const controller = new AbortController();
-    const error = await createBackup(db, 'small', { signal: controller.signal, onProgress: () => controller.abort() }).catch((e: unknown) => e);
+    const error = await createBackup(db, 'small', {
+      signal: controller.signal,
+      onProgress: () => controller.abort(),
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BackupAbortedError);
     expect(readdirSync(path.join(db, '.backups'))).toEqual([]);
   });
@@ -222,7 +277,14 @@ describe('createBackup → listBackups → restoreBackup', () => {
     await expect(createBackup(empty, 'db')).rejects.toThrow(NoDataFilesError);
     await expect(createBackup(empty, '../evil')).rejects.toThrow(InvalidDatabaseNameError);
     await expect(createBackup(path.join(empty, 'missing'), 'db')).rejects.toThrow(/does not exist or is not a folder/);
-    for (const id of ['../db_20251219_213814', 'a/b_20251219_213814', 'db_20251219_2138', 'db_20251319_213814', 'db', '..']) {
+    for (const id of [
+      '../db_20251219_213814',
+      'a/b_20251219_213814',
+      'db_20251219_2138',
+      'db_20251319_213814',
+      'db',
+      '..',
+    ]) {
       await expect(restoreBackup(empty, id)).rejects.toBeInstanceOf(InvalidBackupIdError);
     }
     expect(readdirSync(empty)).toEqual([]);

@@ -57,7 +57,9 @@ async function backupCrash(dir: string): Promise<void> {
 }
 
 const [mode, dir = '', arg = ''] = process.argv.slice(2);
-(mode === 'memory' ? memory(dir) : mode === 'backup-crash' ? backupCrash(dir) : restoreCrash(dir, arg)).catch((error: unknown) => {
-  process.stderr.write(String((error as Error)?.stack ?? error));
-  process.exit(2);
-});
+(mode === 'memory' ? memory(dir) : mode === 'backup-crash' ? backupCrash(dir) : restoreCrash(dir, arg)).catch(
+  (error: unknown) => {
+    process.stderr.write(String((error as Error)?.stack ?? error));
+    process.exit(2);
+  },
+);

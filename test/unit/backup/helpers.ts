@@ -1,6 +1,18 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, cpSync, lstatSync, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, statSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  cpSync,
+  lstatSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -55,7 +67,11 @@ export function snapshot(dir: string): Record<string, string> {
 
 /** Only the data files (what a backup holds), relative path → sha256. */
 export function dataSnapshot(dir: string): Record<string, string> {
-  return Object.fromEntries(Object.entries(snapshot(dir)).filter(([k, v]) => v.startsWith('file') && !k.startsWith('.backups/') && !k.startsWith('.restore-')).map(([k, v]) => [k, v.split(' ')[2] ?? '']));
+  return Object.fromEntries(
+    Object.entries(snapshot(dir))
+      .filter(([k, v]) => v.startsWith('file') && !k.startsWith('.backups/') && !k.startsWith('.restore-'))
+      .map(([k, v]) => [k, v.split(' ')[2] ?? '']),
+  );
 }
 
 export function modeOf(p: string): number {
@@ -76,7 +92,14 @@ export function craftTarGz(entries: RawEntry[]): Buffer {
   const blocks: Buffer[] = [];
   for (const e of entries) {
     const data = e.data ?? Buffer.alloc(0);
-    const header = new Header({ path: e.path, type: e.type ?? 'File', size: e.type && e.type !== 'File' ? 0 : data.length, mode: 0o644, mtime: new Date(), ...(e.linkpath ? { linkpath: e.linkpath } : {}) });
+    const header = new Header({
+      path: e.path,
+      type: e.type ?? 'File',
+      size: e.type && e.type !== 'File' ? 0 : data.length,
+      mode: 0o644,
+      mtime: new Date(),
+      ...(e.linkpath ? { linkpath: e.linkpath } : {}),
+    });
     header.encode();
     const block = header.block!;
     if (e.typeflag) {
@@ -101,14 +124,25 @@ export function buildChild(): Promise<string> {
   childBundle ??= (async () => {
     const { build } = await import('esbuild');
     const outfile = path.join(tempDir('backup-child-'), 'child.js');
-    await build({ entryPoints: [path.join(__dirname, 'child.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile, logLevel: 'silent' });
+    await build({
+      entryPoints: [path.join(__dirname, 'child.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      outfile,
+      logLevel: 'silent',
+    });
     return outfile;
   })();
   return childBundle;
 }
 
 /** Runs the bundled child (buildChild) with `args`; resolves with how it ended. */
-export function runChild(child: string, args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+export function runChild(
+  child: string,
+  args: string[],
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [child, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
@@ -120,7 +154,11 @@ export function runChild(child: string, args: string[]): Promise<{ code: number 
 
 /** Writes `mib` MiB of random-ish base64 (repeating every 16 KiB, so gzip stays fast) and returns its sha256. */
 export function writeLargeFile(file: string, mib: number): string {
-  const block = Buffer.from(randomBytes(12 * 1024).toString('base64').repeat(64));
+  const block = Buffer.from(
+    randomBytes(12 * 1024)
+      .toString('base64')
+      .repeat(64),
+  );
   const hash = createHash('sha256');
   const fd = openSync(file, 'w');
   try {

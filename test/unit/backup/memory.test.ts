@@ -18,7 +18,12 @@ describe('backup memory', () => {
     const child = await buildChild();
     dirs.push(path.dirname(child));
     const { stdout } = await run(process.execPath, [child, 'memory', dir], { maxBuffer: 1 << 20 });
-    const report = JSON.parse(stdout) as { peakRssMiB: number; metaSha256: string; size: number; progressCalls: number };
+    const report = JSON.parse(stdout) as {
+      peakRssMiB: number;
+      metaSha256: string;
+      size: number;
+      progressCalls: number;
+    };
     expect(report.size).toBe(mib * 1024 * 1024);
     expect(report.metaSha256).toBe(sha);
     expect(report.progressCalls).toBeGreaterThanOrEqual(mib);

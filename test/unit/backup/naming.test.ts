@@ -1,7 +1,17 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { assertBackupId, createBackup, formatBackupTable, isBackupOf, listBackups, makeBackupId, parseBackupId, restoreBackup, verifyBackup } from '../../../core/backup';
+import {
+  assertBackupId,
+  createBackup,
+  formatBackupTable,
+  isBackupOf,
+  listBackups,
+  makeBackupId,
+  parseBackupId,
+  restoreBackup,
+  verifyBackup,
+} from '../../../core/backup';
 import { isSafeDataPath, listDataFiles } from '../../../core/backup/files';
 import { dataSnapshot, tempDir } from './helpers';
 
@@ -12,7 +22,12 @@ describe('backup ids', () => {
   it('are {database}_{YYYYmmdd_HHMMSS}[_N] in local time', () => {
     expect(makeBackupId('mydb', new Date(2025, 11, 19, 21, 38, 14))).toBe('mydb_20251219_213814');
     expect(makeBackupId('mydb', new Date(2025, 0, 2, 3, 4, 5), 2)).toBe('mydb_20250102_030405_2');
-    expect(parseBackupId('my_db.v2_20251219_213814_12')).toEqual({ id: 'my_db.v2_20251219_213814_12', database: 'my_db.v2', timestamp: '20251219_213814', seq: 12 });
+    expect(parseBackupId('my_db.v2_20251219_213814_12')).toEqual({
+      id: 'my_db.v2_20251219_213814_12',
+      database: 'my_db.v2',
+      timestamp: '20251219_213814',
+      seq: 12,
+    });
     expect(parseBackupId('mydb_20251219_213814_1')).toBeUndefined();
     expect(parseBackupId('mydb_20251219_253814')).toBeUndefined();
   });
@@ -26,7 +41,14 @@ describe('backup ids', () => {
   });
 
   it('from a user are refused when they could name a path', () => {
-    for (const bad of ['../mydb_20251219_213814', 'x/mydb_20251219_213814', 'x\\mydb_20251219_213814', '.._20251219_213814', '.hidden_20251219_213814', '']) {
+    for (const bad of [
+      '../mydb_20251219_213814',
+      'x/mydb_20251219_213814',
+      'x\\mydb_20251219_213814',
+      '.._20251219_213814',
+      '.hidden_20251219_213814',
+      '',
+    ]) {
       expect(() => assertBackupId(bad)).toThrow(/path separator|is not a backup id/);
     }
   });
@@ -36,13 +58,42 @@ describe('which files are backed up', () => {
   it('data files and the state file, in the folder and one level of workspaces, never hidden folders', async () => {
     const db = path.join(tempDir(), 'db');
     cleanup.push(path.dirname(db));
-    for (const dir of ['ws', 'ws/deeper', '.backups', '.migration_reports', '.restore-x']) mkdirSync(path.join(db, dir), { recursive: true });
-    for (const f of ['kv_store_a.json', 'vdb_b.json', 'graph_chunk_entity_relation.graphml', '.migration_state.json', 'lightrag.log', 'kv_store_a.json.tmp', 'ws/kv_store_c.json', 'ws/deeper/kv_store_d.json', '.backups/kv_store_e.json', '.migration_reports/vdb_f.json', '.restore-x/kv_store_g.json']) {
+    for (const dir of ['ws', 'ws/deeper', '.backups', '.migration_reports', '.restore-x'])
+      mkdirSync(path.join(db, dir), { recursive: true });
+    for (const f of [
+      'kv_store_a.json',
+      'vdb_b.json',
+      'graph_chunk_entity_relation.graphml',
+      '.migration_state.json',
+      'lightrag.log',
+      'kv_store_a.json.tmp',
+      'ws/kv_store_c.json',
+      'ws/deeper/kv_store_d.json',
+      '.backups/kv_store_e.json',
+      '.migration_reports/vdb_f.json',
+      '.restore-x/kv_store_g.json',
+    ]) {
       writeFileSync(path.join(db, f), '{}');
     }
-    expect((await listDataFiles(db)).map((f) => f.rel)).toEqual(['.migration_state.json', 'graph_chunk_entity_relation.graphml', 'kv_store_a.json', 'vdb_b.json', 'ws/kv_store_c.json']);
+    expect((await listDataFiles(db)).map((f) => f.rel)).toEqual([
+      '.migration_state.json',
+      'graph_chunk_entity_relation.graphml',
+      'kv_store_a.json',
+      'vdb_b.json',
+      'ws/kv_store_c.json',
+    ]);
     expect(['ws/kv_store_c.json', 'kv_store_a.json'].every(isSafeDataPath)).toBe(true);
-    expect(['ws/deeper/kv_store_d.json', '../kv_store_a.json', '/kv_store_a.json', '.backups/kv_store_a.json', 'notes.txt', 'ws/..', '..\\kv_store_a.json'].some(isSafeDataPath)).toBe(false);
+    expect(
+      [
+        'ws/deeper/kv_store_d.json',
+        '../kv_store_a.json',
+        '/kv_store_a.json',
+        '.backups/kv_store_a.json',
+        'notes.txt',
+        'ws/..',
+        '..\\kv_store_a.json',
+      ].some(isSafeDataPath),
+    ).toBe(false);
   });
 
   it('empty files round-trip, and a damaged meta file is listed as damaged', async () => {

@@ -1,7 +1,13 @@
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createBackup, InterruptedRestoreError, recoverInterruptedRestore, restoreBackup, RestoreLockedError } from '../../../core/backup';
+import {
+  createBackup,
+  InterruptedRestoreError,
+  recoverInterruptedRestore,
+  restoreBackup,
+  RestoreLockedError,
+} from '../../../core/backup';
 import { buildChild, copyFixture, dataSnapshot, runChild, sha256 } from './helpers';
 
 const cleanup: string[] = [];
@@ -94,7 +100,10 @@ describe('a restore killed half-way through its swap', () => {
 
   it('refuses a second restore while one holds the lock', async () => {
     const { db, backup } = await prepare();
-    writeFileSync(path.join(db, '.backups', 'restore.lock'), JSON.stringify({ pid: process.pid === 1 ? 2 : 1, host: 'elsewhere', started_at: 'now' }));
+    writeFileSync(
+      path.join(db, '.backups', 'restore.lock'),
+      JSON.stringify({ pid: process.pid === 1 ? 2 : 1, host: 'elsewhere', started_at: 'now' }),
+    );
     await expect(restoreBackup(db, backup.id)).rejects.toBeInstanceOf(RestoreLockedError);
     rmSync(path.join(db, '.backups', 'restore.lock'));
   });

@@ -29,7 +29,12 @@ async function setup(): Promise<{ db: string; parent: string; backup: BackupResu
   return { db, parent: path.dirname(db), backup };
 }
 
-async function expectRefusedUntouched(db: string, id: string, errorClass: new (...args: never[]) => Error, message?: RegExp): Promise<Error> {
+async function expectRefusedUntouched(
+  db: string,
+  id: string,
+  errorClass: new (...args: never[]) => Error,
+  message?: RegExp,
+): Promise<Error> {
   const parent = path.dirname(db);
   const before = snapshot(parent);
   const error = (await restoreBackup(db, id).catch((e: unknown) => e)) as Error;
@@ -61,7 +66,12 @@ describe('restoreBackup refuses a damaged backup before touching anything', () =
     expect(at).toBeGreaterThan(0);
     tar[at + 100] = tar[at + 100]! ^ 0x01;
     writeFileSync(backup.archivePath, zlib.gzipSync(tar));
-    await expectRefusedUntouched(db, backup.id, ChecksumMismatchError, /kv_store_text_chunks\.json in backup portos_\d{8}_\d{6} does not match the sha256 its meta file records/);
+    await expectRefusedUntouched(
+      db,
+      backup.id,
+      ChecksumMismatchError,
+      /kv_store_text_chunks\.json in backup portos_\d{8}_\d{6} does not match the sha256 its meta file records/,
+    );
   });
 
   it('a meta file whose checksum was changed', async () => {
@@ -69,7 +79,12 @@ describe('restoreBackup refuses a damaged backup before touching anything', () =
     const meta = JSON.parse(readFileSync(backup.metaPath, 'utf8')) as { files: { path: string; sha256: string }[] };
     meta.files[2]!.sha256 = sha256('something else');
     writeFileSync(backup.metaPath, JSON.stringify(meta));
-    await expectRefusedUntouched(db, backup.id, ChecksumMismatchError, new RegExp(`${meta.files[2]!.path.replace('.', '\\.')} in backup`));
+    await expectRefusedUntouched(
+      db,
+      backup.id,
+      ChecksumMismatchError,
+      new RegExp(`${meta.files[2]!.path.replace('.', '\\.')} in backup`),
+    );
   });
 
   it('a meta file that is not JSON, inconsistent, lists an unsafe path, or is missing', async () => {
@@ -78,10 +93,21 @@ describe('restoreBackup refuses a damaged backup before touching anything', () =
     const meta = JSON.parse(good) as { file_count: number; files: { path: string }[] };
     try {
       writeFileSync(backup.metaPath, good.slice(0, 100));
-      await expectRefusedUntouched(db, backup.id, InvalidBackupMetaError, /is not valid JSON; the backup cannot be verified, so restore another backup\.$/);
+      await expectRefusedUntouched(
+        db,
+        backup.id,
+        InvalidBackupMetaError,
+        /is not valid JSON; the backup cannot be verified, so restore another backup\.$/,
+      );
       writeFileSync(backup.metaPath, JSON.stringify({ ...meta, file_count: meta.file_count + 1 }));
       await expectRefusedUntouched(db, backup.id, InvalidBackupMetaError, /file_count/);
-      writeFileSync(backup.metaPath, JSON.stringify({ ...meta, files: meta.files.map((f, i) => (i === 0 ? { ...f, path: '../kv_store_x.json' } : f)) }));
+      writeFileSync(
+        backup.metaPath,
+        JSON.stringify({
+          ...meta,
+          files: meta.files.map((f, i) => (i === 0 ? { ...f, path: '../kv_store_x.json' } : f)),
+        }),
+      );
       await expectRefusedUntouched(db, backup.id, InvalidBackupMetaError, /files\.0\.path/);
       rmSync(backup.metaPath);
       await expectRefusedUntouched(db, backup.id, BackupNotFoundError, /its meta file is missing/);
@@ -96,12 +122,25 @@ describe('restoreBackup refuses a damaged backup before touching anything', () =
     const goodArchive = readFileSync(backup.archivePath);
     const goodMeta = readFileSync(backup.metaPath, 'utf8');
     const meta = JSON.parse(goodMeta) as { files: { path: string }[] };
-    const files = meta.files.map((f) => ({ path: f.path, data: readFileSync(path.join(fixturesRoot, FIXTURE, f.path)) }));
+    const files = meta.files.map((f) => ({
+      path: f.path,
+      data: readFileSync(path.join(fixturesRoot, FIXTURE, f.path)),
+    }));
     try {
       replaceArchive(backup, [...files, { path: 'kv_store_extra.json', data: Buffer.from('{}') }]);
-      await expectRefusedUntouched(db, backup.id, CorruptBackupError, /holds "kv_store_extra\.json", which its meta file does not list/);
+      await expectRefusedUntouched(
+        db,
+        backup.id,
+        CorruptBackupError,
+        /holds "kv_store_extra\.json", which its meta file does not list/,
+      );
       replaceArchive(backup, files.slice(1));
-      await expectRefusedUntouched(db, backup.id, CorruptBackupError, new RegExp(`lacks "${files[0]!.path.replace('.', '\\.')}"`));
+      await expectRefusedUntouched(
+        db,
+        backup.id,
+        CorruptBackupError,
+        new RegExp(`lacks "${files[0]!.path.replace('.', '\\.')}"`),
+      );
     } finally {
       writeFileSync(backup.archivePath, goodArchive);
       writeFileSync(backup.metaPath, goodMeta);
@@ -135,7 +174,10 @@ describe('restoreBackup refuses archive entries that escape the folder', () => {
   it.each(cases)('%s', async (_name, evil) => {
     const { db, backup } = await setup();
     const meta = JSON.parse(readFileSync(backup.metaPath, 'utf8')) as { files: { path: string }[] };
-    const files = meta.files.map((f) => ({ path: f.path, data: readFileSync(path.join(fixturesRoot, FIXTURE, f.path)) }));
+    const files = meta.files.map((f) => ({
+      path: f.path,
+      data: readFileSync(path.join(fixturesRoot, FIXTURE, f.path)),
+    }));
     replaceArchive(backup, [files[0]!, evil, ...files.slice(1)]);
     const error = await expectRefusedUntouched(db, backup.id, UnsafeArchiveEntryError);
     expect(error.message).toContain(evil.path);

@@ -5,7 +5,14 @@ import { MigrationTracker } from '../../../workflows/tracker';
 function tracker(): MigrationTracker {
   const t = new MigrationTracker('job-1');
   t.planned({
-    collections: ['vdb_chunks', 'vdb_entities', 'text_chunks'].map((collection) => ({ collection, file: `${collection}.json`, bytes: 1, records: 10, batches: 2, planFile: 'plan' })),
+    collections: ['vdb_chunks', 'vdb_entities', 'text_chunks'].map((collection) => ({
+      collection,
+      file: `${collection}.json`,
+      bytes: 1,
+      records: 10,
+      batches: 2,
+      planFile: 'plan',
+    })),
     absent: [],
     otherWorkspaces: [],
     dimension: 4,

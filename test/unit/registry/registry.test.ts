@@ -68,7 +68,17 @@ describe('switchBackend', () => {
     const { copyPath, previous } = await switchBackend(
       file,
       'specstory',
-      { backend_type: 'postgres', backend_config: { backend_type: 'postgres', postgres_host: 'db', postgres_port: 5432, postgres_user: 'u', postgres_database: 'kb', postgres_workspace: 'default' } },
+      {
+        backend_type: 'postgres',
+        backend_config: {
+          backend_type: 'postgres',
+          postgres_host: 'db',
+          postgres_port: 5432,
+          postgres_user: 'u',
+          postgres_database: 'kb',
+          postgres_workspace: 'default',
+        },
+      },
       '20251219_213814',
     );
     expect(previous).toEqual({ backend_type: 'json', backend_config: null });
@@ -91,7 +101,9 @@ describe('switchBackend', () => {
   it('never writes a password', async () => {
     const file = path.join(home(), 'registry.yaml');
     writeFileSync(file, REGISTRY);
-    await expect(switchBackend(file, 'specstory', { backend_type: 'postgres', backend_config: { postgres_password: 'x' } }, 's')).rejects.toThrow(/Refusing to write a password/);
+    await expect(
+      switchBackend(file, 'specstory', { backend_type: 'postgres', backend_config: { postgres_password: 'x' } }, 's'),
+    ).rejects.toThrow(/Refusing to write a password/);
     expect(readFileSync(file, 'utf8')).toBe(REGISTRY);
   });
 });

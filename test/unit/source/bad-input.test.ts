@@ -43,7 +43,9 @@ async function expectError(p: Promise<unknown>, code: SourceErrorCode): Promise<
 
 const f32b64 = (values: number[]): string => Buffer.from(new Float32Array(values).buffer).toString('base64');
 const vdb = (dim: number | undefined, data: object[], matrix: string): string =>
-  JSON.stringify({ ...(dim !== undefined ? { embedding_dim: dim } : {}), data, matrix }).replace(/,"/g, ', "').replace(/":/g, '": ');
+  JSON.stringify({ ...(dim !== undefined ? { embedding_dim: dim } : {}), data, matrix })
+    .replace(/,"/g, ', "')
+    .replace(/":/g, '": ');
 const f16vec = (values: number[]): string => {
   const b = Buffer.alloc(values.length * 2);
   // exact halves for small integers / simple fractions
@@ -58,7 +60,10 @@ const f16vec = (values: number[]): string => {
 
 describe('JSON structure', () => {
   it('truncated KV file → TRUNCATED_JSON naming the file', async () => {
-    const p = file('kv_store_full_docs.json', '{\n  "doc-1": {\n    "content": "abc"\n  },\n  "doc-2": {\n    "content": "de');
+    const p = file(
+      'kv_store_full_docs.json',
+      '{\n  "doc-1": {\n    "content": "abc"\n  },\n  "doc-2": {\n    "content": "de',
+    );
     const e = await expectError(planKv(p, 'full_docs'), 'TRUNCATED_JSON');
     expect(e.file).toBe(p);
     expect(e.message).toContain(p);
@@ -74,7 +79,16 @@ describe('JSON structure', () => {
     expect(e.byteOffset).toBe(text.indexOf('"c"'));
   });
   it('Python NaN literal → INVALID_JSON mentioning NaN', async () => {
-    const e = await expectError(planVdb(file('vdb_chunks.json', '{"embedding_dim": 1, "data": [{"__id__": "a", "__created_at__": NaN}], "matrix": "AACAPw=="}'), 'vdb_chunks'), 'INVALID_JSON');
+    const e = await expectError(
+      planVdb(
+        file(
+          'vdb_chunks.json',
+          '{"embedding_dim": 1, "data": [{"__id__": "a", "__created_at__": NaN}], "matrix": "AACAPw=="}',
+        ),
+        'vdb_chunks',
+      ),
+      'INVALID_JSON',
+    );
     expect(e.message).toMatch(/NaN/);
   });
   it('bad escape inside a record → INVALID_JSON at batch read with record index', async () => {
@@ -89,7 +103,10 @@ describe('JSON structure', () => {
     await expectError(planGraphml(file('graph.graphml', '')), 'EMPTY_FILE');
   });
   it('a KV value that is not an object → INVALID_RECORD with its record index', async () => {
-    const e = await expectError(planKv(file('kv_store_full_docs.json', '{"a": {}, "b": "text"}'), 'full_docs'), 'INVALID_RECORD');
+    const e = await expectError(
+      planKv(file('kv_store_full_docs.json', '{"a": {}, "b": "text"}'), 'full_docs'),
+      'INVALID_RECORD',
+    );
     expect(e.recordIndex).toBe(1);
   });
 });
@@ -116,9 +133,18 @@ describe('UTF-8', () => {
 describe('vectors and matrix', () => {
   it('matrix length not len(data) × D × 4 → MATRIX_LENGTH / DIMENSION_CONFLICT', async () => {
     // 3 floats for 2 records: not divisible
-    await expectError(planVdb(file('vdb_chunks.json', vdb(undefined, [{ __id__: 'a' }, { __id__: 'b' }], f32b64([1, 2, 3]))), 'vdb_chunks'), 'MATRIX_LENGTH');
+    await expectError(
+      planVdb(
+        file('vdb_chunks.json', vdb(undefined, [{ __id__: 'a' }, { __id__: 'b' }], f32b64([1, 2, 3]))),
+        'vdb_chunks',
+      ),
+      'MATRIX_LENGTH',
+    );
     // embedding_dim 3 but the matrix holds 2 × 2 floats
-    const e = await expectError(planVdb(file('vdb_chunks.json', vdb(3, [{ __id__: 'a' }, { __id__: 'b' }], f32b64([1, 2, 3, 4]))), 'vdb_chunks'), 'DIMENSION_CONFLICT');
+    const e = await expectError(
+      planVdb(file('vdb_chunks.json', vdb(3, [{ __id__: 'a' }, { __id__: 'b' }], f32b64([1, 2, 3, 4]))), 'vdb_chunks'),
+      'DIMENSION_CONFLICT',
+    );
     expect(e.message).toMatch(/implies 2/);
     // matrix with no records
     await expectError(planVdb(file('vdb_chunks.json', vdb(2, [], f32b64([1, 2]))), 'vdb_chunks'), 'MATRIX_LENGTH');
@@ -134,7 +160,11 @@ describe('vectors and matrix', () => {
     const dim = 64;
     const n = 1200; // 1200 × 64 floats: 409,600 base64 characters, well past the fingerprinted head and tail
     const values = Array.from({ length: n * dim }, (_, i) => (i % 97) / 7);
-    const text = vdb(dim, Array.from({ length: n }, (_, i) => ({ __id__: `r${i}` })), f32b64(values));
+    const text = vdb(
+      dim,
+      Array.from({ length: n }, (_, i) => ({ __id__: `r${i}` })),
+      f32b64(values),
+    );
     const p = file('vdb_chunks.json', text);
     const plan = await planVdb(p, 'vdb_chunks', { batchSize: 100 });
     const at = text.indexOf('"matrix"') + 200_000;
@@ -151,7 +181,10 @@ describe('vectors and matrix', () => {
     expect((await readVectorBatch(plan, 0)).length).toBe(100);
   });
   it('NaN / ±Inf in a vector are read as they are (the loader rejects that record alone)', async () => {
-    const p = file('vdb_chunks.json', vdb(2, [{ __id__: 'a' }, { __id__: 'b' }, { __id__: 'c' }], f32b64([1, 0, 0, 1, NaN, 1])));
+    const p = file(
+      'vdb_chunks.json',
+      vdb(2, [{ __id__: 'a' }, { __id__: 'b' }, { __id__: 'c' }], f32b64([1, 0, 0, 1, NaN, 1])),
+    );
     const plan = await planVdb(p, 'vdb_chunks', { batchSize: 2 });
     expect((await readVectorBatch(plan, 0)).length).toBe(2);
     const [c] = await readVectorBatch(plan, 1);
@@ -165,7 +198,17 @@ describe('vectors and matrix', () => {
     await expectError(planVdb(file('vdb_chunks.json', vdb(2, [{ __id__: 'a' }], '')), 'vdb_chunks'), 'EMPTY_MATRIX');
   });
   it('empty matrix with per-record float16 vectors → read from the records', async () => {
-    const p = file('vdb_chunks.json', vdb(undefined, [{ __id__: 'a', vector: f16vec([1, 0.5, -2]) }, { __id__: 'b', vector: f16vec([0, 0.25, 4]) }], ''));
+    const p = file(
+      'vdb_chunks.json',
+      vdb(
+        undefined,
+        [
+          { __id__: 'a', vector: f16vec([1, 0.5, -2]) },
+          { __id__: 'b', vector: f16vec([0, 0.25, 4]) },
+        ],
+        '',
+      ),
+    );
     const plan = await planVdb(p, 'vdb_chunks');
     expect(plan).toMatchObject({ vectorSource: 'record', dim: 3, dimSource: 'vector' });
     const recs = await readVectorBatch(plan, 0);
@@ -174,32 +217,64 @@ describe('vectors and matrix', () => {
     expect(recs[0]!.fields).toEqual({});
   });
   it('per-record vectors that disagree with embedding_dim → DIMENSION_CONFLICT', async () => {
-    await expectError(planVdb(file('vdb_chunks.json', vdb(4, [{ __id__: 'a', vector: f16vec([1, 2, 3]) }], '')), 'vdb_chunks'), 'DIMENSION_CONFLICT');
+    await expectError(
+      planVdb(file('vdb_chunks.json', vdb(4, [{ __id__: 'a', vector: f16vec([1, 2, 3]) }], '')), 'vdb_chunks'),
+      'DIMENSION_CONFLICT',
+    );
   });
   it('invalid base64 in a per-record vector → INVALID_BASE64 naming the record', async () => {
-    const e = await expectError(planVdb(file('vdb_chunks.json', vdb(2, [{ __id__: 'a', vector: 'not*base64' }], '')), 'vdb_chunks'), 'INVALID_BASE64');
+    const e = await expectError(
+      planVdb(file('vdb_chunks.json', vdb(2, [{ __id__: 'a', vector: 'not*base64' }], '')), 'vdb_chunks'),
+      'INVALID_BASE64',
+    );
     expect(e.recordIndex).toBe(0);
   });
   it('dimension order: embedding_dim, then matrix, then default; LIGHTRAG_EMBEDDING_DIM overrides', async () => {
     const m = f32b64([1, 0, 0, 0, 1, 0]);
     const two = [{ __id__: 'a' }, { __id__: 'b' }];
-    expect(await planVdb(file('vdb_chunks.json', vdb(3, two, m)), 'vdb_chunks', { env: {} })).toMatchObject({ dim: 3, dimSource: 'embedding_dim' });
-    expect(await planVdb(file('vdb_chunks.json', vdb(undefined, two, m)), 'vdb_chunks', { env: {} })).toMatchObject({ dim: 3, dimSource: 'matrix' });
-    expect(await planVdb(file('vdb_chunks.json', vdb(undefined, [], '')), 'vdb_chunks', { env: {} })).toMatchObject({ dim: 1536, dimSource: 'default' });
-    expect(await planVdb(file('vdb_chunks.json', vdb(7, two, m)), 'vdb_chunks', { env: { LIGHTRAG_EMBEDDING_DIM: '3' } })).toMatchObject({ dim: 3, dimSource: 'env' });
-    await expectError(planVdb(file('vdb_chunks.json', vdb(3, two, m)), 'vdb_chunks', { env: { LIGHTRAG_EMBEDDING_DIM: '2' } }), 'DIMENSION_CONFLICT');
-    await expectError(planVdb(file('vdb_chunks.json', vdb(3, two, m)), 'vdb_chunks', { env: { LIGHTRAG_EMBEDDING_DIM: 'abc' } }), 'DIMENSION_CONFLICT');
+    expect(await planVdb(file('vdb_chunks.json', vdb(3, two, m)), 'vdb_chunks', { env: {} })).toMatchObject({
+      dim: 3,
+      dimSource: 'embedding_dim',
+    });
+    expect(await planVdb(file('vdb_chunks.json', vdb(undefined, two, m)), 'vdb_chunks', { env: {} })).toMatchObject({
+      dim: 3,
+      dimSource: 'matrix',
+    });
+    expect(await planVdb(file('vdb_chunks.json', vdb(undefined, [], '')), 'vdb_chunks', { env: {} })).toMatchObject({
+      dim: 1536,
+      dimSource: 'default',
+    });
+    expect(
+      await planVdb(file('vdb_chunks.json', vdb(7, two, m)), 'vdb_chunks', { env: { LIGHTRAG_EMBEDDING_DIM: '3' } }),
+    ).toMatchObject({ dim: 3, dimSource: 'env' });
+    await expectError(
+      planVdb(file('vdb_chunks.json', vdb(3, two, m)), 'vdb_chunks', { env: { LIGHTRAG_EMBEDDING_DIM: '2' } }),
+      'DIMENSION_CONFLICT',
+    );
+    await expectError(
+      planVdb(file('vdb_chunks.json', vdb(3, two, m)), 'vdb_chunks', { env: { LIGHTRAG_EMBEDDING_DIM: 'abc' } }),
+      'DIMENSION_CONFLICT',
+    );
   });
 });
 
 describe('duplicates', () => {
   it('duplicate KV keys → DUPLICATE_KEY with the second record index', async () => {
-    const e = await expectError(planKv(file('kv_store_full_docs.json', '{\n  "a": {},\n  "b": {},\n  "a": {"x": 1}\n}'), 'full_docs'), 'DUPLICATE_KEY');
+    const e = await expectError(
+      planKv(file('kv_store_full_docs.json', '{\n  "a": {},\n  "b": {},\n  "a": {"x": 1}\n}'), 'full_docs'),
+      'DUPLICATE_KEY',
+    );
     expect(e.recordIndex).toBe(2);
     expect(e.message).toContain('"a"');
   });
   it('duplicate __id__ in a vdb file → DUPLICATE_KEY', async () => {
-    const e = await expectError(planVdb(file('vdb_chunks.json', vdb(1, [{ __id__: 'x' }, { __id__: 'y' }, { __id__: 'x' }], f32b64([1, 2, 3]))), 'vdb_chunks'), 'DUPLICATE_KEY');
+    const e = await expectError(
+      planVdb(
+        file('vdb_chunks.json', vdb(1, [{ __id__: 'x' }, { __id__: 'y' }, { __id__: 'x' }], f32b64([1, 2, 3]))),
+        'vdb_chunks',
+      ),
+      'DUPLICATE_KEY',
+    );
     expect(e.recordIndex).toBe(2);
   });
   it('duplicate GraphML node ids → DUPLICATE_KEY', async () => {
@@ -207,7 +282,11 @@ describe('duplicates', () => {
     await expectError(planGraphml(file('g.graphml', g)), 'DUPLICATE_KEY');
   });
   it('the same key in different legacy cache modes is not a duplicate', async () => {
-    const text = JSON.stringify({ default: { h1: { return: 'x' } }, global: { h1: { return: 'y', cache_type: 'query' } } }, null, 2);
+    const text = JSON.stringify(
+      { default: { h1: { return: 'x' } }, global: { h1: { return: 'y', cache_type: 'query' } } },
+      null,
+      2,
+    );
     const plan = await planKv(file('kv_store_llm_response_cache.json', text), 'llm_response_cache');
     expect((await readKvBatch(plan, 0)).map((r) => r.key)).toEqual(['default:extract:h1', 'global:query:h1']);
   });
@@ -222,7 +301,10 @@ describe('GraphML', () => {
     expect(e.recordIndex).toBe(1);
   });
   it('malformed XML → INVALID_XML with line and column', async () => {
-    const e = await expectError(planGraphml(file('g.graphml', `${head}<node id="a"></edge></graph></graphml>`)), 'INVALID_XML');
+    const e = await expectError(
+      planGraphml(file('g.graphml', `${head}<node id="a"></edge></graph></graphml>`)),
+      'INVALID_XML',
+    );
     expect(e.message).toMatch(/line \d+, column \d+/);
   });
   it('truncated GraphML → INVALID_XML', async () => {

@@ -7,7 +7,17 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { discover, parsePlan, planWorkspace, readBatch, type CollectionPlan, type KvRecord, type VectorRecord, type GraphNode, type GraphEdge } from '../../../core/source';
+import {
+  discover,
+  parsePlan,
+  planWorkspace,
+  readBatch,
+  type CollectionPlan,
+  type KvRecord,
+  type VectorRecord,
+  type GraphNode,
+  type GraphEdge,
+} from '../../../core/source';
 import { fixturesRoot, readManifest } from './helpers';
 
 const manifest = readManifest();
@@ -74,8 +84,10 @@ describe('real LightRAG working directories (MANIFEST.tsv)', () => {
 
       // present / absent collections as the manifest lists them
       const present = new Set(ws.present.map((p) => p.collection));
-      for (const f of row.files_present!.split(',').filter(Boolean)) for (const c of fileNameToCollection(f)) expect(present.has(c as never), `${c} present`).toBe(true);
-      for (const f of row.files_missing_in_source_dir!.split(',').filter(Boolean)) for (const c of fileNameToCollection(f)) expect(ws.absent).toContain(c);
+      for (const f of row.files_present!.split(',').filter(Boolean))
+        for (const c of fileNameToCollection(f)) expect(present.has(c as never), `${c} present`).toBe(true);
+      for (const f of row.files_missing_in_source_dir!.split(',').filter(Boolean))
+        for (const c of fileNameToCollection(f)) expect(ws.absent).toContain(c);
 
       const plans = await planWorkspace(ws, { batchSize: 7 });
       const counts = expectedCounts(row);
@@ -141,8 +153,16 @@ describe('record contents against an independent whole-file parse', () => {
           for (const [k, v] of Object.entries(whole)) {
             const values = Object.values(v);
             const nested =
-              plan.collection === 'llm_response_cache' && !firstIsFlat && values.length > 0 && values.every((e) => e !== null && typeof e === 'object' && 'return' in (e as object));
-            if (nested) for (const [h, e] of Object.entries(v)) expected.push([`${k}:${((e as Record<string, unknown>).cache_type as string | undefined) ?? 'extract'}:${h}`, e]);
+              plan.collection === 'llm_response_cache' &&
+              !firstIsFlat &&
+              values.length > 0 &&
+              values.every((e) => e !== null && typeof e === 'object' && 'return' in e);
+            if (nested)
+              for (const [h, e] of Object.entries(v))
+                expected.push([
+                  `${k}:${((e as Record<string, unknown>).cache_type as string | undefined) ?? 'extract'}:${h}`,
+                  e,
+                ]);
             else expected.push([k, v]);
           }
           const got = (await readAllOf(plan)) as KvRecord[];
@@ -150,7 +170,11 @@ describe('record contents against an independent whole-file parse', () => {
           expect(new Map(got.map((r) => [r.key, r.value]))).toEqual(new Map(expected));
           expect(got.length).toBe(expected.length);
         } else if (plan.kind === 'vdb') {
-          const whole = JSON.parse(readFileSync(plan.file, 'utf8')) as { data: Array<Record<string, unknown>>; matrix: string; embedding_dim: number };
+          const whole = JSON.parse(readFileSync(plan.file, 'utf8')) as {
+            data: Array<Record<string, unknown>>;
+            matrix: string;
+            embedding_dim: number;
+          };
           const got = (await readAllOf(plan)) as VectorRecord[];
           const m = Buffer.from(whole.matrix, 'base64');
           const D = whole.embedding_dim;
@@ -175,7 +199,8 @@ describe('record contents against an independent whole-file parse', () => {
           const text = readFileSync(plan.file, 'utf8');
           expect(edges.length).toBe((text.match(/<edge /g) ?? []).length);
           for (const e of edges) expect(typeof e.source).toBe('string');
-          if (edges.length && /attr\.name="weight"/.test(text)) expect(edges.every((e) => typeof e.attributes.weight === 'number')).toBe(true);
+          if (edges.length && /attr\.name="weight"/.test(text))
+            expect(edges.every((e) => typeof e.attributes.weight === 'number')).toBe(true);
         }
       }
     });

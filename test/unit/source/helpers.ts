@@ -14,7 +14,9 @@ export function tempDir(prefix: string): string {
 export type ManifestRow = Record<string, string>;
 
 export function readManifest(): ManifestRow[] {
-  const lines = readFileSync(path.join(fixturesRoot, 'MANIFEST.tsv'), 'utf8').split('\n').filter((l) => l.trim());
+  const lines = readFileSync(path.join(fixturesRoot, 'MANIFEST.tsv'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim());
   const header = lines[0]!.split('\t');
   return lines.slice(1).map((line) => Object.fromEntries(line.split('\t').map((v, i) => [header[i]!, v])));
 }

@@ -24,7 +24,10 @@ beforeAll(() => {
     gen,
     `require('./core/source/generate').generateStore({ out: ${JSON.stringify(store)}, records: ${RECORDS}, dim: ${DIM}, era: 'mid', chunkChars: 12000, only: ['vdb_chunks.json'] });`,
   );
-  execFileSync(process.execPath, [gen], { env: { ...process.env, NODE_PATH: path.join(repoRoot, 'node_modules') }, stdio: 'inherit' });
+  execFileSync(process.execPath, [gen], {
+    env: { ...process.env, NODE_PATH: path.join(repoRoot, 'node_modules') },
+    stdio: 'inherit',
+  });
 }, 240_000);
 
 afterAll(() => {
@@ -63,7 +66,12 @@ const s = require('./core/source');
 })().catch((e) => { console.error(e); process.exit(1); });
 `,
     );
-    const out = JSON.parse(execFileSync(process.execPath, [reader], { env: { ...process.env, NODE_PATH: path.join(repoRoot, 'node_modules') }, encoding: 'utf8' })) as {
+    const out = JSON.parse(
+      execFileSync(process.execPath, [reader], {
+        env: { ...process.env, NODE_PATH: path.join(repoRoot, 'node_modules') },
+        encoding: 'utf8',
+      }),
+    ) as {
       recordCount: number;
       count: number;
       firstId: string;
@@ -74,7 +82,9 @@ const s = require('./core/source');
       dims: number[];
       planBytes: number;
     };
-    console.log(`large store: ${(size / 1e6).toFixed(0)} MB, peak RSS ${out.peakMb.toFixed(0)} MB, first batch ${out.firstMs.toFixed(0)} ms, last ${out.lastMs.toFixed(0)} ms`);
+    console.log(
+      `large store: ${(size / 1e6).toFixed(0)} MB, peak RSS ${out.peakMb.toFixed(0)} MB, first batch ${out.firstMs.toFixed(0)} ms, last ${out.lastMs.toFixed(0)} ms`,
+    );
     const chunkId = (i: number): string => `chunk-${createHash('md5').update(`chunk${i}`).digest('hex')}`;
     expect(out.recordCount).toBe(RECORDS);
     expect(out.count).toBe(RECORDS);

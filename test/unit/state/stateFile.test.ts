@@ -2,7 +2,14 @@ import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readState, StateFileError, stateFilePath, stateTimestamp, writeState, type MigrationState } from '../../../core/state/stateFile';
+import {
+  readState,
+  StateFileError,
+  stateFilePath,
+  stateTimestamp,
+  writeState,
+  type MigrationState,
+} from '../../../core/state/stateFile';
 
 const sample = (over: Partial<MigrationState> = {}): MigrationState => ({
   phase: 'prepared',
@@ -28,7 +35,16 @@ describe('.migration_state.json', () => {
     const read = await readState(dir);
     expect(read).toEqual(sample({ phase: 'staged', staging_complete: true }));
     expect(Object.keys(JSON.parse(readFileSync(stateFilePath(dir), 'utf8')))).toEqual(
-      expect.arrayContaining(['phase', 'backup_id', 'staging_complete', 'verification_passed', 'promoted', 'errors', 'updated_at', 'job_id']),
+      expect.arrayContaining([
+        'phase',
+        'backup_id',
+        'staging_complete',
+        'verification_passed',
+        'promoted',
+        'errors',
+        'updated_at',
+        'job_id',
+      ]),
     );
     expect(statSync(stateFilePath(dir)).mode & 0o777).toBe(0o600);
     expect(readdirSync(dir)).toEqual(['.migration_state.json']);
@@ -44,7 +60,9 @@ describe('.migration_state.json', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'state-'));
     writeFileSync(stateFilePath(dir), '{"phase": ');
     await expect(readState(dir)).rejects.toThrow(StateFileError);
-    await expect(readState(dir)).rejects.toThrow(/\.migration_state\.json is not valid JSON; delete it to start a fresh migration/);
+    await expect(readState(dir)).rejects.toThrow(
+      /\.migration_state\.json is not valid JSON; delete it to start a fresh migration/,
+    );
     writeFileSync(stateFilePath(dir), '{"phase": "staged"}');
     await expect(readState(dir)).rejects.toThrow(/is not a migration state file/);
   });

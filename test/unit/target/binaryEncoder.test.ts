@@ -1,7 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allFinite, BinaryCopyEncoder, copyHeader, copyTrailer, EncodeError, toPgMicros, useVectorKernel } from '../../../core/target/copy/binaryEncoder';
+import {
+  allFinite,
+  BinaryCopyEncoder,
+  copyHeader,
+  copyTrailer,
+  EncodeError,
+  toPgMicros,
+  useVectorKernel,
+} from '../../../core/target/copy/binaryEncoder';
 import { firstNonFinite } from '../../../core/source/vectors';
-import { compareCodePoints, lightragIndexName, modelSuffix, quoteIdent, validateWorkspace } from '../../../core/target/identifiers';
+import {
+  compareCodePoints,
+  lightragIndexName,
+  modelSuffix,
+  quoteIdent,
+  validateWorkspace,
+} from '../../../core/target/identifiers';
 import { canonicalPair, chunkIdsFrom, isoToUtcMs } from '../../../core/target/layouts/common';
 
 describe('binary COPY encoder', () => {
@@ -52,7 +66,13 @@ describe('binary COPY encoder', () => {
     expect(field()!.readBigInt64BE(0)).toBe(1_000_000n);
     expect(field()).toBeNull();
     const arr = field()!;
-    expect([arr.readInt32BE(0), arr.readInt32BE(4), arr.readInt32BE(8), arr.readInt32BE(12), arr.readInt32BE(16)]).toEqual([1, 0, 1043, 2, 1]);
+    expect([
+      arr.readInt32BE(0),
+      arr.readInt32BE(4),
+      arr.readInt32BE(8),
+      arr.readInt32BE(12),
+      arr.readInt32BE(16),
+    ]).toEqual([1, 0, 1043, 2, 1]);
     expect(arr.readInt32BE(20)).toBe(1);
     expect(arr.subarray(24, 25).toString()).toBe('a');
     const empty = field()!;
@@ -92,11 +112,21 @@ describe('identifiers and mapping helpers', () => {
   });
 
   it("builds LightRAG's index names, hashing past 63 bytes (LIGHTRAG_SCHEMA §3 examples)", () => {
-    expect(lightragIndexName('LIGHTRAG_VDB_CHUNKS_text_embedding_3_large_3072d', 'id')).toBe('idx_lightrag_vdb_chunks_text_embedding_3_large_3072d_id');
-    expect(lightragIndexName('lightrag_vdb_chunks_text_embedding_3_large_3072d', 'workspace_id')).toBe('idx_1645fa932b57_workspace_id');
-    expect(lightragIndexName('lightrag_vdb_chunks_text_embedding_3_large_3072d', 'hnsw_cosine')).toBe('idx_1645fa932b57_hnsw_cosine');
-    expect(lightragIndexName('lightrag_vdb_entity_text_embedding_3_large_3072d', 'hnsw_cosine')).toBe('idx_fe15f7dded5a_hnsw_cosine');
-    expect(lightragIndexName('lightrag_vdb_relation_text_embedding_3_large_3072d', 'hnsw_cosine')).toBe('idx_6d4ec0b2d6b3_hnsw_cosine');
+    expect(lightragIndexName('LIGHTRAG_VDB_CHUNKS_text_embedding_3_large_3072d', 'id')).toBe(
+      'idx_lightrag_vdb_chunks_text_embedding_3_large_3072d_id',
+    );
+    expect(lightragIndexName('lightrag_vdb_chunks_text_embedding_3_large_3072d', 'workspace_id')).toBe(
+      'idx_1645fa932b57_workspace_id',
+    );
+    expect(lightragIndexName('lightrag_vdb_chunks_text_embedding_3_large_3072d', 'hnsw_cosine')).toBe(
+      'idx_1645fa932b57_hnsw_cosine',
+    );
+    expect(lightragIndexName('lightrag_vdb_entity_text_embedding_3_large_3072d', 'hnsw_cosine')).toBe(
+      'idx_fe15f7dded5a_hnsw_cosine',
+    );
+    expect(lightragIndexName('lightrag_vdb_relation_text_embedding_3_large_3072d', 'hnsw_cosine')).toBe(
+      'idx_6d4ec0b2d6b3_hnsw_cosine',
+    );
     expect(modelSuffix('BAAI/bge-m3', 1024)).toBe('baai_bge_m3_1024d');
     expect(modelSuffix('  ', 1024)).toBeUndefined();
   });
@@ -166,7 +196,12 @@ describe('binary COPY encoder: vector fast path and buffer hand-over', () => {
       const backing = new Float32Array(5000).map(() => rand());
       backing[10] = -0;
       backing[11] = 1.4e-45;
-      for (const v of [backing.subarray(3, 3 + 1536), backing.subarray(7, 7 + 5), backing.subarray(0, 1), new Float32Array(16000).map(() => rand())]) {
+      for (const v of [
+        backing.subarray(3, 3 + 1536),
+        backing.subarray(7, 7 + 5),
+        backing.subarray(0, 1),
+        new Float32Array(16000).map(() => rand()),
+      ]) {
         const e = new BinaryCopyEncoder(['text', 'vector'], 64); // tiny start: forces growth mid-row
         e.encodeRow(['x', v]);
         const b = e.take();
@@ -185,21 +220,30 @@ describe('binary COPY encoder: vector fast path and buffer hand-over', () => {
       const e = new BinaryCopyEncoder(['vector']);
       const v = new Float32Array(1536).fill(0.5);
       v[1000] = NaN;
-      expect(() => e.encodeRow([v])).toThrow('its vector has NaN at dimension 1000, which pgvector cannot store; re-embed this record in LightRAG');
+      expect(() => e.encodeRow([v])).toThrow(
+        'its vector has NaN at dimension 1000, which pgvector cannot store; re-embed this record in LightRAG',
+      );
       expect(e.length).toBe(0);
       expect(e.rows).toBe(0);
       for (const n of [1, 3, 4, 5, 17, 1536]) {
         for (const bad of [NaN, Infinity, -Infinity]) {
           const w = new Float32Array(n).fill(1);
           w[n - 1] = bad; // also in the zero-padded last 16 bytes
-          expect(() => e.encodeRow([w])).toThrow(`its vector has ${Number.isNaN(bad) ? 'NaN' : 'an infinite value'} at dimension ${n - 1},`);
+          expect(() => e.encodeRow([w])).toThrow(
+            `its vector has ${Number.isNaN(bad) ? 'NaN' : 'an infinite value'} at dimension ${n - 1},`,
+          );
         }
       }
       expect(e.length).toBe(0);
       // a good row after rejected ones is intact
       const ok = new Float32Array([0.25, -1, 3]);
       e.encodeRow([ok]);
-      expect(e.take().subarray(2 + 8).equals(reference(ok))).toBe(true);
+      expect(
+        e
+          .take()
+          .subarray(2 + 8)
+          .equals(reference(ok)),
+      ).toBe(true);
     });
   });
 

@@ -3,7 +3,9 @@ import { applyHeapGrowth, DEFAULT_HEAP_GROWTH_PERCENT } from '../../../workers/h
 
 describe('applyHeapGrowth', () => {
   it('refuses a value that is not a whole percentage, naming the variable', () => {
-    expect(() => applyHeapGrowth({ HYBRIDRAG_HEAP_GROWTH_PERCENT: 'lots' })).toThrow(/HYBRIDRAG_HEAP_GROWTH_PERCENT must be a whole number.*"lots"/);
+    expect(() => applyHeapGrowth({ HYBRIDRAG_HEAP_GROWTH_PERCENT: 'lots' })).toThrow(
+      /HYBRIDRAG_HEAP_GROWTH_PERCENT must be a whole number.*"lots"/,
+    );
     expect(() => applyHeapGrowth({ HYBRIDRAG_HEAP_GROWTH_PERCENT: '-5' })).toThrow(/HYBRIDRAG_HEAP_GROWTH_PERCENT/);
   });
 

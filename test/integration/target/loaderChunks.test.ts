@@ -6,7 +6,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VectorRecord } from '../../../core/source/records';
-import { listRejects, loadBatch, loadedBatches, planTarget, prepareStaging, stagingTable, TargetError } from '../../../core/target';
+import {
+  listRejects,
+  loadBatch,
+  loadedBatches,
+  planTarget,
+  prepareStaging,
+  stagingTable,
+  TargetError,
+} from '../../../core/target';
 import { createScratchDatabase, type ScratchDatabase } from '../../helpers/db';
 
 let db: ScratchDatabase;
@@ -26,12 +34,18 @@ function records(n: number, from = 0): VectorRecord[] {
     const i = from + k;
     const vector = new Float32Array(DIM).map(() => rand());
     vector[i % DIM] = i % 2 ? -0 : 1.4e-45; // bit patterns that text round trips would lose
-    return { id: `ent-${i}`, fields: { entity_name: `E${i}`, content: `entity ${i} ✓`, source_id: `c${i}<SEP>c${i + 1}` }, vector };
+    return {
+      id: `ent-${i}`,
+      fields: { entity_name: `E${i}`, content: `entity ${i} ✓`, source_id: `c${i}<SEP>c${i + 1}` },
+      vector,
+    };
   });
 }
 
 async function storedVectors(table: string): Promise<Map<string, Buffer>> {
-  const { rows } = await db.pool.query<{ id: string; v: Buffer }>(`SELECT id, vector_send(content_vector) AS v FROM ${table}`);
+  const { rows } = await db.pool.query<{ id: string; v: Buffer }>(
+    `SELECT id, vector_send(content_vector) AS v FROM ${table}`,
+  );
   return new Map(rows.map((r) => [r.id, r.v]));
 }
 
@@ -57,7 +71,9 @@ describe('loadBatch streaming many chunks', () => {
     ]);
     expect(ra.rows).toBe(1497);
     expect(ra.rejected.map((r) => r.id)).toEqual(['ent-5', 'ent-700', 'ent-1499']);
-    expect(ra.rejected[1]!.reason).toBe(`its vector has NaN at dimension ${700 % DIM}, which pgvector cannot store; re-embed this record in LightRAG`);
+    expect(ra.rejected[1]!.reason).toBe(
+      `its vector has NaN at dimension ${700 % DIM}, which pgvector cannot store; re-embed this record in LightRAG`,
+    );
     expect(rb.rows).toBe(1199);
     expect(rb.rejected.map((r) => [r.id, r.reason])).toEqual([[b[599]!.id, expect.stringMatching(/duplicate/)]]);
 
@@ -68,7 +84,9 @@ describe('loadBatch streaming many chunks', () => {
       if (r === b[600]) continue;
       expect(sameBits(stored.get(r.id)!, r.vector), r.id).toBe(true);
     }
-    const { rows } = await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${stagingTable(plan, 'lightrag_vdb_entity')} WHERE content LIKE 'entity % ✓' AND chunk_ids[2] LIKE 'c%'`);
+    const { rows } = await db.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${stagingTable(plan, 'lightrag_vdb_entity')} WHERE content LIKE 'entity % ✓' AND chunk_ids[2] LIKE 'c%'`,
+    );
     expect(Number(rows[0]!.n)).toBe(1497 + 1199);
     expect(await loadedBatches(db.pool, plan, 'vdb_entities')).toEqual([0, 1]);
     // a replay changes nothing and reports the same
@@ -79,8 +97,16 @@ describe('loadBatch streaming many chunks', () => {
   it('an empty batch (header and trailer only) commits its marker with 0 rows', async () => {
     const plan = planTarget({ migrationId: 'chunks-0', workspace: 'default', dimension: DIM });
     await prepareStaging(db.pool, plan);
-    expect(await loadBatch(db.pool, plan, { collection: 'vdb_entities', batchIndex: 0, records: [] })).toEqual({ status: 'loaded', rows: 0, rejected: [] });
-    expect(await loadBatch(db.pool, plan, { collection: 'vdb_entities', batchIndex: 0, records: records(3) })).toEqual({ status: 'already-loaded', rows: 0, rejected: [] });
+    expect(await loadBatch(db.pool, plan, { collection: 'vdb_entities', batchIndex: 0, records: [] })).toEqual({
+      status: 'loaded',
+      rows: 0,
+      rejected: [],
+    });
+    expect(await loadBatch(db.pool, plan, { collection: 'vdb_entities', batchIndex: 0, records: records(3) })).toEqual({
+      status: 'already-loaded',
+      rows: 0,
+      rejected: [],
+    });
   });
 
   it('a source that fails after several chunks were sent rolls everything back; the retry loads it', async () => {
@@ -93,9 +119,13 @@ describe('loadBatch streaming many chunks', () => {
         yield r;
       }
     }
-    await expect(loadBatch(db.pool, plan, { collection: 'vdb_entities', batchIndex: 2, records: failing() })).rejects.toThrow(/disk read failed/);
+    await expect(
+      loadBatch(db.pool, plan, { collection: 'vdb_entities', batchIndex: 2, records: failing() }),
+    ).rejects.toThrow(/disk read failed/);
     expect(await loadedBatches(db.pool, plan, 'vdb_entities')).toEqual([]);
-    const before = await db.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${stagingTable(plan, 'lightrag_vdb_entity')}`);
+    const before = await db.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${stagingTable(plan, 'lightrag_vdb_entity')}`,
+    );
     expect(Number(before.rows[0]!.n)).toBe(0);
     const ok = await loadBatch(db.pool, plan, { collection: 'vdb_entities', batchIndex: 2, records: recs });
     expect(ok).toMatchObject({ status: 'loaded', rows: 1500, rejected: [] });
@@ -110,13 +140,22 @@ describe('loadBatch streaming many chunks', () => {
     async function* killedHalfway() {
       for (const [i, r] of recs.entries()) {
         if (i === 1000) {
-          await db.pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY %' AND pid <> pg_backend_pid()`);
+          await db.pool.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY %' AND pid <> pg_backend_pid()`,
+          );
           await new Promise((resolve) => setTimeout(resolve, 200));
         }
         yield r;
       }
     }
-    const err = await loadBatch(db.pool, plan, { collection: 'vdb_entities', batchIndex: 3, records: killedHalfway() }).then(() => undefined, (e: unknown) => e);
+    const err = await loadBatch(db.pool, plan, {
+      collection: 'vdb_entities',
+      batchIndex: 3,
+      records: killedHalfway(),
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(TargetError);
     expect((err as TargetError).kind).toBe('transient');
     expect(await loadedBatches(db.pool, plan, 'vdb_entities')).toEqual([]);
