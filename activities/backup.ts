@@ -1,8 +1,8 @@
 import { Context } from '@temporalio/activity';
 import { createBackup, restoreBackup } from '../core/backup';
 import { switchBackend } from '../core/registry/registry';
-import { rollbackPromote } from '../core/target';
-import type { TargetContext } from '../workflows/types';
+import { rollbackPromote } from '../core/postgres';
+import type { TargetContext } from '../core/migration/types';
 import { classified } from './failures';
 import { withHeartbeat } from './heartbeat';
 import { targetPlanOf } from './targetPlan';

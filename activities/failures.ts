@@ -3,8 +3,8 @@ import { BackupError } from '../core/backup';
 import type { DatabaseTarget } from '../core/connection';
 import { DatabaseError, describeDatabaseError } from '../core/database/errors';
 import { SourceError } from '../core/source/errors';
-import { TargetError } from '../core/target/errors';
-import { IdentifierError } from '../core/target/identifiers';
+import { TargetError } from '../core/postgres/errors';
+import { IdentifierError } from '../core/postgres/identifiers';
 
 /**
  * Maps a core error to what Temporal should do with it: permanent problems (corrupt file,

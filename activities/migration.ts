@@ -12,10 +12,10 @@ import {
   loadBatch as loadStagingBatch,
   prepareStaging,
   promote,
-} from '../core/target';
+} from '../core/postgres';
 import { summarizeReport, verifyStaging as verifyStagingTables, writeReport } from '../core/verify';
 import type { CollectionName } from '../core/source/records';
-import type { JobContext, SourceSummary, TargetContext } from '../workflows/types';
+import type { JobContext, SourceSummary, TargetContext } from '../core/migration/types';
 import { z } from 'zod';
 import { classified } from './failures';
 import { withHeartbeat } from './heartbeat';

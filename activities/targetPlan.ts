@@ -1,5 +1,5 @@
-import { planTarget, type TargetPlan } from '../core/target';
-import type { TargetContext } from '../workflows/types';
+import { planTarget, type TargetPlan } from '../core/postgres';
+import type { TargetContext } from '../core/migration/types';
 
 /** The target plan of a job: pure and deterministic, so every activity rebuilds it instead of carrying it. */
 export function targetPlanOf(ctx: TargetContext): TargetPlan {

@@ -13,7 +13,7 @@ import { DEFAULT_COLLECTION_PARALLELISM, temporalSettings, type TemporalSettings
 import { openPool } from '../core/database/connect';
 import { planCollections } from '../core/migration/planning';
 import { readState, stateTimestamp, writeState } from '../core/state/stateFile';
-import { planTarget } from '../core/target/plan';
+import { planTarget } from '../core/postgres/plan';
 import { verifyProduction, writeReport, type VerificationReport } from '../core/verify';
 import type { MigrationInput, MigrationResult } from '../workflows/migration';
 import type { RollbackInput, RollbackResult } from '../workflows/backup';

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import { DoctorFlagsSchema, formatDoctorReport, runDoctor } from './commands/doctor';
 import { controlCommand, statusCommand } from './commands/control';
 import { setupDockerCommand } from './commands/setupDocker';
-import { migrateCommand, MigrateFlagsSchema, type CommandIo } from './commands/migrate';
+import type { CommandIo } from './commands/io';
+import { migrateCommand, MigrateFlagsSchema } from './commands/migrate';
 import { UserError } from './errors';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- package.json lies outside the compiled tree

@@ -1,5 +1,5 @@
 import { shortBackupId } from './backupIds';
-import type { MigrationProgress } from '../workflows/types';
+import type { MigrationProgress } from '../core/migration/types';
 
 const RULE = '='.repeat(60);
 

@@ -38,7 +38,7 @@ import {
   prepareStaging,
   tableSpec,
   type TargetPlan,
-} from '../core/target';
+} from '../core/postgres';
 
 function databaseUrl(): string {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;

@@ -18,7 +18,7 @@ import { CredentialStore } from '../core/credentials';
 import { openPool } from '../core/database/connect';
 import { readBatch } from '../core/source';
 import { loadPlan, planDatabase } from '../core/migration/planning';
-import { buildIndexes, checkTarget, finishStaging, loadBatch, prepareStaging, promote } from '../core/target';
+import { buildIndexes, checkTarget, finishStaging, loadBatch, prepareStaging, promote } from '../core/postgres';
 import { verifyStaging } from '../core/verify';
 import { targetPlanOf } from '../activities/targetPlan';
 import { createWorker } from '../workers/createWorker';

@@ -15,8 +15,8 @@ import pg from 'pg';
 import { readBatch } from '../core/source';
 import { planCollections } from '../core/migration/planning';
 import { generateStore } from '../core/source/generate';
-import { cleanupStaging, finishStaging, loadBatch, planTarget, prepareStaging } from '../core/target';
-import type { AnyRecord } from '../core/target/layouts/types';
+import { cleanupStaging, finishStaging, loadBatch, planTarget, prepareStaging } from '../core/postgres';
+import type { AnyRecord } from '../core/postgres/layouts/types';
 import { summarizeReport, verifyStaging } from '../core/verify';
 
 function databaseUrl(): string {

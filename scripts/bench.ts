@@ -53,8 +53,8 @@ import {
   stagingTable,
   tableSpec,
   type TargetPlan,
-} from '../core/target';
-import type { AnyRecord, TableSpec } from '../core/target/layouts/types';
+} from '../core/postgres';
+import type { AnyRecord, TableSpec } from '../core/postgres/layouts/types';
 
 const ROOT = [path.resolve(__dirname, '../..'), path.resolve(__dirname, '..')].find((d) =>
   existsSync(path.join(d, 'scripts/services.sh')),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates (idempotently) a Python virtual environment with LightRAG's PostgreSQL storages, used by
-# test/integration/target/lightrag-compat.test.ts to open a migrated workspace with LightRAG itself.
+# test/integration/postgres/lightrag-compat.test.ts to open a migrated workspace with LightRAG itself.
 # PyPI only; every package pinned (the full resolved set of lightrag-hku 1.5.7 + asyncpg).
 # Usage: scripts/lightrag-venv.sh            → prints the venv's python path on stdout
 set -euo pipefail

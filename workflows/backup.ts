@@ -1,6 +1,6 @@
 import { proxyActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { DEFAULT_HEARTBEAT_TIMEOUT, type TargetContext } from './types';
+import { DEFAULT_HEARTBEAT_TIMEOUT, type TargetContext } from '../core/migration/types';
 
 export interface BackupOnlyInput {
   databasePath: string;

@@ -15,7 +15,7 @@ import type { Duration } from '@temporalio/common';
 import type { MigrationActivities } from '../activities/migration';
 import { cancelSignal, pauseSignal, resumeSignal } from './control';
 import { batchesPerActivity } from '../core/migration/batchRanges';
-import { DEFAULT_HEARTBEAT_TIMEOUT, type CollectionSummary, type TargetContext } from './types';
+import { DEFAULT_HEARTBEAT_TIMEOUT, type CollectionSummary, type TargetContext } from '../core/migration/types';
 
 export { cancelSignal, pauseSignal, resumeSignal };
 

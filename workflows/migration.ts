@@ -27,7 +27,7 @@ import {
   type MigrationProgress,
   type SourceSummary,
   type TargetContext,
-} from './types';
+} from '../core/migration/types';
 
 export { cancelSignal, pauseSignal, resumeSignal };
 export const progressQuery = defineQuery<MigrationProgress>('progress');

@@ -1,5 +1,5 @@
 import type { MigrationPhase } from '../core/state/stateFile';
-import type { CollectionProgress, MigrationProgress, SourceSummary } from './types';
+import type { CollectionProgress, MigrationProgress, SourceSummary } from '../core/migration/types';
 
 /**
  * The migration workflow's state and message handlers, as a plain class: deterministic, no I/O,

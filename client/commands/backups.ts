@@ -12,7 +12,7 @@ import { banner, closingBanner } from '../progress';
 import { confirm } from '../prompt';
 import { awaitResult, hostWorker, type WorkerHost, type WorkerMode } from '../runner';
 import { connectTemporal, runningExecution, startOrAttach } from '../temporal';
-import type { CommandIo } from './migrate';
+import type { CommandIo } from './io';
 
 interface BackupFlags {
   yes: boolean;

@@ -1,12 +1,12 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporalSettings, workflowUiLink } from '../../core/config';
 import { readState, type MigrationState } from '../../core/state/stateFile';
-import type { MigrationProgress } from '../../workflows/types';
+import type { MigrationProgress } from '../../core/migration/types';
 import { resolveDatabase } from '../database';
 import { UserError } from '../errors';
 import { progressLine } from '../progress';
 import { connectTemporal } from '../temporal';
-import type { CommandIo } from './migrate';
+import type { CommandIo } from './io';
 
 export interface StatusReport {
   database: string;

@@ -1,3 +1,4 @@
+import type { CommandIo } from './io';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -14,17 +15,17 @@ import { planCollections } from '../../core/migration/planning';
 import { readState, stateTimestamp, writeState } from '../../core/state/stateFile';
 import { SourceError } from '../../core/source/errors';
 import { readBatch } from '../../core/source';
-import { planTarget } from '../../core/target/plan';
-import { batchRejects } from '../../core/target/preview';
-import type { AnyRecord } from '../../core/target/layouts/types';
-import { checkTarget } from '../../core/target/staging';
-import { TargetError } from '../../core/target/errors';
-import { IdentifierError } from '../../core/target/identifiers';
+import { planTarget } from '../../core/postgres/plan';
+import { batchRejects } from '../../core/postgres/preview';
+import type { AnyRecord } from '../../core/postgres/layouts/types';
+import { checkTarget } from '../../core/postgres/staging';
+import { TargetError } from '../../core/postgres/errors';
+import { IdentifierError } from '../../core/postgres/identifiers';
 import { openPool } from '../../core/database/connect';
 import { DatabaseError, describeDatabaseError } from '../../core/database/errors';
 import type { MigrationInput, MigrationResult } from '../../workflows/migration';
 import { DATABASE_ATTRIBUTE } from '../../workflows/searchAttributes';
-import type { MigrationProgress } from '../../workflows/types';
+import type { MigrationProgress } from '../../core/migration/types';
 import { shortBackupId } from '../backupIds';
 import { resolveDatabase, type DatabaseRef } from '../database';
 import { UserError } from '../errors';
@@ -89,12 +90,6 @@ export const MigrateFlagsSchema = z
     }
   });
 export type MigrateFlags = z.infer<typeof MigrateFlagsSchema>;
-
-export interface CommandIo {
-  out(text: string): void;
-  err(text: string): void;
-  isTty: boolean;
-}
 
 function parseTarget(flags: MigrateFlags): { target: DatabaseTarget; password?: string } {
   const url = flags.connectionString ?? process.env.DATABASE_URL;

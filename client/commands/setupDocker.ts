@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { UserError } from '../errors';
-import type { CommandIo } from './migrate';
+import type { CommandIo } from './io';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 

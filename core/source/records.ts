@@ -1,6 +1,6 @@
 /**
  * The records the source readers yield and the target loaders consume: the contract between
- * core/source and core/target. Values stay as parsed from the file (nothing renamed or dropped);
+ * core/source and core/postgres. Values stay as parsed from the file (nothing renamed or dropped);
  * the mapping to table rows is the target layout's job.
  */
 

@@ -8,11 +8,11 @@
  */
 import type { CollectionName, GraphEdge, GraphNode, KvRecord, VectorRecord } from '../source/records';
 import { GRAPH_COLLECTIONS, KV_COLLECTIONS, VECTOR_COLLECTIONS } from '../source/records';
-import { copyTypes } from '../target/loader';
-import { quoteIdent, quoteLiteral } from '../target/identifiers';
-import type { AnyRecord, CollectionMapping, TableSpec } from '../target/layouts/types';
-import type { CopyType } from '../target/copy/binaryEncoder';
-import type { TargetPlan } from '../target/plan';
+import { copyTypes } from '../postgres/loader';
+import { quoteIdent, quoteLiteral } from '../postgres/identifiers';
+import type { AnyRecord, CollectionMapping, TableSpec } from '../postgres/layouts/types';
+import type { CopyType } from '../postgres/copy/binaryEncoder';
+import type { TargetPlan } from '../postgres/plan';
 
 export interface VerifyColumn {
   name: string;

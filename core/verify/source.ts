@@ -7,9 +7,9 @@
 import { createHash } from 'node:crypto';
 import { readBatch } from '../source';
 import type { CollectionPlan } from '../source/plan';
-import { admitRecord } from '../target/admit';
-import { BinaryCopyEncoder } from '../target/copy/binaryEncoder';
-import type { AnyRecord, CollectionMapping } from '../target/layouts/types';
+import { admitRecord } from '../postgres/admit';
+import { BinaryCopyEncoder } from '../postgres/copy/binaryEncoder';
+import type { AnyRecord, CollectionMapping } from '../postgres/layouts/types';
 import { NOW_SENTINEL, type VerifyTable } from './columns';
 import { jsonbText } from './jsonb';
 

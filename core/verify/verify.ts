@@ -9,8 +9,8 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { CollectionPlan } from '../source/plan';
 import type { CollectionName } from '../source/records';
-import type { CollectionMapping } from '../target/layouts/types';
-import { productionTable, rejectTable, stagingTable, type TargetPlan } from '../target/plan';
+import type { CollectionMapping } from '../postgres/layouts/types';
+import { productionTable, rejectTable, stagingTable, type TargetPlan } from '../postgres/plan';
 import {
   BUCKET_SQL,
   DIGEST64_SQL,

@@ -6,7 +6,7 @@ import { planCollections } from '../../core/migration/planning';
 import { verifyProduction } from '../../core/verify';
 import { targetPlanOf } from '../../activities/targetPlan';
 import type { MigrationResult } from '../../workflows/migration';
-import type { JobContext } from '../../workflows/types';
+import type { JobContext } from '../../core/migration/types';
 import { manifestCounts, readManifest } from './fixtures';
 
 /** LightRAG's table of each manifest count. */

@@ -4,7 +4,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { parseConnectionString } from '../../core/connection';
-import { markerTable } from '../../core/target';
+import { markerTable } from '../../core/postgres';
 import { targetPlanOf } from '../../activities/targetPlan';
 import {
   cancelSignal,

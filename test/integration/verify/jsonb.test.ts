@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { jsonbText } from '../../../core/verify';
 import { createScratchDatabase, type ScratchDatabase } from '../../helpers/db';
-import { REAL } from '../target/fixtureRecords';
+import { REAL } from '../postgres/fixtureRecords';
 import { planFixture } from './stageSources';
 import { readBatch } from '../../../core/source';
 

@@ -4,9 +4,9 @@ import type pg from 'pg';
 import { readBatch } from '../../../core/source';
 import { planCollections } from '../../../core/migration/planning';
 import type { VerifySource } from '../../../core/verify';
-import { finishStaging, loadBatch, planTarget, prepareStaging, type TargetPlan } from '../../../core/target';
-import type { AnyRecord } from '../../../core/target/layouts/types';
-import { realDir } from '../target/fixtureRecords';
+import { finishStaging, loadBatch, planTarget, prepareStaging, type TargetPlan } from '../../../core/postgres';
+import type { AnyRecord } from '../../../core/postgres/layouts/types';
+import { realDir } from '../postgres/fixtureRecords';
 
 export async function planFixture(
   name: string,

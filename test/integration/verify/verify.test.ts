@@ -3,10 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planCollections } from '../../../core/migration/planning';
-import { planTarget, stagingTable } from '../../../core/target';
+import { planTarget, stagingTable } from '../../../core/postgres';
 import { summarizeReport, verifyStaging, writeReport, type VerificationReport } from '../../../core/verify';
 import { createScratchDatabase, type ScratchDatabase } from '../../helpers/db';
-import { realDir } from '../target/fixtureRecords';
+import { realDir } from '../postgres/fixtureRecords';
 import { stagedFixture, stageSources } from './stageSources';
 
 const FIXTURES = [

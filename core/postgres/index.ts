@@ -1,4 +1,4 @@
-/** core/target: everything that writes to PostgreSQL (Temporal-free). See docs/target.md. */
+/** core/postgres: everything that writes to PostgreSQL (Temporal-free). See docs/target.md. */
 export * from './errors';
 export * from './identifiers';
 export * from './plan';

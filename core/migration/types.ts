@@ -1,5 +1,5 @@
-import type { DatabaseTarget } from '../core/connection';
-import type { MigrationPhase } from '../core/state/stateFile';
+import type { DatabaseTarget } from '../connection';
+import type { MigrationPhase } from '../state/stateFile';
 
 /**
  * How long a long activity may go without a heartbeat before Temporal retries it elsewhere, unless

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScratchDatabase, type ScratchDatabase } from '../../helpers/db';
-import { planTarget, promote } from '../../../core/target';
-import { canonicalPair } from '../../../core/target/layouts/common';
+import { planTarget, promote } from '../../../core/postgres';
+import { canonicalPair } from '../../../core/postgres/layouts/common';
 import { readFixture, realDir } from './fixtureRecords';
 import { stageFixture } from './stageHelper';
 

@@ -1,4 +1,4 @@
-/** Errors of core/target: one sentence, what is wrong and what to do; never a password. */
+/** Errors of core/postgres: one sentence, what is wrong and what to do; never a password. */
 export type TargetErrorKind = 'transient' | 'permanent';
 
 export class TargetError extends Error {

@@ -7,8 +7,8 @@ import {
   prepareStaging,
   type RecordError,
   type TargetPlan,
-} from '../../../core/target';
-import type { AnyRecord } from '../../../core/target/layouts/types';
+} from '../../../core/postgres';
+import type { AnyRecord } from '../../../core/postgres/layouts/types';
 import { batches, type FixtureRecords } from './fixtureRecords';
 
 export function collectionsOf(f: FixtureRecords): [CollectionName, AnyRecord[]][] {

@@ -7,7 +7,7 @@ import {
   EncodeError,
   toPgMicros,
   useVectorKernel,
-} from '../../../core/target/copy/binaryEncoder';
+} from '../../../core/postgres/copy/binaryEncoder';
 import { firstNonFinite } from '../../../core/source/vectors';
 import {
   compareCodePoints,
@@ -15,8 +15,8 @@ import {
   modelSuffix,
   quoteIdent,
   validateWorkspace,
-} from '../../../core/target/identifiers';
-import { canonicalPair, chunkIdsFrom, isoToUtcMs } from '../../../core/target/layouts/common';
+} from '../../../core/postgres/identifiers';
+import { canonicalPair, chunkIdsFrom, isoToUtcMs } from '../../../core/postgres/layouts/common';
 
 describe('binary COPY encoder', () => {
   it('writes the signature, flags and trailer', () => {

@@ -14,7 +14,7 @@ import {
   prepareStaging,
   stagingTable,
   TargetError,
-} from '../../../core/target';
+} from '../../../core/postgres';
 import { createScratchDatabase, type ScratchDatabase } from '../../helpers/db';
 
 let db: ScratchDatabase;

@@ -11,7 +11,7 @@ import {
   stagingTable,
   checkTarget,
   type TargetPlan,
-} from '../../../core/target';
+} from '../../../core/postgres';
 import type { VectorRecord } from '../../../core/source/records';
 import { batches, readFixture, realDir } from './fixtureRecords';
 import { collectionsOf } from './stageHelper';

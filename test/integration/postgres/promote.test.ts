@@ -7,7 +7,7 @@ import {
   rollbackPromote,
   cleanupStaging,
   type TargetPlan,
-} from '../../../core/target';
+} from '../../../core/postgres';
 import { readFixture, realDir } from './fixtureRecords';
 import { stageFixture } from './stageHelper';
 
