@@ -29,6 +29,13 @@ if [ -f "$STAMP" ] && [ -x "$VENV/bin/python" ]; then echo "$VENV/bin/python"; e
 
 PYTHON=${PYTHON:-python3}
 command -v "$PYTHON" >/dev/null || { echo "lightrag-venv: python3 is missing; install it (apt-get install python3 python3-venv)." >&2; exit 1; }
+# Debian splits venv's pip bootstrap (ensurepip) into python3-venv: check for it, install it as root.
+if ! "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null; then
+  [ "$(id -u)" = 0 ] || { echo "lightrag-venv: Python's venv module is incomplete; install python3-venv (needs root)." >&2; exit 1; }
+  echo "lightrag-venv: installing python3-venv from Debian …" >&2
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; } >/dev/null 2>&1 \
+    || { echo "lightrag-venv: apt-get install python3-venv failed." >&2; exit 1; }
+fi
 rm -rf "$VENV"
 mkdir -p "$(dirname "$VENV")"
 "$PYTHON" -m venv "$VENV" >&2 || { echo "lightrag-venv: could not create a virtual environment; install python3-venv." >&2; exit 1; }

@@ -18,12 +18,14 @@ import { startWorkerProcess, until, type WorkerProcess } from '../helpers/worker
 /**
  * The Temporal UI of the dev server shows a running migration's current details (phase, step,
  * rows): Debian's chromium, headless, driven by playwright-core. scripts/browser.sh installs
- * chromium when it is missing; the test is skipped only when that is impossible.
+ * chromium when it is missing; the test is skipped only when that is impossible (never in CI).
  */
 const root = path.resolve(__dirname, '../..');
 const install = spawnSync('bash', [path.join(root, 'scripts/browser.sh')], { encoding: 'utf8' });
 const executablePath = install.status === 0 ? install.stdout.trim() : undefined;
 const skipReason = executablePath ? '' : `chromium cannot be installed: ${install.stderr.trim()}`;
+// In CI the install path is what is being proven: a browser that cannot be installed fails the run.
+if (skipReason && process.env.CI === 'true') throw new Error(`scripts/browser.sh failed in CI: ${skipReason}`);
 if (skipReason) console.warn(`temporal-ui.test.ts skipped — ${skipReason}`);
 
 let db: ScratchDatabase;
