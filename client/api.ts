@@ -7,21 +7,21 @@ import {
   type BackupResult,
   type RestoreResult,
 } from '../core/backup';
-import { parseConnectionString, type DatabaseTarget } from '../core/connection';
-import { CredentialStore } from '../core/credentials';
-import { DEFAULT_COLLECTION_PARALLELISM, temporalSettings, type TemporalSettings } from '../core/config';
+import { JOB_DEFAULTS, type TemporalSettings } from '../core/config';
 import { openPool } from '../core/database/connect';
 import { planCollections } from '../core/migration/planning';
-import { readState, stateTimestamp, writeState } from '../core/state/stateFile';
+import { previewMigration, type MigrationPreview } from '../core/migration/preview';
 import { planTarget } from '../core/postgres/plan';
+import { readState } from '../core/state/stateFile';
 import { verifyProduction, writeReport, type VerificationReport } from '../core/verify';
+import type { RollbackResult } from '../workflows/backup';
 import type { MigrationInput, MigrationResult } from '../workflows/migration';
-import type { RollbackInput, RollbackResult } from '../workflows/backup';
 import { fullBackupId } from './backupIds';
-import { failureMessage } from './failures';
-import { migrationWorkflowId, newJobId } from './jobs';
-import { awaitResult, hostWorker, type WorkerMode } from './runner';
-import { connectTemporal, runningExecution, startOrAttach } from './temporal';
+import { UserError } from './errors';
+import { runMigrationJob, type MigrationRequest } from './job/migration';
+import { prepareRollback, runRollback } from './job/rollback';
+import { resolveTarget } from './job/target';
+import type { WorkerMode } from './runner';
 
 /** What every programmatic entry point needs: the database, the target, how to reach Temporal. */
 export interface MigrationOptions {
@@ -45,109 +45,45 @@ export interface MigrationOptions {
   registry?: { path: string; name: string };
 }
 
-abstract class WorkflowDriver {
-  protected readonly target: DatabaseTarget;
-  protected readonly credentials = new CredentialStore();
-  protected readonly sourcePath: string;
-
-  constructor(protected readonly options: MigrationOptions) {
-    const parsed = parseConnectionString(options.targetConnection);
-    this.target = parsed.target;
-    if (parsed.password !== undefined) this.credentials.remember(parsed.target, parsed.password);
-    this.sourcePath = path.resolve(options.sourcePath);
-  }
-
-  protected get workspace(): string {
-    return this.options.workspace ?? 'default';
-  }
-
-  /** Runs one workflow to its result with a worker (external or embedded), as the CLI does. */
-  protected async runWorkflow<R>(workflowType: string, workflowId: string, args: unknown[]): Promise<R> {
-    const session = await connectTemporal(temporalSettings(process.env, this.options.temporal ?? {}));
-    const host = await hostWorker(session, this.credentials, this.options.worker ?? 'auto', {
-      workflowId,
-      running: await runningExecution(session, workflowId),
-    });
-    try {
-      const handle = await startOrAttach(session, workflowType, { workflowId, taskQueue: host.taskQueue, args });
-      try {
-        return await awaitResult<R>(handle, host, this.options.worker ?? 'auto');
-      } catch (error) {
-        throw new Error(failureMessage(error), { cause: error });
-      }
-    } finally {
-      await host.stop();
-      await session.close();
-    }
-  }
-
-  protected migrationInput(jobId: string, mode: 'staged' | 'direct', extra: Partial<MigrationInput>): MigrationInput {
-    return {
-      job: {
-        jobId,
-        databaseName: this.options.databaseName,
-        databasePath: this.sourcePath,
-        target: this.target,
-        workspace: this.workspace,
-        layout: this.options.layout ?? 'lightrag',
-        ...(this.options.embeddingModel ? { embeddingModel: this.options.embeddingModel } : {}),
-        ...(this.options.highDimensionIndex === 'halfvec' ? { highDimensionIndex: 'halfvec' as const } : {}),
-      },
-      mode,
-      batchSize: this.options.batchSize ?? 1000,
-      skipVerify: false,
-      parallelism: this.options.parallelism ?? 4,
-      ...(this.options.batchesPerActivity ? { batchesPerActivity: this.options.batchesPerActivity } : {}),
-      collectionParallelism: DEFAULT_COLLECTION_PARALLELISM,
-      ...(this.options.registry ? { registry: this.options.registry } : {}),
-      ...extra,
-    };
-  }
-
-  protected get workflowId(): string {
-    return migrationWorkflowId(this.options.databaseName, this.target, this.workspace);
-  }
+/** The job service's request for these options (the CLI builds the same from its flags). */
+function requestOf(options: MigrationOptions, mode: 'staged' | 'direct'): MigrationRequest {
+  return {
+    db: {
+      name: options.databaseName,
+      path: path.resolve(options.sourcePath),
+      ...(options.registry ? { registry: options.registry } : {}),
+    },
+    connection: options.targetConnection,
+    mode,
+    workspace: options.workspace,
+    layout: options.layout,
+    embeddingModel: options.embeddingModel,
+    highDimensionIndex: options.highDimensionIndex,
+    batchSize: options.batchSize,
+    parallelism: options.parallelism,
+    batchesPerActivity: options.batchesPerActivity,
+    worker: options.worker,
+    temporal: options.temporal,
+  };
 }
 
 /**
  * The staged migration of the original guide, one phase per call, each a run of the same
  * Temporal workflow for the same job (its completed batches are kept between calls):
- * prepare → migrateToStaging → verifyStaging → promote, and rollback.
+ * prepare → migrateToStaging → verifyStaging → promote, and rollback. Each call goes through the
+ * same job service as the CLI: the state file's job (with its batch size and backup) is carried
+ * on, the target is checked before anything starts, a rollback is refused while a migration runs.
  */
-export class StagedMigration extends WorkflowDriver {
-  private jobId: string | undefined;
+export class StagedMigration {
+  private readonly request: MigrationRequest;
   private backupId: string | null = null;
 
-  /** The job this object drives: the one in `.migration_state.json` if unfinished, else a new one. */
-  private async job(): Promise<string> {
-    if (this.jobId) return this.jobId;
-    const state = await readState(this.sourcePath);
-    if (state && !['promoted', 'rolled_back'].includes(state.phase)) {
-      this.jobId = state.job_id;
-      this.backupId = state.backup_id;
-    } else {
-      this.jobId = newJobId();
-      await writeState(this.sourcePath, {
-        phase: 'initial',
-        backup_id: null,
-        staging_complete: false,
-        verification_passed: false,
-        promoted: false,
-        errors: [],
-        updated_at: stateTimestamp(new Date()),
-        job_id: this.jobId,
-        mode: 'staged',
-        workspace: this.workspace,
-      });
-    }
-    return this.jobId;
+  constructor(private readonly options: MigrationOptions) {
+    this.request = requestOf(options, 'staged');
   }
 
   private async phase(extra: Partial<MigrationInput>): Promise<MigrationResult> {
-    const jobId = await this.job();
-    const result = await this.runWorkflow<MigrationResult>('migrationWorkflow', this.workflowId, [
-      this.migrationInput(jobId, 'staged', { existingBackupId: this.backupId, ...extra }),
-    ]);
+    const { result } = await runMigrationJob(this.request, {}, extra);
     this.backupId = result.backupId;
     return result;
   }
@@ -172,9 +108,9 @@ export class StagedMigration extends WorkflowDriver {
 
   /** Phase 4: staging promoted to production in one transaction. */
   async promote(): Promise<MigrationResult> {
-    const state = await readState(this.sourcePath);
+    const state = await readState(this.request.db.path);
     if (state?.phase !== 'verified') {
-      throw new Error(
+      throw new UserError(
         `Promote needs a verified staging (the job is at phase ${state?.phase ?? 'initial'}); run verifyStaging() first.`,
       );
     }
@@ -183,65 +119,64 @@ export class StagedMigration extends WorkflowDriver {
 
   /** Restores the JSON files from a backup (default: this job's) and the previous PostgreSQL generation. */
   async rollback(backupId?: string): Promise<RollbackResult> {
-    const state = await readState(this.sourcePath);
-    const id = fullBackupId(backupId ?? this.backupId ?? state?.backup_id ?? '', this.options.databaseName);
-    const input: RollbackInput = {
-      databasePath: this.sourcePath,
-      databaseName: this.options.databaseName,
-      backupId: id,
-      jobId: state?.job_id ?? 'none',
-      ...(state?.promoted && state.dimension
-        ? {
-            target: {
-              job: this.migrationInput(state.job_id, 'staged', {}).job,
-              dimension: state.dimension,
-              ...(state.embedding_model ? { embeddingModel: state.embedding_model } : {}),
-            },
-          }
-        : {}),
-      ...(this.options.registry ? { registry: this.options.registry } : {}),
+    const request = {
+      db: this.request.db,
+      backupId: backupId ?? this.backupId ?? undefined,
+      connection: this.options.targetConnection,
+      worker: this.options.worker,
+      temporal: this.options.temporal,
     };
-    return this.runWorkflow<RollbackResult>('rollbackWorkflow', `rollback/${this.options.databaseName}`, [input]);
+    return runRollback(request, await prepareRollback(request));
   }
 }
 
 /** A direct migration (no backup): staging → verify → promote in one run. */
-export class MigrationJob extends WorkflowDriver {
-  /** Runs the whole job and returns its result. */
+export class MigrationJob {
+  constructor(private readonly options: MigrationOptions) {}
+
+  /** Runs the whole job (or carries on the unfinished one of the state file) and returns its result. */
   async run(): Promise<MigrationResult> {
-    return this.runWorkflow<MigrationResult>('migrationWorkflow', this.workflowId, [
-      this.migrationInput(newJobId(), 'direct', {}),
-    ]);
+    return (await runMigrationJob(requestOf(this.options, 'direct'))).result;
   }
+}
+
+/** What a migration would do, without writing anything (the CLI's --dry-run). */
+export function previewMigrationOf(
+  options: Pick<
+    MigrationOptions,
+    'sourcePath' | 'workspace' | 'layout' | 'embeddingModel' | 'highDimensionIndex' | 'batchSize'
+  > & { staged?: boolean },
+): Promise<MigrationPreview> {
+  return previewMigration(path.resolve(options.sourcePath), {
+    ...options,
+    staged: options.staged ?? true,
+    verify: true,
+  });
 }
 
 /** Compares the production tables of a workspace with the source files (no Temporal involved). */
 export class MigrationVerifier {
-  private readonly target: DatabaseTarget;
-  private readonly credentials = new CredentialStore();
-
   constructor(
     private readonly options: Pick<
       MigrationOptions,
       'databaseName' | 'sourcePath' | 'targetConnection' | 'workspace' | 'layout' | 'embeddingModel' | 'batchSize'
     >,
-  ) {
-    const parsed = parseConnectionString(options.targetConnection);
-    this.target = parsed.target;
-    if (parsed.password !== undefined) this.credentials.remember(parsed.target, parsed.password);
-  }
+  ) {}
 
   async verify(options: { reportJobId?: string } = {}): Promise<VerificationReport> {
-    const sources = await planCollections(this.options.sourcePath, { batchSize: this.options.batchSize ?? 1000 });
+    const { target, credentials } = resolveTarget(this.options.targetConnection);
+    const sources = await planCollections(this.options.sourcePath, {
+      batchSize: this.options.batchSize ?? JOB_DEFAULTS.batchSize,
+    });
     const model = this.options.embeddingModel ?? sources.embeddingModel;
     const plan = planTarget({
       migrationId: 'verify',
-      workspace: this.options.workspace ?? 'default',
-      layout: this.options.layout ?? 'lightrag',
+      workspace: this.options.workspace ?? JOB_DEFAULTS.workspace,
+      layout: this.options.layout ?? JOB_DEFAULTS.layout,
       dimension: sources.dimension,
       ...(model ? { embeddingModel: model } : {}),
     });
-    const pool = openPool(this.target, this.credentials, { max: 2 });
+    const pool = openPool(target, credentials, { max: 2 });
     try {
       const report = await verifyProduction(pool, plan, sources.collections, { rejectsTable: null });
       if (options.reportJobId) await writeReport(this.options.sourcePath, options.reportJobId, report);

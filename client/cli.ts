@@ -6,6 +6,7 @@ import { controlCommand, statusCommand } from './commands/control';
 import { setupDockerCommand } from './commands/setupDocker';
 import type { CommandIo } from './commands/io';
 import { migrateCommand, MigrateFlagsSchema } from './commands/migrate';
+import { JOB_DEFAULTS } from '../core/config';
 import { UserError } from './errors';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- package.json lies outside the compiled tree
@@ -62,7 +63,7 @@ function buildProgram(): Command {
     .argument('[name]', 'database name in the HybridRAG registry')
     .description('Migrate a LightRAG / HybridRAG database from JSON files into PostgreSQL + pgvector.')
     .option('--connection-string <url>', 'PostgreSQL connection string (default: $DATABASE_URL)')
-    .option('--batch-size <n>', 'records per batch', '1000')
+    .option('--batch-size <n>', 'records per batch', String(JOB_DEFAULTS.batchSize))
     .option('--dry-run', 'preview only: read the files, write nothing', false)
     .option('--skip-verify', 'promote without comparing staging with the source', false)
     .option('--resume <job>', 'resume a specific job (also a failed one), keeping its completed batches')
@@ -75,7 +76,7 @@ function buildProgram(): Command {
     .option('--list-backups', 'list the backups of the database', false)
     .option('--path <dir>', 'a LightRAG working directory that is not in the registry')
     .addOption(new Option('--layout <layout>', 'target tables').choices(['lightrag', 'hybridrag']).default('lightrag'))
-    .option('--workspace <name>', "LightRAG workspace of the rows (default: 'default')")
+    .option('--workspace <name>', `LightRAG workspace of the rows (default: '${JOB_DEFAULTS.workspace}')`)
     .option('--embedding-model <model>', "write vectors to LightRAG's model-suffixed tables")
     .addOption(
       new Option(
@@ -85,7 +86,7 @@ function buildProgram(): Command {
         .choices(['none', 'halfvec'])
         .default('none'),
     )
-    .option('--parallelism <n>', 'load activities at once per collection', '4')
+    .option('--parallelism <n>', 'load activities at once per collection', String(JOB_DEFAULTS.parallelism))
     .option(
       '--batches-per-activity <n>',
       'consecutive batches one load activity takes (default: about 64 MiB of source)',

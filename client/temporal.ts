@@ -100,11 +100,6 @@ function firstLine(error: unknown): string {
   return String((error as Error)?.message ?? error).split('\n')[0] ?? 'unknown error';
 }
 
-/**
- * The task queue of the workflows an embedded worker runs: one per workflow id, so a CLI's worker
- * only ever runs its own migration (with the password it was given), never another CLI's job for
- * which it has no credentials; a rerun after a crash polls the same queue and carries on.
- */
 /** The workflow's current execution when it is running (to attach to it on its own task queue). */
 export async function runningExecution(
   session: TemporalSession,
@@ -119,6 +114,11 @@ export async function runningExecution(
     );
 }
 
+/**
+ * The task queue of the workflows an embedded worker runs: one per workflow id, so a CLI's worker
+ * only ever runs its own migration (with the password it was given), never another CLI's job for
+ * which it has no credentials; a rerun after a crash polls the same queue and carries on.
+ */
 export function embeddedTaskQueue(workflowId: string): string {
   return `${TASK_QUEUE}/embedded/${createHash('sha256').update(workflowId).digest('hex').slice(0, 16)}`;
 }

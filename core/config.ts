@@ -9,6 +9,22 @@ export const TASK_QUEUE = 'hybridrag-migration';
  */
 export const DEFAULT_COLLECTION_PARALLELISM = 16;
 
+/**
+ * A job's defaults, for the CLI and the API alike. The knobs that shape loading:
+ * - batchSize: records per batch, the unit that commits exactly once with its marker;
+ * - batchesPerActivity: consecutive batches one load activity takes (default: about 64 MiB of
+ *   source), the step at which pause and cancel act;
+ * - parallelism: load activities queued per collection; the workers' activity slots bound what runs;
+ * - DEFAULT_COLLECTION_PARALLELISM: collections loading at once (all of them).
+ */
+export const JOB_DEFAULTS = {
+  batchSize: 1000,
+  parallelism: 4,
+  workspace: 'default',
+  layout: 'lightrag',
+  highDimensionIndex: 'none',
+} as const;
+
 const EnvSchema = z.object({
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),

@@ -535,7 +535,7 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
   cpu.setPid('worker', worker.child.pid);
   log(`worker pid ${worker.child.pid} polling`);
 
-  const { migrationWorkflowId } = require(path.join(DIST, 'client/jobs.js')) as typeof import('../client/jobs');
+  const { migrationWorkflowId } = require(path.join(DIST, 'client/job/ids.js')) as typeof import('../client/job/ids');
   const { parseConnectionString } = require(
     path.join(DIST, 'core/connection.js'),
   ) as typeof import('../core/connection');

@@ -1,7 +1,14 @@
-import { defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { MigrationProgress } from '../core/migration/types';
 
-/** Control messages every migration workflow and its collection children understand. */
+/**
+ * The messages of the migration workflows, defined once: the workflows set their handlers with
+ * them and the client sends and queries with the same objects (this module has no workflow code,
+ * so the client can import it).
+ */
 export const pauseSignal = defineSignal('pause');
 export const resumeSignal = defineSignal('resume');
 /** Stops scheduling new batches; running ones finish; the job stays resumable. */
 export const cancelSignal = defineSignal('cancel');
+/** Phase, step, rows done / total and rate of a running migration. */
+export const progressQuery = defineQuery<MigrationProgress>('progress');

@@ -1,6 +1,5 @@
 import {
   condition,
-  defineQuery,
   isCancellation,
   getExternalWorkflowHandle,
   patched,
@@ -17,7 +16,7 @@ import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { MigrationPhase } from '../core/state/stateFile';
 import { batchLoadedSignal, collectionLoadWorkflow, loadsStoppedSignal, type CollectionLoadResult } from './collection';
-import { cancelSignal, pauseSignal, resumeSignal } from './control';
+import { cancelSignal, pauseSignal, progressQuery, resumeSignal } from './control';
 import { innermostFailureMessage } from './failureMessage';
 import { PHASE_ATTRIBUTE, ROWS_DONE_ATTRIBUTE } from './searchAttributes';
 import { MigrationTracker } from './tracker';
@@ -29,8 +28,7 @@ import {
   type TargetContext,
 } from '../core/migration/types';
 
-export { cancelSignal, pauseSignal, resumeSignal };
-export const progressQuery = defineQuery<MigrationProgress>('progress');
+export { cancelSignal, pauseSignal, progressQuery, resumeSignal };
 
 /** "staging a, b, c and 10 more": the collections loading now. */
 function stagingStep(loading: string[]): string {

@@ -2,6 +2,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { temporalSettings, workflowUiLink } from '../../core/config';
 import { readState, type MigrationState } from '../../core/state/stateFile';
 import type { MigrationProgress } from '../../core/migration/types';
+import { cancelSignal, pauseSignal, progressQuery, resumeSignal } from '../../workflows/control';
 import { resolveDatabase } from '../database';
 import { UserError } from '../errors';
 import { progressLine } from '../progress';
@@ -51,8 +52,7 @@ export async function statusCommand(
           status: described.status.name,
           url: workflowUiLink(settings, state.workflow_id),
         };
-        if (described.status.name === 'RUNNING')
-          report.progress = await handle.query<MigrationProgress>('progress').catch(() => null);
+        if (described.status.name === 'RUNNING') report.progress = await handle.query(progressQuery).catch(() => null);
       }
     } finally {
       await session.close();
@@ -89,7 +89,7 @@ const PAUSE_SETTLE_LIMIT_MS = 120_000;
 async function pauseSettled(handle: WorkflowHandle, limitMs: number): Promise<boolean> {
   const deadline = Date.now() + limitMs;
   for (;;) {
-    const progress = await handle.query<MigrationProgress>('progress').catch(() => undefined);
+    const progress = await handle.query(progressQuery).catch(() => undefined);
     if (!progress) return false;
     if (!progress.pausing) return true;
     if (Date.now() >= deadline) return false;
@@ -120,7 +120,7 @@ export async function controlCommand(
         `The migration of '${db.name}' (job ${state.job_id}) is not running (${described?.status.name.toLowerCase() ?? 'unknown to Temporal'}); nothing to ${action}.`,
       );
     }
-    await handle.signal(action);
+    await handle.signal({ pause: pauseSignal, resume: resumeSignal, cancel: cancelSignal }[action]);
     const stillPausing = action === 'pause' && !(await pauseSettled(handle, PAUSE_SETTLE_LIMIT_MS));
     if (stillPausing) {
       io.out(

@@ -17,7 +17,7 @@ describe('npm run services', () => {
     expect(run.status).toBe(0);
     const lines = run.stdout.trim().split('\n');
     expect(lines[0]).toMatch(
-      /^postgres {2}postgres:\/\/hybridrag:\*\*\*@127\.0\.0\.1:\d+\/hybridrag {2}PostgreSQL 1[5-9]\.\d+ .* pgvector 0\.[89]\.\d+ {2}data: \/.+\/data-(wheel|debian)$/,
+      /^postgres {2}postgres:\/\/hybridrag:\*\*\*@127\.0\.0\.1:\d+\/hybridrag {2}PostgreSQL 1[5-9]\.\d+(?: .*)? pgvector 0\.[89]\.\d+ {2}data: \/.+\/data-(wheel|debian)$/,
     );
     expect(lines[1]).toMatch(
       /^temporal {2}127\.0\.0\.1:\d+ {2}CLI 1\.5\.1 \(Server [\d.]+, UI [\d.]+\) {2}UI http:\/\/127\.0\.0\.1:\d+ {2}data: \/.+temporal\.db$/,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { credentialKey, type DatabaseTarget } from '../core/connection';
+import { credentialKey, type DatabaseTarget } from '../../core/connection';
 
 /** One workflow per database and target: running the same command again attaches to it. */
 export function migrationWorkflowId(database: string, target: DatabaseTarget, workspace: string): string {
