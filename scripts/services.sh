@@ -51,12 +51,14 @@ apt_install() {
   local why=$1; shift
   need_root "$why" "${APT_ALTERNATIVE:-DATABASE_URL}"
   say "installing $* from Debian ($why) …"
+  local log=$STATE/apt-install.log
+  mkdir -p "$STATE"
   if [ -z "${APT_UPDATED:-}" ]; then
-    apt-get update -qq >/dev/null || die "apt-get update failed; check the Debian package mirror."
+    apt-get update -qq >"$log" 2>&1 || die "apt-get update failed (see $log); check the Debian package mirror."
     APT_UPDATED=1
   fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null \
-    || die "apt-get install $* failed; install it by hand and run this again."
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >>"$log" 2>&1 \
+    || die "apt-get install $* failed (see $log); install it by hand and run this again."
 }
 
 # pip download of one pinned wheel for a given platform, checked against its sha256.
