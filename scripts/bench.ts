@@ -503,6 +503,14 @@ interface SizeResult {
   /** CPU seconds per component during staging */
   stagingCpu: Record<Component, number>;
   raw?: { seconds: number; rows: number; rowsPerSecond: number };
+  /**
+   * The headline: the whole staged migration over PostgreSQL's own floor for the same rows (the raw
+   * binary COPY measured here + the same index builds the migration ran). Absent without --raw or
+   * an index build.
+   */
+  floorRatio?: number;
+  /** worker CPU (user + system) per row during staging, from /proc */
+  workerCpuPerRowUs: number;
   insert?: { seconds: number; sampled: number; rowsPerSecond: number; perCollection: Record<string, number> };
 }
 
@@ -640,7 +648,9 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
     cliPeakMB: cli.peakKb / 1024,
     stagingRowsPerSecond: phases.rows / phases.staging,
     stagingCpu: cpu.between(phases.stagingFrom, phases.stagingTo),
+    workerCpuPerRowUs: 0,
   };
+  result.workerCpuPerRowUs = (result.stagingCpu.worker / phases.rows) * 1e6;
   log(
     `  migration ${outcome}: staging ${phases.staging.toFixed(1)} s = ${fmt(result.stagingRowsPerSecond)} rows/s; worker ${result.workerPeakMB.toFixed(0)} MB, CLI ${result.cliPeakMB.toFixed(0)} MB`,
   );
@@ -668,6 +678,7 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
       const r = await rawCopy(pool, plan, src.collections, concurrency);
       result.raw = { ...r, rowsPerSecond: r.rows / r.seconds };
       log(`  raw COPY ${r.rows} rows in ${r.seconds.toFixed(1)} s = ${fmt(result.raw.rowsPerSecond)} rows/s`);
+      if (phases.indexes !== undefined) result.floorRatio = phases.total / (r.seconds + phases.indexes);
       await cleanupStaging(pool, plan, { dropPreviousGeneration: true }).catch(() => undefined);
     }
     if (o.insert) {
@@ -709,6 +720,12 @@ const temporalShare = (c: Record<Component, number>) =>
 
 function report(results: SizeResult[], slots: number): string {
   const lines: string[] = [];
+  for (const r of results) {
+    lines.push(`${fmt(r.size)} chunks (${fmt(r.rows)} rows):`);
+    if (r.floorRatio !== undefined) lines.push(`ratio to PostgreSQL floor: ${r.floorRatio.toFixed(2)}`);
+    lines.push(`worker CPU per row: ${r.workerCpuPerRowUs.toFixed(0)} µs`);
+  }
+  lines.push('');
   lines.push(
     `Machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'}), ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM; ${new Date().toISOString().slice(0, 10)}`,
   );
