@@ -2,7 +2,8 @@ import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/real');
+/** `shared/` sits beside the repository clone; HYBRIDRAG_FIXTURES points elsewhere (a worktree, another checkout). */
+export const FIXTURES = process.env.HYBRIDRAG_FIXTURES ?? path.resolve(__dirname, '../../../shared/fixtures/real');
 
 /** A writable copy of a real fixture folder (the originals are read-only and never touched). */
 export function copyFixture(name: string): string {

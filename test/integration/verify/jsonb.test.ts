@@ -3,7 +3,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { jsonbText } from '../../../core/verify';
 import { createScratchDatabase, type ScratchDatabase } from '../../helpers/db';
-import { REAL } from '../postgres/fixtureRecords';
+import { FIXTURES as REAL } from '../../helpers/fixtures';
 import { planFixture } from './stageSources';
 import { readBatch } from '../../../core/source';
 
