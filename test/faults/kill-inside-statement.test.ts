@@ -1,0 +1,192 @@
+import { cpSync, mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { parseConnectionString } from '../../core/connection';
+import { findOrphans, jobSessionPrefixes, sessionName } from '../../core/postgres/sessions';
+import { generateStore } from '../../core/source/generate';
+import type { MigrationInput, MigrationResult, migrationWorkflow } from '../../workflows/migration';
+import { createScratchDatabase, type ScratchDatabase } from '../helpers/db';
+import { expectExactMigration } from '../helpers/migrationCheck';
+import { startWorkerProcess, until, type WorkerProcess } from '../helpers/workerProcess';
+
+/**
+ * kill -9 of the worker while PostgreSQL is inside one of the tool's long statements — a COPY batch,
+ * CREATE INDEX, the verification's checksum query, the promote transaction. The kill is timed by
+ * watching PostgreSQL itself (pg_stat_progress_copy / pg_stat_progress_create_index /
+ * pg_stat_activity, by the step's application_name). A new worker must then finish at its first
+ * attempt of that step: exact counts, no duplicate, verification passing, no backend of the job left.
+ */
+let connection: Connection;
+let client: Client;
+let store: string;
+let other: string;
+let counts: Record<string, number>;
+const databases: ScratchDatabase[] = [];
+const workers: WorkerProcess[] = [];
+
+/** kv_store_text_chunks.json → text_chunks, vdb_chunks.json → vdb_chunks (the manifest's keys) */
+const countKey = (file: string) => file.replace(/^kv_store_/, '').replace(/\.json$/, '');
+
+beforeAll(async () => {
+  connection = await Connection.connect({ address: inject('temporalAddress') });
+  client = new Client({ connection, namespace: 'default' });
+  const root = mkdtempSync(path.join(os.tmpdir(), 'kill-inside-'));
+  // Big enough that the HNSW build and the promote's INSERT into indexed tables outlast a worker's
+  // restart and the heartbeat timeout; small enough for 2 cores.
+  store = path.join(root, 'store');
+  const files = generateStore({ out: store, records: 3000, dim: 1536, seed: 19, chunkChars: 400 });
+  counts = Object.fromEntries(files.filter((f) => f.name.endsWith('.json')).map((f) => [countKey(f.name), f.records]));
+  other = path.join(root, 'other');
+  generateStore({ out: other, records: 60, dim: 1536, seed: 20, chunkChars: 400 });
+}, 120_000);
+afterAll(async () => {
+  await Promise.all(workers.map((w) => w.kill9()));
+  await Promise.all(databases.map((d) => d.drop()));
+  await connection?.close();
+});
+
+interface KillPoint {
+  name: string;
+  step: string;
+  /** a row while the statement runs ($1: the step's application_name, or its prefix for load steps) */
+  inside: string;
+  /** production tables already hold another workspace, so the promote copies rows (minutes at scale) */
+  otherWorkspace?: boolean;
+}
+
+const POINTS: KillPoint[] = [
+  {
+    name: 'during a COPY batch',
+    step: 'load/vdb_chunks/',
+    inside: `SELECT a.pid FROM pg_stat_progress_copy p JOIN pg_stat_activity a USING (pid)
+              WHERE starts_with(a.application_name, $1) AND p.tuples_processed > 0`,
+  },
+  {
+    name: 'during CREATE INDEX (HNSW)',
+    step: 'indexes',
+    inside: `SELECT a.pid FROM pg_stat_progress_create_index p JOIN pg_stat_activity a USING (pid)
+              WHERE a.application_name = $1 AND a.query ILIKE '%using hnsw%' AND a.query ILIKE '%vdb_chunks%'`,
+  },
+  {
+    name: "during the verification's checksum query",
+    step: 'verify',
+    inside: `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'
+              AND query LIKE '%FILTER (WHERE bad_dim)%' AND query ILIKE '%vdb_chunks%'`,
+  },
+  {
+    name: 'during the promote transaction',
+    step: 'promote',
+    inside: `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'
+              AND query ILIKE 'INSERT INTO%vdb_chunks%'`,
+    otherWorkspace: true,
+  },
+];
+
+function migrationInput(dir: string, target: MigrationInput['job']['target'], jobId: string, workspace: string) {
+  return {
+    job: { jobId, databaseName: 'generated', databasePath: dir, target, workspace, layout: 'lightrag' as const },
+    mode: 'staged' as const,
+    batchSize: 500,
+    batchesPerActivity: 1,
+    skipVerify: false,
+    parallelism: 2,
+    collectionParallelism: 2,
+    heartbeatTimeout: '3 seconds',
+  } satisfies MigrationInput;
+}
+
+/** Attempts of every activity of the workflow and its children, and whether any attempt failed. */
+async function attempts(workflowId: string, result: MigrationResult) {
+  const ids = [workflowId, ...result.source.collections.map((c) => `${workflowId}/${c.collection}`)];
+  let maxAttempt = 1;
+  let failed = 0;
+  for (const id of ids) {
+    const history = await client.workflow.getHandle(id).fetchHistory();
+    for (const e of history.events ?? []) {
+      maxAttempt = Math.max(maxAttempt, e.activityTaskStartedEventAttributes?.attempt ?? 1);
+      if (e.activityTaskFailedEventAttributes) failed += 1;
+    }
+  }
+  return { maxAttempt, failed };
+}
+
+describe('kill -9 of the worker inside a long SQL statement', () => {
+  for (const point of POINTS) {
+    it(`${point.name}: a new worker stops the orphaned work and finishes exactly`, { timeout: 300_000 }, async () => {
+      const db = await createScratchDatabase('fault_inside');
+      databases.push(db);
+      const { target, password } = parseConnectionString(db.url);
+      const taskQueue = `inside-${Math.random().toString(16).slice(2, 10)}`;
+      const worker = () =>
+        startWorkerProcess({ temporalAddress: inject('temporalAddress'), taskQueue, password: password! }).then((w) => {
+          workers.push(w);
+          return w;
+        });
+      const first = await worker();
+      if (point.otherWorkspace) {
+        const seed = migrationInput(copy(other), target, `job-other-${taskQueue}`, 'other');
+        await client.workflow.execute<typeof migrationWorkflow>('migrationWorkflow', {
+          taskQueue,
+          workflowId: `test-inside-other/${taskQueue}`,
+          args: [seed],
+        });
+      }
+      const jobId = `job-${taskQueue}`;
+      const input = migrationInput(copy(store), target, jobId, 'default');
+      const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', {
+        taskQueue,
+        workflowId: `test-inside/${taskQueue}`,
+        args: [input],
+      });
+      const name = sessionName(jobId, point.step);
+      const { pid } = await until(
+        async () => (await db.pool.query<{ pid: number }>(point.inside, [name])).rows[0],
+        240_000,
+        `PostgreSQL inside ${point.step}`,
+        20,
+      );
+      await first.kill9();
+      const killedAt = Date.now();
+      const orphanedAtKill = (await db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1`, [pid])).rowCount;
+
+      const second = await worker();
+      const result = await handle.result();
+      await second.stop();
+      const seconds = ((Date.now() - killedAt) / 1000).toFixed(1);
+
+      await expectExactMigration(db.pool, counts, input.job, result);
+      // The first attempt after the kill succeeded: nothing failed, nothing needed a third attempt.
+      expect(await attempts(handle.workflowId, result)).toEqual({ maxAttempt: 2, failed: 0 });
+      // No backend of the job is left, working or idle.
+      await until(
+        async () =>
+          (await findOrphans(db.pool, { prefixes: jobSessionPrefixes(jobId) })).length === 0 &&
+          (
+            await db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE starts_with(application_name, $1)`, [
+              jobSessionPrefixes(jobId)[0],
+            ])
+          ).rowCount === 0,
+        10_000,
+        'no backend of the job',
+      );
+      const stopped = /an earlier attempt of (\S+) was still running in PostgreSQL: .*? gone after (\d+) ms/.exec(
+        second.output(),
+      );
+      console.log(
+        `[kill inside] ${point.name}: backend ${pid} ${orphanedAtKill ? 'still running right after the kill' : 'already gone'}; ` +
+          (stopped
+            ? `the rerun terminated it (${stopped[1]}), gone after ${stopped[2]} ms`
+            : 'the rerun found nothing left to stop') +
+          `; finished ${seconds} s after the kill`,
+      );
+    });
+  }
+});
+
+function copy(dir: string): string {
+  const to = mkdtempSync(path.join(os.tmpdir(), 'kill-inside-db-'));
+  cpSync(dir, to, { recursive: true });
+  return to;
+}
