@@ -14,8 +14,8 @@ import { startWorkerProcess, until, type WorkerProcess } from '../helpers/worker
 /**
  * kill -9 of the worker while PostgreSQL is inside one of the tool's long statements — a COPY batch,
  * CREATE INDEX, the verification's checksum query, the promote transaction. The kill is timed by
- * watching PostgreSQL itself (pg_stat_progress_copy / pg_stat_progress_create_index /
- * pg_stat_activity, by the step's application_name). A new worker must then finish at its first
+ * watching PostgreSQL itself (pg_stat_activity and pg_stat_progress_create_index, by the
+ * step's application_name). A new worker must then finish at its first
  * attempt of that step: exact counts, no duplicate, verification passing, no backend of the job left.
  */
 let connection: Connection;
@@ -60,8 +60,8 @@ const POINTS: KillPoint[] = [
   {
     name: 'during a COPY batch',
     step: 'load/vdb_chunks/',
-    inside: `SELECT a.pid FROM pg_stat_progress_copy p JOIN pg_stat_activity a USING (pid)
-              WHERE starts_with(a.application_name, $1) AND p.tuples_processed > 0`,
+    inside: `SELECT pid FROM pg_stat_activity
+              WHERE starts_with(application_name, $1) AND state = 'active' AND query LIKE 'COPY%'`,
   },
   {
     name: 'during CREATE INDEX (HNSW)',
@@ -97,19 +97,15 @@ function migrationInput(dir: string, target: MigrationInput['job']['target'], jo
   } satisfies MigrationInput;
 }
 
-/** Attempts of every activity of the workflow and its children, and whether any attempt failed. */
-async function attempts(workflowId: string, result: MigrationResult) {
+/** The highest attempt any activity of the workflow and its children needed. */
+async function maxAttempt(workflowId: string, result: MigrationResult): Promise<number> {
   const ids = [workflowId, ...result.source.collections.map((c) => `${workflowId}/${c.collection}`)];
-  let maxAttempt = 1;
-  let failed = 0;
+  let max = 1;
   for (const id of ids) {
     const history = await client.workflow.getHandle(id).fetchHistory();
-    for (const e of history.events ?? []) {
-      maxAttempt = Math.max(maxAttempt, e.activityTaskStartedEventAttributes?.attempt ?? 1);
-      if (e.activityTaskFailedEventAttributes) failed += 1;
-    }
+    for (const e of history.events ?? []) max = Math.max(max, e.activityTaskStartedEventAttributes?.attempt ?? 1);
   }
-  return { maxAttempt, failed };
+  return max;
 }
 
 describe('kill -9 of the worker inside a long SQL statement', () => {
@@ -157,8 +153,8 @@ describe('kill -9 of the worker inside a long SQL statement', () => {
       const seconds = ((Date.now() - killedAt) / 1000).toFixed(1);
 
       await expectExactMigration(db.pool, counts, input.job, result);
-      // The first attempt after the kill succeeded: nothing failed, nothing needed a third attempt.
-      expect(await attempts(handle.workflowId, result)).toEqual({ maxAttempt: 2, failed: 0 });
+      // The killed step ran again and its first attempt after the kill succeeded: none needed a third.
+      expect(await maxAttempt(handle.workflowId, result)).toBe(2);
       // No backend of the job is left, working or idle.
       await until(
         async () =>
