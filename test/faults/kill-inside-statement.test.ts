@@ -1,12 +1,13 @@
-import { cpSync, mkdtempSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { parseConnectionString } from '../../core/connection';
-import { findOrphans, jobSessionPrefixes, sessionName } from '../../core/postgres/sessions';
+import { SESSION_PREFIX, sessionName } from '../../core/postgres/sessions';
 import { generateStore } from '../../core/source/generate';
 import type { MigrationInput, MigrationResult, migrationWorkflow } from '../../workflows/migration';
+import { hybridrag, startCli } from '../helpers/cli';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/db';
 import { expectExactMigration } from '../helpers/migrationCheck';
 import { startWorkerProcess, until, type WorkerProcess } from '../helpers/workerProcess';
@@ -50,7 +51,7 @@ afterAll(async () => {
 interface KillPoint {
   name: string;
   step: string;
-  /** a row while the statement runs ($1: the step's application_name, or its prefix for load steps) */
+  /** a row while the statement runs ($1: a LIKE pattern of the step's application_name) */
   inside: string;
   /** production tables already hold another workspace, so the promote copies rows (minutes at scale) */
   otherWorkspace?: boolean;
@@ -61,24 +62,24 @@ const POINTS: KillPoint[] = [
     name: 'during a COPY batch',
     step: 'load/vdb_chunks/',
     inside: `SELECT pid FROM pg_stat_activity
-              WHERE starts_with(application_name, $1) AND state = 'active' AND query LIKE 'COPY%'`,
+              WHERE application_name LIKE $1 AND state = 'active' AND query LIKE 'COPY%'`,
   },
   {
     name: 'during CREATE INDEX (HNSW)',
     step: 'indexes',
     inside: `SELECT a.pid FROM pg_stat_progress_create_index p JOIN pg_stat_activity a USING (pid)
-              WHERE a.application_name = $1 AND a.query ILIKE '%using hnsw%' AND a.query ILIKE '%vdb_chunks%'`,
+              WHERE a.application_name LIKE $1 AND a.query ILIKE '%using hnsw%' AND a.query ILIKE '%vdb_chunks%'`,
   },
   {
     name: "during the verification's checksum query",
     step: 'verify',
-    inside: `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'
+    inside: `SELECT pid FROM pg_stat_activity WHERE application_name LIKE $1 AND state = 'active'
               AND query LIKE '%FILTER (WHERE bad_dim)%' AND query ILIKE '%vdb_chunks%'`,
   },
   {
     name: 'during the promote transaction',
     step: 'promote',
-    inside: `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'
+    inside: `SELECT pid FROM pg_stat_activity WHERE application_name LIKE $1 AND state = 'active'
               AND query ILIKE 'INSERT INTO%vdb_chunks%'`,
     otherWorkspace: true,
   },
@@ -108,9 +109,50 @@ async function maxAttempt(workflowId: string, result: MigrationResult): Promise<
   return max;
 }
 
-describe('kill -9 of the worker inside a long SQL statement', () => {
+/** Production tables holding another workspace's rows, so the promote copies rows into indexed tables. */
+async function seedOtherWorkspace(target: MigrationInput['job']['target'], taskQueue: string): Promise<void> {
+  await client.workflow.execute<typeof migrationWorkflow>('migrationWorkflow', {
+    taskQueue,
+    workflowId: `test-inside-other/${taskQueue}`,
+    args: [migrationInput(copy(other), target, `job-other-${taskQueue}`, 'other')],
+  });
+}
+
+/** Waits until PostgreSQL runs the point's statement for the step (named like `pattern`); its backend's pid. */
+async function inside(db: ScratchDatabase, point: KillPoint, pattern: string): Promise<number> {
+  const row = await until(
+    async () => (await db.pool.query<{ pid: number }>(point.inside, [pattern])).rows[0],
+    240_000,
+    `PostgreSQL inside ${point.step}`,
+    20,
+  );
+  return row.pid;
+}
+
+const alive = async (db: ScratchDatabase, pid: number) =>
+  ((await db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1`, [pid])).rowCount ?? 0) > 0;
+
+/** No backend of this database's jobs is left, working or idle (polls: closing pools takes a moment). */
+async function expectNoBackendLeft(db: ScratchDatabase): Promise<void> {
+  await until(
+    async () =>
+      (
+        await db.pool.query(
+          `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND starts_with(application_name, $1)`,
+          [SESSION_PREFIX],
+        )
+      ).rowCount === 0,
+    10_000,
+    'no backend of the job',
+  );
+}
+
+const report = (point: KillPoint, variant: string, facts: string) =>
+  console.log(`[kill inside] ${variant}, ${point.name}: ${facts}`);
+
+describe('kill -9 of the worker inside a long SQL statement; a new worker carries on', () => {
   for (const point of POINTS) {
-    it(`${point.name}: a new worker stops the orphaned work and finishes exactly`, { timeout: 300_000 }, async () => {
+    it(`${point.name}: the new worker stops the orphaned work and finishes exactly`, { timeout: 300_000 }, async () => {
       const db = await createScratchDatabase('fault_inside');
       databases.push(db);
       const { target, password } = parseConnectionString(db.url);
@@ -121,14 +163,7 @@ describe('kill -9 of the worker inside a long SQL statement', () => {
           return w;
         });
       const first = await worker();
-      if (point.otherWorkspace) {
-        const seed = migrationInput(copy(other), target, `job-other-${taskQueue}`, 'other');
-        await client.workflow.execute<typeof migrationWorkflow>('migrationWorkflow', {
-          taskQueue,
-          workflowId: `test-inside-other/${taskQueue}`,
-          args: [seed],
-        });
-      }
+      if (point.otherWorkspace) await seedOtherWorkspace(target, taskQueue);
       const jobId = `job-${taskQueue}`;
       const input = migrationInput(copy(store), target, jobId, 'default');
       const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', {
@@ -136,16 +171,10 @@ describe('kill -9 of the worker inside a long SQL statement', () => {
         workflowId: `test-inside/${taskQueue}`,
         args: [input],
       });
-      const name = sessionName(jobId, point.step);
-      const { pid } = await until(
-        async () => (await db.pool.query<{ pid: number }>(point.inside, [name])).rows[0],
-        240_000,
-        `PostgreSQL inside ${point.step}`,
-        20,
-      );
+      const pid = await inside(db, point, `${sessionName(jobId, point.step)}%`);
       await first.kill9();
       const killedAt = Date.now();
-      const orphanedAtKill = (await db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE pid = $1`, [pid])).rowCount;
+      const orphaned = await alive(db, pid);
 
       const second = await worker();
       const result = await handle.result();
@@ -155,27 +184,67 @@ describe('kill -9 of the worker inside a long SQL statement', () => {
       await expectExactMigration(db.pool, counts, input.job, result);
       // The killed step ran again and its first attempt after the kill succeeded: none needed a third.
       expect(await maxAttempt(handle.workflowId, result)).toBe(2);
-      // No backend of the job is left, working or idle.
-      await until(
-        async () =>
-          (await findOrphans(db.pool, { prefixes: jobSessionPrefixes(jobId) })).length === 0 &&
-          (
-            await db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE starts_with(application_name, $1)`, [
-              jobSessionPrefixes(jobId)[0],
-            ])
-          ).rowCount === 0,
-        10_000,
-        'no backend of the job',
-      );
+      await expectNoBackendLeft(db);
       const stopped = /an earlier attempt of (\S+) was still running in PostgreSQL: .*? gone after (\d+) ms/.exec(
         second.output(),
       );
-      console.log(
-        `[kill inside] ${point.name}: backend ${pid} ${orphanedAtKill ? 'still running right after the kill' : 'already gone'}; ` +
+      report(
+        point,
+        'new worker',
+        `backend ${pid} ${orphaned ? 'still running right after the kill' : 'already gone at the kill'}; ` +
           (stopped
-            ? `the rerun terminated it (${stopped[1]}), gone after ${stopped[2]} ms`
+            ? `the rerun found it by its application_name ${stopped[1]} and terminated it, gone after ${stopped[2]} ms`
             : 'the rerun found nothing left to stop') +
           `; finished ${seconds} s after the kill`,
+      );
+    });
+  }
+});
+
+describe('kill -9 of the CLI (embedded worker) inside a long SQL statement; the same command run again finishes', () => {
+  for (const point of POINTS) {
+    it(`${point.name}: the first rerun succeeds`, { timeout: 300_000 }, async () => {
+      const db = await createScratchDatabase('fault_inside_cli');
+      databases.push(db);
+      const { target, password } = parseConnectionString(db.url);
+      if (point.otherWorkspace) {
+        const taskQueue = `inside-${Math.random().toString(16).slice(2, 10)}`;
+        const seeder = await startWorkerProcess({
+          temporalAddress: inject('temporalAddress'),
+          taskQueue,
+          password: password!,
+        });
+        workers.push(seeder);
+        await seedOtherWorkspace(target, taskQueue);
+        await seeder.stop();
+      }
+      const dir = copy(store);
+      const name = `inside-${Math.random().toString(16).slice(2, 10)}`;
+      const home = mkdtempSync(path.join(os.tmpdir(), 'home-'));
+      const args = ['backend', 'migrate', name, '--path', dir, '--staged', '-y', '--connection-string', db.url];
+      const first = startCli([...args, '--batch-size', '500', '--worker', 'embedded'], { HOME: home });
+      const pid = await inside(db, point, `${SESSION_PREFIX}%/${point.step}%`);
+      await first.kill9();
+      const killedAt = Date.now();
+      const orphaned = await alive(db, pid);
+
+      const rerun = await hybridrag([...args, '--worker', 'embedded'], { HOME: home });
+      const seconds = ((Date.now() - killedAt) / 1000).toFixed(1);
+      expect(rerun.stderr).toBe('');
+      expect(rerun.code).toBe(0);
+      expect(rerun.stdout).toContain('STAGED MIGRATION COMPLETED SUCCESSFULLY');
+      const state = JSON.parse(readFileSync(path.join(dir, '.migration_state.json'), 'utf8')) as {
+        job_id: string;
+        workflow_id: string;
+      };
+      const result = await client.workflow.getHandle(state.workflow_id).result();
+      const job = { ...migrationInput(dir, target, state.job_id, 'default').job, databaseName: name };
+      await expectExactMigration(db.pool, counts, job, result as MigrationResult);
+      await expectNoBackendLeft(db);
+      report(
+        point,
+        'rerun CLI',
+        `backend ${pid} ${orphaned ? 'still running right after the kill' : 'already gone at the kill'}; first rerun exit 0, ${seconds} s after the kill`,
       );
     });
   }
