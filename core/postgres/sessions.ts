@@ -71,6 +71,8 @@ export function namedPool(pool: pg.Pool, name: string): pg.Pool {
 /** A backend of an earlier attempt still at work (or holding a transaction open). */
 export interface OrphanedBackend {
   pid: number;
+  /** its application_name: the job and the step */
+  name: string;
   state: string;
   /** seconds since its statement (or, idle in a transaction, its last one) started */
   runningSeconds: number;
@@ -100,13 +102,19 @@ export async function findOrphans(db: Queryable, names: string | { prefixes: str
         };
   const { rows } = await db.query<{ pid: number; state: string; running: number; query: string; name: string }>(
     `SELECT pid, state, coalesce(extract(epoch FROM now() - coalesce(query_start, xact_start)), 0)::float8 AS running,
-            left(query, 200) AS query
+            left(query, 200) AS query, application_name AS name
        FROM pg_stat_activity
       WHERE ${where.sql} AND datname = current_database() AND pid <> pg_backend_pid()
         AND state IS DISTINCT FROM 'idle' AND backend_type = 'client backend'`,
     where.params,
   );
-  return rows.map((r) => ({ pid: r.pid, state: r.state, runningSeconds: Number(r.running), query: r.query }));
+  return rows.map((r) => ({
+    pid: r.pid,
+    name: r.name,
+    state: r.state,
+    runningSeconds: Number(r.running),
+    query: r.query,
+  }));
 }
 
 /**

@@ -7,6 +7,8 @@ import { parseConnectionString } from '../../core/connection';
 import { SESSION_PREFIX, sessionName } from '../../core/postgres/sessions';
 import { generateStore } from '../../core/source/generate';
 import type { MigrationInput, MigrationResult, migrationWorkflow } from '../../workflows/migration';
+import type { StatusReport } from '../../client/commands/control';
+import { postgresWorkLines, type PostgresWork } from '../../client/postgresWork';
 import { hybridrag, startCli } from '../helpers/cli';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/db';
 import { expectExactMigration } from '../helpers/migrationCheck';
@@ -147,6 +149,33 @@ async function expectNoBackendLeft(db: ScratchDatabase): Promise<void> {
   );
 }
 
+/**
+ * Polls `backend status --json` until it reports the killed attempt's backend as left behind (its
+ * attempt's heartbeat goes stale), or the backend is gone by itself ('gone').
+ */
+async function statusOfOrphan(
+  dir: string,
+  env: NodeJS.ProcessEnv,
+  db: ScratchDatabase,
+  pid: number,
+): Promise<PostgresWork | 'gone'> {
+  return until(
+    async () => {
+      const run = await hybridrag(['backend', 'status', '--path', dir, '--json'], env);
+      const work = (JSON.parse(run.stdout) as StatusReport).postgres?.find((w) => w.pid === pid);
+      if (work?.leftBehind) {
+        const text = await hybridrag(['backend', 'status', '--path', dir], env);
+        expect(text.stdout).toContain(`PostgreSQL: backend ${pid} left running by an earlier attempt on ${work.step}`);
+        return work;
+      }
+      return (await alive(db, pid)) ? undefined : 'gone';
+    },
+    25_000,
+    'backend status to show the backend left running',
+    500,
+  );
+}
+
 const report = (point: KillPoint, variant: string, facts: string) =>
   console.log(`[kill inside] ${variant}, ${point.name}: ${facts}`);
 
@@ -227,6 +256,10 @@ describe('kill -9 of the CLI (embedded worker) inside a long SQL statement; the 
       await first.kill9();
       const killedAt = Date.now();
       const orphaned = await alive(db, pid);
+      const shown = orphaned
+        ? await statusOfOrphan(dir, { HOME: home, HYBRIDRAG_PG_PASSWORD: password! }, db, pid)
+        : undefined;
+      if (shown !== undefined && shown !== 'gone') expect(shown).toMatchObject({ pid, step: point.step });
 
       const rerun = await hybridrag([...args, '--worker', 'embedded'], { HOME: home });
       const seconds = ((Date.now() - killedAt) / 1000).toFixed(1);
@@ -244,7 +277,9 @@ describe('kill -9 of the CLI (embedded worker) inside a long SQL statement; the 
       report(
         point,
         'rerun CLI',
-        `backend ${pid} ${orphaned ? 'still running right after the kill' : 'already gone at the kill'}; first rerun exit 0, ${seconds} s after the kill`,
+        `backend ${pid} ${orphaned ? 'still running right after the kill' : 'already gone at the kill'}; ` +
+          (shown && shown !== 'gone' ? `backend status showed it: ${postgresWorkLines([shown])[0]}; ` : '') +
+          `first rerun exit 0, ${seconds} s after the kill`,
       );
     });
   }

@@ -1,5 +1,12 @@
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import type { WorkflowExecutionDescription } from '@temporalio/client';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postgresWorkLines, postgresWorkOf } from '../../../client/postgresWork';
+import { describeTarget, parseConnectionString } from '../../../core/connection';
+import { CredentialStore } from '../../../core/credentials';
+import type { MigrationState } from '../../../core/state/stateFile';
 import { usableIndexExists } from '../../../core/postgres/indexes';
 import { findOrphans, namedPool, sessionName, stopOrphans } from '../../../core/postgres/sessions';
 import { createScratchDatabase, type ScratchDatabase } from '../../helpers/db';
@@ -95,5 +102,50 @@ describe('sessions named after their job and step', () => {
     } finally {
       client.release();
     }
+  });
+});
+
+describe('backend status: the job’s PostgreSQL work and whether an earlier attempt left it', () => {
+  const jobId = 'job-status';
+  const state = () =>
+    ({ job_id: jobId, target: describeTarget(parseConnectionString(db.url).target) }) as unknown as MigrationState;
+  const credentials = () => new CredentialStore({ HYBRIDRAG_PG_PASSWORD: parseConnectionString(db.url).password });
+  /** What Temporal's describe() says of a running workflow whose one activity ran on worker `identity`. */
+  const running = (identity: string) =>
+    ({
+      status: { name: 'RUNNING' },
+      raw: { pendingActivities: [{ lastWorkerIdentity: identity, lastHeartbeatTime: { seconds: 0, nanos: 0 } }] },
+    }) as unknown as WorkflowExecutionDescription;
+  const deadPid = () => {
+    const child = spawnSync(process.execPath, ['-e', 'process.pid']);
+    return child.pid!;
+  };
+
+  it('reports a backend left by an earlier attempt, and what happens to it', async () => {
+    const orphan = await session(sessionName(jobId, 'indexes'));
+    const pid = await pidOf(orphan);
+    const sleeping = orphan.query('SELECT pg_sleep(30)').catch((e: Error) => e);
+    await new Promise((r) => setTimeout(r, 200));
+    const host = os.hostname();
+
+    // the attempt's worker (a process of this machine) is alive: it is the current attempt's work
+    const live = await postgresWorkOf(state(), running(`hybridrag-cli-embedded:${process.pid}@${host}`), credentials());
+    expect(live).toMatchObject([{ pid, step: 'indexes', state: 'active', leftBehind: false }]);
+
+    // its worker is gone: left behind; the step's next attempt stops it
+    const gone = await postgresWorkOf(state(), running(`${deadPid()}@${host}`), credentials());
+    expect(gone).toMatchObject([{ pid, step: 'indexes', leftBehind: true }]);
+    expect(gone![0]!.action).toContain("the step's next attempt terminates it");
+    expect(postgresWorkLines(gone!)[0]).toContain(
+      `PostgreSQL: backend ${pid} left running by an earlier attempt on indexes (active for`,
+    );
+
+    // no workflow running: the next run stops it
+    const stopped = await postgresWorkOf(state(), undefined, credentials());
+    expect(stopped![0]!.action).toContain('the next run of this migration terminates it');
+
+    await stopOrphans(db.pool, sessionName(jobId, 'indexes'));
+    await sleeping;
+    expect(await postgresWorkOf(state(), undefined, credentials())).toEqual([]);
   });
 });
