@@ -118,7 +118,7 @@ describe('backend status: the job’s PostgreSQL work and whether an earlier att
     }) as unknown as WorkflowExecutionDescription;
   const deadPid = () => {
     const child = spawnSync(process.execPath, ['-e', 'process.pid']);
-    return child.pid!;
+    return child.pid;
   };
 
   it('reports a backend left by an earlier attempt, and what happens to it', async () => {
