@@ -3,6 +3,7 @@ import { createBackup, restoreBackup } from '../core/backup';
 import { switchBackend } from '../core/registry/registry';
 import { rollbackPromote } from '../core/postgres';
 import type { TargetContext } from '../core/migration/types';
+import { startStep } from './steps';
 import { classified } from './failures';
 import { withHeartbeat } from './heartbeat';
 import { targetPlanOf } from './targetPlan';
@@ -52,7 +53,7 @@ export function createBackupActivities({ pools }: BackupActivityDependencies) {
     /** Rollback, PostgreSQL: puts the generation the job replaced back in one transaction. */
     async rollbackTarget(ctx: TargetContext): Promise<{ rolledBack: boolean; tables: string[] }> {
       return classified(ctx.job.target, async () => {
-        const result = await rollbackPromote(pools.get(ctx.job.target), targetPlanOf(ctx));
+        const result = await rollbackPromote(await startStep(pools, ctx.job, 'rollback'), targetPlanOf(ctx));
         return { rolledBack: result.rolledBack, tables: result.tables.map((t) => t.table) };
       });
     },

@@ -20,6 +20,7 @@ import { z } from 'zod';
 import { classified } from './failures';
 import { withHeartbeat } from './heartbeat';
 import type { PoolRegistry } from './pools';
+import { startStep } from './steps';
 import { targetPlanOf } from './targetPlan';
 
 export interface MigrationActivityDependencies {
@@ -99,7 +100,7 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
     async prepareTarget(ctx: TargetContext & { batchSize?: number }): Promise<{ notes: string[] }> {
       return classified(ctx.job.target, async () => {
         const plan = targetPlanOf(ctx);
-        const pool = deps.pools.get(ctx.job.target);
+        const pool = await startStep(deps.pools, ctx.job, 'prepare');
         const checked = await checkTarget(pool, plan);
         await prepareStaging(pool, plan, ctx.batchSize !== undefined ? { batchSize: ctx.batchSize } : {});
         return { notes: [...plan.notes, ...checked.notes] };
@@ -132,7 +133,7 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
         const progress = (): SegmentProgress => ({ next, step, done });
         return withHeartbeat(progress, async () => {
           const sourcePlan = await loadPlan(input.planFile);
-          const pool = deps.pools.get(input.ctx.job.target);
+          const pool = await startStep(deps.pools, input.ctx.job, `load/${input.collection}/${input.batchIndex}`);
           const targetPlan = targetPlanOf(input.ctx);
           for (; next < end;) {
             step = 'reading';
@@ -160,7 +161,7 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
       return classified(ctx.job.target, async () => {
         const result = await withHeartbeat(
           () => 'finishing',
-          () => finishStaging(deps.pools.get(ctx.job.target), targetPlanOf(ctx)),
+          async () => finishStaging(await startStep(deps.pools, ctx.job, 'finish'), targetPlanOf(ctx)),
         );
         const notes = result.duplicates.length
           ? [
@@ -176,7 +177,7 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
       await classified(ctx.job.target, () =>
         withHeartbeat(
           () => 'building indexes',
-          async () => void (await buildIndexes(deps.pools.get(ctx.job.target), targetPlanOf(ctx))),
+          async () => void (await buildIndexes(await startStep(deps.pools, ctx.job, 'indexes'), targetPlanOf(ctx))),
         ),
       );
     },
@@ -200,8 +201,8 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
         let progress: unknown = 'verifying';
         const report = await withHeartbeat(
           () => progress,
-          () =>
-            verifyStagingTables(deps.pools.get(input.job.target), targetPlanOf(input), sources, {
+          async () =>
+            verifyStagingTables(await startStep(deps.pools, input.job, 'verify'), targetPlanOf(input), sources, {
               signal: ctx.cancellationSignal,
               onProgress: (p) => ctx.heartbeat((progress = p)),
             }),
@@ -217,7 +218,7 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
       return classified(ctx.job.target, async () => {
         const result = await withHeartbeat(
           () => 'promoting',
-          () => promote(deps.pools.get(ctx.job.target), targetPlanOf(ctx)),
+          async () => promote(await startStep(deps.pools, ctx.job, 'promote'), targetPlanOf(ctx)),
         );
         await removePlans(ctx.job.databasePath, ctx.job.jobId);
         const swapped = result.tables.filter((t) => t.mode === 'swap').length;

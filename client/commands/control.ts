@@ -1,10 +1,12 @@
-import type { WorkflowHandle } from '@temporalio/client';
+import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
+import { CredentialStore } from '../../core/credentials';
 import { temporalSettings, workflowUiLink } from '../../core/config';
 import { readState, type MigrationState } from '../../core/state/stateFile';
 import type { MigrationProgress } from '../../core/migration/types';
 import { cancelSignal, pauseSignal, progressQuery, resumeSignal } from '../../workflows/control';
 import { resolveDatabase } from '../database';
 import { UserError } from '../errors';
+import { postgresWorkOf, postgresWorkLines, type PostgresWork } from '../postgresWork';
 import { progressLine } from '../progress';
 import { connectTemporal } from '../temporal';
 import type { CommandIo } from './io';
@@ -15,6 +17,8 @@ export interface StatusReport {
   state: MigrationState | null;
   workflow: { id: string; status: string; url: string } | null;
   progress: MigrationProgress | null;
+  /** the job's PostgreSQL backends at work (null when PostgreSQL could not be asked) */
+  postgres: PostgresWork[] | null;
 }
 
 async function stateOf(name: string | undefined, dir: string | undefined) {
@@ -39,13 +43,15 @@ export async function statusCommand(
     state: state ?? null,
     workflow: null,
     progress: null,
+    postgres: null,
   };
+  let described: WorkflowExecutionDescription | undefined;
   if (state?.workflow_id) {
     const settings = temporalSettings(process.env);
     const session = await connectTemporal(settings);
     try {
       const handle = session.client.workflow.getHandle(state.workflow_id);
-      const described = await handle.describe().catch(() => undefined);
+      described = await handle.describe().catch(() => undefined);
       if (described) {
         report.workflow = {
           id: state.workflow_id,
@@ -58,6 +64,7 @@ export async function statusCommand(
       await session.close();
     }
   }
+  if (state) report.postgres = (await postgresWorkOf(state, described, new CredentialStore())) ?? null;
   if (!json) {
     io.out(`Database:  ${db.name} (${db.path})\n`);
     if (!state) {
@@ -72,6 +79,7 @@ export async function statusCommand(
     io.out(`Updated:   ${state.updated_at}\n`);
     if (report.workflow) io.out(`Workflow:  ${report.workflow.status} · ${report.workflow.url}\n`);
     if (report.progress) io.out(`Progress:\n${progressLine(report.progress)}\n`);
+    for (const line of postgresWorkLines(report.postgres ?? [])) io.out(`${line}\n`);
     for (const error of state.errors) io.out(`Error:     ${error}\n`);
   }
   return report;

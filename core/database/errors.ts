@@ -28,6 +28,21 @@ const TRANSIENT_NODE_CODES = new Set([
 const TRANSIENT_SQLSTATES = /^(08|57P0[123]|53300|40001|40P01)/;
 
 /**
+ * Errors that mean another session is doing the same thing right now — in this tool, an earlier
+ * attempt of the same step that PostgreSQL is still running: two CREATE INDEX (or CREATE TABLE) of
+ * one name racing in the catalog, an object created by the other one meanwhile, a lock it holds.
+ * The step's next attempt stops that session first, so these are retried, never reported.
+ */
+export function isConcurrentAttemptError(error: unknown): boolean {
+  const err = error as { code?: unknown; constraint?: unknown };
+  if (err?.code === '23505') return typeof err.constraint === 'string' && err.constraint.startsWith('pg_');
+  return err?.code === '42P07' || err?.code === '42710' || err?.code === '55P03';
+}
+
+export const CONCURRENT_ATTEMPT_NOTE =
+  'another attempt of this step is still running in PostgreSQL; it is stopped and the step retried';
+
+/**
  * Turns a node-postgres or network error into one sentence that says what is wrong and what to
  * do, and whether it is worth retrying. The message never includes a password.
  */
@@ -78,6 +93,9 @@ export function describeDatabaseError(error: unknown, target: DatabaseTarget): D
       'permanent',
       code,
     );
+  }
+  if (isConcurrentAttemptError(error)) {
+    return new DatabaseError(`${message} (${CONCURRENT_ATTEMPT_NOTE})`, 'transient', code);
   }
   if (/timeout expired|Connection terminated/i.test(message)) {
     return new DatabaseError(

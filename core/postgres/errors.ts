@@ -1,3 +1,5 @@
+import { CONCURRENT_ATTEMPT_NOTE, isConcurrentAttemptError } from '../database/errors';
+
 /** Errors of core/postgres: one sentence, what is wrong and what to do; never a password. */
 export type TargetErrorKind = 'transient' | 'permanent';
 
@@ -56,6 +58,8 @@ export function classifyPgError(error: unknown, context: string): TargetError {
       'transient',
       code,
     );
+  if (isConcurrentAttemptError(error))
+    return new TargetError(`${context}: ${message} (${CONCURRENT_ATTEMPT_NOTE}).`, 'transient', code);
   if (/Connection terminated|timeout expired/i.test(message))
     return new TargetError(`${context}: the connection was lost (${message}); it will be retried.`, 'transient', code);
   return new TargetError(`${context}: ${message}`, 'permanent', code);

@@ -10,3 +10,4 @@ export * from './promote';
 export * from './copy/binaryEncoder';
 export type * from './layouts/types';
 export { lightragTableNames } from './layouts/lightrag';
+export * from './sessions';

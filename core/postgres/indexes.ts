@@ -23,6 +23,22 @@ export function hnswGraphKb(rows: number, dimension: number, storage: 'vector' |
   return Math.ceil((rows * perElement * 1.25) / 1024) + 64 * 1024;
 }
 
+/**
+ * Whether a usable index of that name is there. An INVALID one (a build that stopped half-way, e.g.
+ * an earlier attempt's CREATE INDEX CONCURRENTLY) is dropped, so the caller builds it again.
+ */
+export async function usableIndexExists(client: pg.PoolClient, schema: string, name: string): Promise<boolean> {
+  const { rows } = await client.query<{ valid: boolean | null }>(
+    `SELECT i.indisvalid AS valid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       LEFT JOIN pg_index i ON i.indexrelid = c.oid WHERE n.nspname = $1 AND c.relname = $2`,
+    [schema, name],
+  );
+  if (rows.length === 0) return false;
+  if (rows[0]!.valid !== false) return true;
+  await client.query(`DROP INDEX IF EXISTS ${qualify(schema, name)}`);
+  return false;
+}
+
 export interface IndexBuildReport {
   table: string;
   index: string;
@@ -50,13 +66,7 @@ export async function buildIndexes(
       `SELECT set_config('maintenance_work_mem', $1, false), set_config('max_parallel_maintenance_workers', $2, false)`,
       [plan.options.maintenanceWorkMem, String(plan.options.parallelWorkers)],
     );
-    const existing = async (name: string) =>
-      (
-        await client.query(
-          `SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
-          [s, name],
-        )
-      ).rowCount! > 0;
+    const existing = (name: string) => usableIndexExists(client, s, name);
     const constraintExists = async (table: string, name: string) =>
       (
         await client.query(`SELECT 1 FROM pg_constraint WHERE conrelid = $1::regclass AND conname = $2`, [

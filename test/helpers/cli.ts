@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import { inject } from 'vitest';
 
@@ -18,17 +18,7 @@ export function hybridrag(
   options: { input?: string } = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        HOME: env.HOME ?? process.env.HOME,
-        TEMPORAL_ADDRESS: inject('temporalAddress'),
-        TEMPORAL_UI_URL: inject('temporalUiUrl'),
-        ...env,
-      },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawnCli(args, env);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -37,4 +27,41 @@ export function hybridrag(
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(options.input ?? '');
   });
+}
+
+function spawnCli(args: string[], env: NodeJS.ProcessEnv): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, [CLI, ...args], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      HOME: env.HOME ?? process.env.HOME,
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_UI_URL: inject('temporalUiUrl'),
+      ...env,
+    },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+export interface RunningCli {
+  output(): string;
+  /** kill -9 of the CLI and the worker embedded in it; resolves once it is gone */
+  kill9(): Promise<void>;
+}
+
+/** Starts the real binary in the background, for a test that kills it part-way. */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): RunningCli {
+  const child = spawnCli(args, env);
+  child.stdin.end('');
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    output: () => out,
+    async kill9() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
