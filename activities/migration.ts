@@ -13,9 +13,14 @@ import {
   prepareStaging,
   promote,
 } from '../core/postgres';
-import { summarizeReport, verifyStaging as verifyStagingTables, writeReport } from '../core/verify';
+import {
+  summarizeReport,
+  verificationOutcome,
+  verifyStaging as verifyStagingTables,
+  writeReport,
+} from '../core/verify';
 import type { CollectionName } from '../core/source/records';
-import type { JobContext, SourceSummary, TargetContext } from '../core/migration/types';
+import type { JobContext, SourceSummary, TargetContext, VerificationOutcome } from '../core/migration/types';
 import { z } from 'zod';
 import { classified } from './failures';
 import { withHeartbeat } from './heartbeat';
@@ -186,9 +191,7 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
      * vector dimensions per collection, staging against the source files; the report is written
      * to <database>/.migration_reports/<job>.json.
      */
-    async verifyStaging(
-      input: TargetContext & { expected: SourceSummary },
-    ): Promise<{ passed: boolean; reportFile: string; summary: string[]; lines: string[] }> {
+    async verifyStaging(input: TargetContext & { expected: SourceSummary }): Promise<VerificationOutcome> {
       return classified(input.job.target, async () => {
         const ctx = Context.current();
         const sources = await Promise.all(
@@ -208,7 +211,12 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
         );
         const reportFile = await writeReport(input.job.databasePath, input.job.jobId, report);
         const lines = summarizeReport(report);
-        return { passed: report.passed, reportFile, summary: lines.filter((l) => l.startsWith('FAIL')), lines };
+        return {
+          ...verificationOutcome(report),
+          reportFile,
+          summary: lines.filter((l) => l.startsWith('FAIL')),
+          lines,
+        };
       });
     },
 

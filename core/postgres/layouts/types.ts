@@ -1,5 +1,6 @@
 import type { CollectionName, GraphEdge, GraphNode, KvRecord, VectorRecord } from '../../source/records';
 import type { CopyType } from '../copy/binaryEncoder';
+import type { FitNote } from '../fit';
 
 export type AnyRecord = KvRecord | VectorRecord | GraphNode | GraphEdge;
 export type LayoutName = 'lightrag' | 'hybridrag';
@@ -52,7 +53,8 @@ export interface TableSpec {
 
 /** A mapped row (values in TableSpec.copyColumns order), or why the record cannot be loaded. */
 export type MapResult =
-  { ok: true; id: string; dedupeKey: string; row: unknown[] } | { ok: false; id: string; reason: string };
+  | { ok: true; id: string; dedupeKey: string; row: unknown[]; fits?: FitNote[] }
+  | { ok: false; id: string; reason: string };
 
 export interface CollectionMapping {
   collection: CollectionName;
