@@ -57,7 +57,7 @@ export function hostileCopy(fixtureDir: string): HostileStore {
   const status = read(dir, 'kv_store_doc_status.json');
   const jsonbNulDoc = Object.keys(status)[0]!;
   const st = status[jsonbNulDoc] as Json;
-  st.metadata = { ...((st.metadata as Json) ?? {}), extracted_title: 'Title\0with NUL', 'key\0nul': 1 };
+  st.metadata = { ...(st.metadata as Json | undefined), extracted_title: 'Title\0with NUL', 'key\0nul': 1 };
   status[LONG_DOC_ID] = { ...st, metadata: {}, content_summary: 'long id', file_path: 'long.txt', chunks_list: [] };
   write(dir, 'kv_store_doc_status.json', status);
 
@@ -68,7 +68,7 @@ export function hostileCopy(fixtureDir: string): HostileStore {
 
   // an entity renamed to 600 characters everywhere it is named: vector record (id = ent-md5(name)), graph, entity_chunks
   const ents = read(dir, 'vdb_entities.json') as { data: Json[] };
-  const from = String(ents.data[0]!.entity_name);
+  const from = String(ents.data[0]?.entity_name);
   const id = `ent-${md5(LONG_ENTITY)}`;
   ents.data[0]!.entity_name = LONG_ENTITY;
   ents.data[0]!.__id__ = id;

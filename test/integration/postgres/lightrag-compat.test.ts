@@ -51,7 +51,7 @@ describe('LightRAG (lightrag-hku 1.5.7) opens a migrated workspace', () => {
       query_vector: Array.from(q),
       top_k: topK,
     };
-    const out = runProbe<Record<string, any>>(python, 'lightrag_probe.py', spec, db.url); // eslint-disable-line @typescript-eslint/no-explicit-any
+    const out = runProbe(python, 'lightrag_probe.py', spec, db.url);
 
     expect(out.log_errors).toEqual([]);
     // documents

@@ -107,11 +107,10 @@ describe('a hostile store migrates whole (layout lightrag)', () => {
   it('LightRAG reads the fitted rows, finds the long-named entity by name (vectors and graph), and logs no ERROR', () => {
     const md5 = (s: string) => createHash('md5').update(s, 'utf8').digest('hex');
     expect(store.renamedEntity.id).toBe(`ent-${md5(store.renamedEntity.to)}`);
-    const out = runProbe<Record<string, any>>(
+    const out = runProbe(
       python,
       'lightrag_probe.py',
       {
-        // eslint-disable-line @typescript-eslint/no-explicit-any
         workspace: 'default',
         dim: plan.options.dimension,
         doc_ids: [store.surrogateDoc, LONG_DOC_ID],

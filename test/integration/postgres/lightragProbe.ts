@@ -17,8 +17,18 @@ export function lightragPython(): string {
   return venv.stdout.trim().split('\n').pop()!;
 }
 
+/** What a probe prints: free-form JSON the test asserts on. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the probe's JSON is asserted field by field
+export type ProbeResult = Record<string, any>;
+
 /** Runs `script` (beside this file) with `spec` as its JSON input; the probe prints `PROBE-RESULT <json>`. */
-export function runProbe<T = Record<string, unknown>>(python: string, script: string, spec: unknown, dbUrl: string): T {
+export function runProbe<T = ProbeResult>(
+  python: string,
+  script: string,
+  spec: unknown,
+  dbUrl: string,
+  env: Record<string, string> = {},
+): T {
   const dir = mkdtempSync(path.join(tmpdir(), 'lightrag-probe-'));
   writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(spec));
   const url = new URL(dbUrl);
@@ -35,6 +45,7 @@ export function runProbe<T = Record<string, unknown>>(python: string, script: st
       POSTGRES_PASSWORD: decodeURIComponent(url.password),
       POSTGRES_DATABASE: url.pathname.slice(1),
       POSTGRES_MAX_CONNECTIONS: '4',
+      ...env,
     },
   });
   const line = run.stdout.split('\n').find((l) => l.startsWith('PROBE-RESULT '));
