@@ -89,3 +89,13 @@ export function hostileCopy(fixtureDir: string): HostileStore {
   }
   return { dir, nulChunk, surrogateDoc, jsonbNulDoc, renamedEntity: { from, to: LONG_ENTITY, id } };
 }
+
+/** Sets one float of record `index` of a nano-vectordb file's matrix to NaN (a vector no value can honestly replace). */
+export function plantNaN(dir: string, file: string, index: number): string {
+  const vdb = read(dir, file) as { embedding_dim: number; data: Json[]; matrix: string };
+  const m = Buffer.from(vdb.matrix, 'base64');
+  m.writeFloatLE(Number.NaN, index * vdb.embedding_dim * 4);
+  vdb.matrix = m.toString('base64');
+  write(dir, file, vdb);
+  return String(vdb.data[index]!.__id__);
+}
