@@ -1,8 +1,10 @@
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/real');
+const BESIDE_REPO = path.resolve(__dirname, '../../../shared/fixtures/real');
+/** The real fixtures beside the repository, or at /work/shared when the repository is a worktree elsewhere. */
+export const FIXTURES = existsSync(BESIDE_REPO) ? BESIDE_REPO : '/work/shared/fixtures/real';
 
 /** A writable copy of a real fixture folder (the originals are read-only and never touched). */
 export function copyFixture(name: string): string {

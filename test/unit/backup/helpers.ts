@@ -20,7 +20,8 @@ import { Header } from 'tar';
 
 export const repoRoot = path.resolve(__dirname, '../../..');
 /** In CI `shared/` sits beside the repository clone. */
-export const fixturesRoot = path.resolve(repoRoot, '../shared/fixtures/real');
+import { FIXTURES } from '../../helpers/fixtures';
+export const fixturesRoot = FIXTURES;
 
 export function tempDir(prefix = 'backup-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -4,7 +4,8 @@ import path from 'node:path';
 import ts from 'typescript';
 
 export const repoRoot = path.resolve(__dirname, '../../..');
-export const fixturesRoot = path.resolve(repoRoot, '../shared/fixtures/real');
+import { FIXTURES } from '../../helpers/fixtures';
+export const fixturesRoot = FIXTURES;
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(tmpdir(), `hybridrag-${prefix}-`));
