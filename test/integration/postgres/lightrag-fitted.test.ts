@@ -137,3 +137,54 @@ describe('a hostile store migrates whole (layout lightrag)', () => {
     expect(out.node_degree[store.renamedEntity.to]).toBeGreaterThan(0);
   }, 300_000);
 });
+
+describe('the hybridrag layout of the same store, queried with the column names the guide documents', () => {
+  it('holds every record under (workspace, key, value), (workspace, source_id, target_id, properties), (workspace, chunk_id, content, embedding, metadata) and (workspace, doc_id, status_data)', async () => {
+    const hplan = planTarget({
+      migrationId: 'fitted-hybridrag',
+      workspace: 'guide',
+      dimension: plan.options.dimension,
+      layout: 'hybridrag',
+    });
+    await stageSources(db.pool, hplan, sources);
+    const hreport = await verifyStaging(db.pool, hplan, sources);
+    expect(hreport.passed).toBe(true);
+    for (const c of hreport.collections) expect(c.rejected, c.collection).toBe(0);
+    await buildIndexes(db.pool, hplan);
+    await promote(db.pool, hplan);
+    const count = (c: string) => hreport.collections.find((x) => x.collection === c)!.sourceCount;
+    const kv = await db.pool.query<{ key: string; value: Record<string, unknown> }>(
+      `SELECT workspace, key, value FROM hybridrag_kv_store WHERE workspace = 'guide'`,
+    );
+    const kvCollections = ['full_docs', 'text_chunks', 'llm_response_cache', 'full_entities', 'full_relations'];
+    const kvExpected = [...kvCollections, 'entity_chunks', 'relation_chunks', 'graph_nodes'].reduce(
+      (n, c) => n + (hreport.collections.some((x) => x.collection === c) ? count(c) : 0),
+      0,
+    );
+    expect(kv.rows.length).toBe(kvExpected);
+    expect(kv.rows.find((r) => r.key === LONG_DOC_ID)!.value.content).toBe(`a document with a long id${EXOTIC}`);
+    const edges = await db.pool.query<{ source_id: string; target_id: string; properties: Record<string, unknown> }>(
+      `SELECT workspace, source_id, target_id, properties FROM hybridrag_graph_edges WHERE workspace = 'guide'`,
+    );
+    expect(edges.rows.length).toBe(count('graph_edges'));
+    expect(
+      edges.rows.some((e) => e.source_id === store.renamedEntity.to || e.target_id === store.renamedEntity.to),
+    ).toBe(true);
+    const chunks = await db.pool.query<{ chunk_id: string; content: string | null; metadata: Record<string, unknown> }>(
+      `SELECT workspace, chunk_id, content, embedding, metadata FROM hybridrag_chunks WHERE workspace = 'guide'`,
+    );
+    expect(chunks.rows.length).toBe(count('vdb_chunks') + count('vdb_entities') + count('vdb_relationships'));
+    expect(chunks.rows.find((r) => r.chunk_id === store.renamedEntity.id)!.metadata.entity_name).toBe(
+      store.renamedEntity.to,
+    );
+    expect(chunks.rows.find((r) => r.chunk_id === store.nulChunk)!.content).not.toContain('\0');
+    const status = await db.pool.query<{ doc_id: string; status_data: Record<string, unknown> }>(
+      `SELECT workspace, doc_id, status_data FROM hybridrag_doc_status WHERE workspace = 'guide'`,
+    );
+    expect(status.rows.length).toBe(count('doc_status'));
+    expect(
+      (status.rows.find((r) => r.doc_id === store.jsonbNulDoc)!.status_data.metadata as Record<string, unknown>)
+        .extracted_title,
+    ).toBe('Titlewith NUL');
+  });
+});
