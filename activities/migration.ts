@@ -172,6 +172,10 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
               `${result.duplicates.length} records had an id that another record of the same collection also has; the last loaded was kept and each is listed in the report`,
             ]
           : [];
+        for (const o of result.overLightragVarchar)
+          notes.push(
+            `${o.rows} value${o.rows === 1 ? '' : 's'} of ${o.table}.${o.column} ${o.rows === 1 ? 'is' : 'are'} longer than ${o.limit} characters: stored whole, but LightRAG started with an embedding model name copies unsuffixed vector tables into its own VARCHAR(${o.limit}) column and then refuses to start; migrate with --embedding-model <the model LightRAG uses> to write its model-suffixed tables directly`,
+          );
         return { notes };
       });
     },

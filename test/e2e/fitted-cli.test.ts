@@ -68,6 +68,9 @@ describe('the end of a run says what happened', () => {
     const report = JSON.parse(readFileSync(line![1]!, 'utf8')) as { collections: { fitted: { values: number } }[] };
     expect(report.collections.reduce((n, c) => n + c.fitted.values, 0)).toBe(6);
     expect(await rowsIn('lightrag_doc_full', 'fitted')).toBe(2);
+    expect(run.stdout).toContain(
+      'note: 1 value of lightrag_vdb_entity.entity_name is longer than 512 characters: stored whole, but LightRAG started with an embedding model name',
+    );
   });
 
   it('records left out: exit 3, a ⚠️ banner and the ids, in text and in --json', async () => {

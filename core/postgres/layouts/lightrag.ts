@@ -252,8 +252,16 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
   tables.push(jsonKv(t.entityChunks, 'chunk_ids'));
   tables.push(jsonKv(t.relationChunks, 'chunk_ids'));
 
+  const legacyVectorTables = modelSuffix(o.embeddingModel, o.dimension) === undefined;
   const vdbTable = (name: string, cols: ColumnSpec[]): TableSpec => {
     const spec = kvTable(name, cols);
+    if (legacyVectorTables)
+      spec.lightragVarchar =
+        name === t.vdbChunks
+          ? { id: 255 }
+          : name === t.vdbEntity
+            ? { id: 255, entity_name: 512 }
+            : { id: 255, source_id: 512, target_id: 512 };
     const vi = vectorIndexSpec(name, 'content_vector', o.vectorIndex, o);
     if (vi) spec.indexes.push(vi);
     spec.vector = { column: 'content_vector', dimension: o.dimension, storage };

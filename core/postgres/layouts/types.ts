@@ -47,6 +47,12 @@ export interface TableSpec {
   vector?: { column: string; dimension: number; storage: 'vector' | 'halfvec' };
   /** key columns within one workspace (duplicates are detected over these) */
   identity: string[];
+  /**
+   * Unsuffixed LightRAG vector tables: the VARCHAR sizes of LightRAG's own DDL for columns that are
+   * TEXT here. LightRAG started with an embedding model name copies these tables into model-suffixed
+   * tables of its own DDL and refuses to start on a longer value, so finishStaging names such values.
+   */
+  lightragVarchar?: Record<string, number>;
   /** promote groups: tables of one group move together in one mode (FK-linked graph tables) */
   group?: string;
 }

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScratchDatabase, type ScratchDatabase } from '../../helpers/db';
 import { BARE_CACHE_KEY, EXOTIC, LONG_DOC_ID, hostileCopy, type HostileStore } from '../../helpers/hostile';
-import { buildIndexes, planTarget, promote, type TargetPlan } from '../../../core/postgres';
+import { buildIndexes, finishStaging, planTarget, promote, type TargetPlan } from '../../../core/postgres';
 import { verifyStaging, type VerificationReport, type VerifySource } from '../../../core/verify';
 import { planFixture, stageSources } from '../verify/stageSources';
 import { realDir } from './fixtureRecords';
@@ -21,6 +21,7 @@ let store: HostileStore;
 let sources: VerifySource[];
 let plan: TargetPlan;
 let report: VerificationReport;
+let overLong: unknown;
 
 beforeAll(async () => {
   python = lightragPython();
@@ -30,6 +31,7 @@ beforeAll(async () => {
   sources = planned.sources;
   plan = planTarget({ migrationId: 'fitted-1', workspace: 'default', dimension: planned.dimension });
   await stageSources(db.pool, plan, sources);
+  overLong = (await finishStaging(db.pool, plan)).overLightragVarchar; // idempotent: what the activity reports
   report = await verifyStaging(db.pool, plan, sources);
   await buildIndexes(db.pool, plan);
   await promote(db.pool, plan);
@@ -102,6 +104,8 @@ describe('a hostile store migrates whole (layout lightrag)', () => {
     expect(ent.entity_name).toBe(store.renamedEntity.to);
     const legacy = await q(`SELECT count(*)::int AS n FROM lightrag_llm_cache WHERE id NOT LIKE '%:%'`, []);
     expect(legacy.n).toBe(0);
+    // the unsuffixed vector table holds a name longer than LightRAG's own VARCHAR(512): named
+    expect(overLong).toEqual([{ table: 'lightrag_vdb_entity', column: 'entity_name', limit: 512, rows: 1 }]);
   });
 
   it('LightRAG reads the fitted rows, finds the long-named entity by name (vectors and graph), and logs no ERROR', () => {
