@@ -128,6 +128,11 @@ export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo
         `   … and ${(fitCount - 10).toLocaleString('en-US')} more (--json lists up to ${PREVIEW_LISTED_REJECTS})\n`,
       );
   }
+  const long = preview.overLightragVarchar;
+  if (long.length)
+    io.out(
+      `⚠️  ${long.length} value${long.length === 1 ? '' : 's'} will be stored whole but ${long.length === 1 ? 'is' : 'are'} longer than LightRAG's own column (${long[0]!.column} holds ${long[0]!.limit}, id ${JSON.stringify(long[0]!.id)}): LightRAG started with an embedding model name copies unsuffixed vector tables into its own tables and would refuse to start; pass --embedding-model <the model LightRAG uses>\n`,
+    );
   const { count: rejectCount, records: rejects } = preview.rejected;
   if (rejectCount) {
     io.out(

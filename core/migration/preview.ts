@@ -42,6 +42,8 @@ export interface MigrationPreview {
   rejected: { count: number; records: { collection: string; id: string; reason: string }[] };
   /** values the loader will fit (NUL removed, lone surrogate replaced, legacy cache key renamed) */
   fitted: { count: number; values: { collection: string; id: string; field: string; change: string }[] };
+  /** values an unsuffixed vector table stores whole that LightRAG's own VARCHAR would not hold (see the run note) */
+  overLightragVarchar: { id: string; column: string; limit: number }[];
   estimatedSeconds: number;
   estimate: PhaseEstimate;
 }
@@ -68,6 +70,7 @@ export async function previewMigration(folder: string, options: PreviewOptions):
   });
   const rejected: MigrationPreview['rejected'] = { count: 0, records: [] };
   const fitted: MigrationPreview['fitted'] = { count: 0, values: [] };
+  const overLightragVarchar: MigrationPreview['overLightragVarchar'] = [];
   for (const { collection, plan } of plans.collections) {
     for (let k = 0; k < plan.batches.length; k++) {
       const batch = previewBatch(targetPlan, collection, (await readBatch(plan, k)) as AnyRecord[]);
@@ -77,6 +80,8 @@ export async function previewMigration(folder: string, options: PreviewOptions):
         if (rejected.records.length < PREVIEW_LISTED_REJECTS) rejected.records.push({ collection, ...r });
       for (const f of batch.fits)
         if (fitted.values.length < PREVIEW_LISTED_REJECTS) fitted.values.push({ collection, ...f });
+      for (const o of batch.overLightragVarchar)
+        if (overLightragVarchar.length < PREVIEW_LISTED_REJECTS) overLightragVarchar.push(o);
     }
   }
   const estimate = estimatePhases({
@@ -109,6 +114,7 @@ export async function previewMigration(folder: string, options: PreviewOptions):
     unrecognized: plans.unrecognized,
     rejected,
     fitted,
+    overLightragVarchar,
     estimatedSeconds: estimate.total,
     estimate,
   };

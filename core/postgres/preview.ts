@@ -13,12 +13,18 @@ export function previewBatch(
   plan: TargetPlan,
   collection: CollectionName,
   records: Iterable<AnyRecord>,
-): { rejects: { id: string; reason: string }[]; fits: { id: string; field: string; change: string }[] } {
+): {
+  rejects: { id: string; reason: string }[];
+  fits: { id: string; field: string; change: string }[];
+  /** values longer than LightRAG's own VARCHAR in an unsuffixed vector table (TableSpec.lightragVarchar) */
+  overLightragVarchar: { id: string; column: string; limit: number }[];
+} {
   const now = Date.now();
   const mapping = plan.layout.collections[collection];
   const out = {
     rejects: [] as { id: string; reason: string }[],
     fits: [] as { id: string; field: string; change: string }[],
+    overLightragVarchar: [] as { id: string; column: string; limit: number }[],
   };
   if (!mapping) return out;
   const spec = tableSpec(plan, mapping.table);
@@ -29,6 +35,11 @@ export function previewBatch(
     if (!admitted.ok) out.rejects.push({ id: admitted.id, reason: admitted.reason });
     else {
       for (const f of admitted.fits) out.fits.push({ id: admitted.id, ...f });
+      for (const [column, limit] of Object.entries(spec.lightragVarchar ?? {})) {
+        const v = admitted.row[spec.copyColumns.indexOf(column)];
+        if (typeof v === 'string' && v.length > limit && [...v].length > limit)
+          out.overLightragVarchar.push({ id: admitted.id, column: `${spec.name}.${column}`, limit });
+      }
       // only the verdict matters: drop the bytes so the buffer stays small
       if (encoder.length > 1 << 20) encoder.take(encoder.buffer);
     }

@@ -52,6 +52,9 @@ describe('the end of a run says what happened', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('⚠️  6 values cannot be stored as they are and will be fitted');
     expect(run.stdout).toContain(`text_chunks "${nulChunk}" content: 2 NUL removed at offsets 5, 11`);
+    expect(run.stdout).toContain(
+      "⚠️  1 value will be stored whole but is longer than LightRAG's own column (lightrag_vdb_entity.entity_name holds 512",
+    );
   });
 
   it('every record, some values fitted: exit 0, the success banner and a ⚠️ line naming the report', async () => {
