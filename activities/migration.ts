@@ -13,9 +13,14 @@ import {
   prepareStaging,
   promote,
 } from '../core/postgres';
-import { summarizeReport, verifyStaging as verifyStagingTables, writeReport } from '../core/verify';
+import {
+  summarizeReport,
+  verificationOutcome,
+  verifyStaging as verifyStagingTables,
+  writeReport,
+} from '../core/verify';
 import type { CollectionName } from '../core/source/records';
-import type { JobContext, SourceSummary, TargetContext } from '../core/migration/types';
+import type { JobContext, SourceSummary, TargetContext, VerificationOutcome } from '../core/migration/types';
 import { z } from 'zod';
 import { classified } from './failures';
 import { withHeartbeat } from './heartbeat';
@@ -168,6 +173,10 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
               `${result.duplicates.length} records had an id that another record of the same collection also has; the last loaded was kept and each is listed in the report`,
             ]
           : [];
+        for (const o of result.overLightragVarchar)
+          notes.push(
+            `${o.rows} value${o.rows === 1 ? '' : 's'} of ${o.table}.${o.column} ${o.rows === 1 ? 'is' : 'are'} longer than ${o.limit} characters: stored whole, but LightRAG started with an embedding model name copies unsuffixed vector tables into its own VARCHAR(${o.limit}) column and then refuses to start; migrate with --embedding-model <the model LightRAG uses> to write its model-suffixed tables directly`,
+          );
         return { notes };
       });
     },
@@ -187,9 +196,7 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
      * vector dimensions per collection, staging against the source files; the report is written
      * to <database>/.migration_reports/<job>.json.
      */
-    async verifyStaging(
-      input: TargetContext & { expected: SourceSummary },
-    ): Promise<{ passed: boolean; reportFile: string; summary: string[]; lines: string[] }> {
+    async verifyStaging(input: TargetContext & { expected: SourceSummary }): Promise<VerificationOutcome> {
       return classified(input.job.target, async () => {
         const ctx = Context.current();
         const sources = await Promise.all(
@@ -209,7 +216,12 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
         );
         const reportFile = await writeReport(input.job.databasePath, input.job.jobId, report);
         const lines = summarizeReport(report);
-        return { passed: report.passed, reportFile, summary: lines.filter((l) => l.startsWith('FAIL')), lines };
+        return {
+          ...verificationOutcome(report),
+          reportFile,
+          summary: lines.filter((l) => l.startsWith('FAIL')),
+          lines,
+        };
       });
     },
 

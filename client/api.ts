@@ -43,6 +43,8 @@ export interface MigrationOptions {
   worker?: WorkerMode;
   /** the HybridRAG registry entry to switch after promote */
   registry?: { path: string; name: string };
+  /** refuse to promote unless every record is stored exactly (no value fitted, none left out), as --strict */
+  strict?: boolean;
 }
 
 /** The job service's request for these options (the CLI builds the same from its flags). */
@@ -62,6 +64,7 @@ function requestOf(options: MigrationOptions, mode: 'staged' | 'direct'): Migrat
     batchSize: options.batchSize,
     parallelism: options.parallelism,
     batchesPerActivity: options.batchesPerActivity,
+    strict: options.strict,
     worker: options.worker,
     temporal: options.temporal,
   };

@@ -66,6 +66,7 @@ function buildProgram(): Command {
     .option('--batch-size <n>', 'records per batch', String(JOB_DEFAULTS.batchSize))
     .option('--dry-run', 'preview only: read the files, write nothing', false)
     .option('--skip-verify', 'promote without comparing staging with the source', false)
+    .option('--strict', 'promote only if every record is stored exactly (no value fitted, no record left out)', false)
     .option('--resume <job>', 'resume a specific job (also a failed one), keeping its completed batches')
     .option('--pause-watcher', 'pause the HybridRAG watcher during the migration (default)')
     .option('--no-pause-watcher', 'leave the watcher running')
@@ -99,6 +100,9 @@ function buildProgram(): Command {
       const flags = parseFlags(MigrateFlagsSchema, { ...options, name, pauseWatcher: options.pauseWatcher !== false });
       const result = await migrateCommand(flags, io);
       if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+      // a promoted run that left records out ends with its own code (EXIT_RECORDS_LEFT_OUT)
+      if (result && typeof result === 'object' && 'exitCode' in result && typeof result.exitCode === 'number')
+        commandExitCode = result.exitCode;
     });
 
   backend
@@ -144,10 +148,14 @@ function buildProgram(): Command {
   return program;
 }
 
+/** Set by a command whose success still calls for a non-zero exit code. */
+let commandExitCode = 0;
+
 export async function main(argv: string[]): Promise<number> {
+  commandExitCode = 0;
   try {
     await buildProgram().parseAsync(argv);
-    return 0;
+    return commandExitCode;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     if (error instanceof UserError) {

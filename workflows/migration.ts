@@ -26,9 +26,16 @@ import {
   type MigrationProgress,
   type SourceSummary,
   type TargetContext,
+  type VerificationOutcome,
 } from '../core/migration/types';
 
 export { cancelSignal, pauseSignal, progressQuery, resumeSignal };
+
+/** Why --strict refuses to promote these staged rows, or undefined when every record is stored exactly. */
+function strictRefusal(v: VerificationOutcome): string | undefined {
+  if (v.fittedValues === 0 && v.leftOut === 0) return undefined;
+  return `--strict: ${v.fittedValues} values fitted and ${v.leftOut} records left out (see ${v.reportFile})`;
+}
 
 /** "staging a, b, c and 10 more": the collections loading now. */
 function stagingStep(loading: string[]): string {
@@ -42,6 +49,8 @@ export interface MigrationInput {
   mode: 'staged' | 'direct';
   batchSize: number;
   skipVerify: boolean;
+  /** refuse to promote when the verification found fitted values or left-out records (--strict) */
+  strict?: boolean;
   /** batches loaded at once per collection */
   parallelism: number;
   /** collections loaded at once */
@@ -74,7 +83,7 @@ export interface MigrationResult {
   backupId: string | null;
   progress: MigrationProgress;
   source: SourceSummary;
-  verification?: { passed: boolean; reportFile: string; summary: string[]; lines: string[] };
+  verification?: VerificationOutcome;
   notes: string[];
 }
 
@@ -349,6 +358,8 @@ async function migrationPhases(
   } else if (!input.skipVerify) {
     await enterPhase(undefined, phaseLabel(n, 'verifying staged data'));
     verification = await longStep(() => long.verifyStaging({ ...targetContext, expected: summary }));
+    const refused = input.strict ? strictRefusal(verification) : undefined;
+    if (refused) verification = { ...verification, passed: false, summary: [...verification.summary, refused] };
     if (!verification.passed) {
       tracker.errors.push(...verification.summary);
       await enterPhase('verification_failed', phaseLabel(n, 'verification failed'));

@@ -33,6 +33,7 @@ export const MigrateFlagsSchema = z
       .default(JOB_DEFAULTS.batchSize),
     dryRun: z.boolean().default(false),
     skipVerify: z.boolean().default(false),
+    strict: z.boolean().default(false),
     resume: z
       .string()
       .regex(/^job-[A-Za-z0-9-]+$/, 'must be a job id such as job-20251219-213814-ab12 (see hybridrag backend status)')
@@ -65,6 +66,12 @@ export const MigrateFlagsSchema = z
         message: `cannot be combined with ${flagName(actions[0]!)}; choose one`,
       });
     }
+    if (flags.strict && flags.skipVerify)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['strict'],
+        message: 'cannot be combined with --skip-verify: only the verification finds fitted values; choose one',
+      });
     for (const k of ['staged', 'resume', 'skipVerify'] as const) {
       const other = actions.find((a) => a !== 'dryRun' || k === 'resume');
       if (flags[k] && other)
@@ -110,10 +117,26 @@ export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo
   if (preview.absent.length) io.out(`Absent (nothing to migrate): ${preview.absent.join(', ')}\n`);
   if (preview.otherWorkspaces.length) io.out(`${workspacesNote(db, preview.otherWorkspaces)}\n`);
   if (preview.unrecognized.length) io.out(`⚠️  ${unrecognizedNote(preview.unrecognized)}\n`);
+  const { count: fitCount, values: fits } = preview.fitted;
+  if (fitCount) {
+    io.out(
+      `⚠️  ${fitCount.toLocaleString('en-US')} value${fitCount === 1 ? '' : 's'} cannot be stored as ${fitCount === 1 ? 'it is' : 'they are'} and will be fitted (listed in the verification report; --strict refuses this):\n`,
+    );
+    for (const f of fits.slice(0, 10)) io.out(`   ${f.collection} ${JSON.stringify(f.id)} ${f.field}: ${f.change}\n`);
+    if (fitCount > 10)
+      io.out(
+        `   … and ${(fitCount - 10).toLocaleString('en-US')} more (--json lists up to ${PREVIEW_LISTED_REJECTS})\n`,
+      );
+  }
+  const long = preview.overLightragVarchar;
+  if (long.length)
+    io.out(
+      `⚠️  ${long.length} value${long.length === 1 ? '' : 's'} will be stored whole but ${long.length === 1 ? 'is' : 'are'} longer than LightRAG's own column (${long[0]!.column} holds ${long[0]!.limit}, id ${JSON.stringify(long[0]!.id)}): LightRAG started with an embedding model name copies unsuffixed vector tables into its own tables and would refuse to start; pass --embedding-model <the model LightRAG uses>\n`,
+    );
   const { count: rejectCount, records: rejects } = preview.rejected;
   if (rejectCount) {
     io.out(
-      `⚠️  ${rejectCount.toLocaleString('en-US')} record${rejectCount === 1 ? '' : 's'} cannot be loaded and will be rejected (listed in the verification report; the rest migrates):\n`,
+      `⚠️  ${rejectCount.toLocaleString('en-US')} record${rejectCount === 1 ? '' : 's'} cannot be loaded and will be left out (listed in the verification report; the rest migrates; exit code ${EXIT_RECORDS_LEFT_OUT}):\n`,
     );
     for (const r of rejects.slice(0, 10)) io.out(`   ${r.collection} ${JSON.stringify(r.id)}: ${r.reason}\n`);
     if (rejectCount > 10)
@@ -162,6 +185,7 @@ function migrationRequest(flags: MigrateFlags, db: DatabaseRef): MigrationReques
     parallelism: flags.parallelism,
     batchesPerActivity: flags.batchesPerActivity,
     skipVerify: flags.skipVerify,
+    strict: flags.strict,
     resume: flags.resume,
     worker: flags.worker,
   };
@@ -274,11 +298,50 @@ function printOutcome(
   if (result.source.otherWorkspaces?.length) io.out(`   note: ${workspacesNote(db, result.source.otherWorkspaces)}\n`);
   if (result.source.unrecognized?.length) io.out(`   note: ${unrecognizedNote(result.source.unrecognized)}\n`);
   if (result.outcome !== 'promoted') return;
-  io.out(`\n${closingBanner(`✅ ${mode === 'staged' ? 'STAGED MIGRATION' : 'MIGRATION'} COMPLETED SUCCESSFULLY`)}\n\n`);
+  io.out(`\n${endOfRun(result, mode).join('\n')}\n\n`);
   if (result.backupId) {
     const id = shortBackupId(result.backupId);
     io.out(`Backup retained: ${id}\nTo rollback if needed: hybridrag backend migrate ${db.name} --rollback ${id}\n`);
   }
+}
+
+/** Exit code of a promoted migration that left records out (0 success, 1 failure, 2 usage error). */
+export const EXIT_RECORDS_LEFT_OUT = 3;
+
+/** What a promoted run stored: every record exactly, some values fitted, or records left out. */
+export function runOutcome(result: MigrationResult) {
+  const v = result.verification;
+  const leftOut = v ? v.leftOut : result.progress.collections.reduce((n, c) => n + c.rejected, 0);
+  return {
+    fittedValues: v?.fittedValues ?? 0,
+    fittedRecords: v?.fittedRecords ?? 0,
+    leftOut,
+    leftOutRecords: v?.leftOutRecords ?? [],
+    reportFile: v?.reportFile ?? null,
+    exitCode: leftOut > 0 ? EXIT_RECORDS_LEFT_OUT : 0,
+  };
+}
+
+/** The closing banner and the ⚠️ lines of a promoted run. */
+function endOfRun(result: MigrationResult, mode: 'staged' | 'direct'): string[] {
+  const o = runOutcome(result);
+  const what = mode === 'staged' ? 'STAGED MIGRATION' : 'MIGRATION';
+  const report = o.reportFile ?? 'the staging rejects (run without --skip-verify for a report)';
+  if (o.leftOut > 0) {
+    const shown = o.leftOutRecords.slice(0, 10).map((r) => `   ${r.collection} ${JSON.stringify(r.id)}: ${r.reason}`);
+    return [
+      closingBanner(`⚠️  ${what} COMPLETED WITH ${o.leftOut} RECORD${o.leftOut === 1 ? '' : 'S'} LEFT OUT`),
+      `⚠️  ${o.leftOut} record${o.leftOut === 1 ? ' is' : 's are'} not in PostgreSQL (exit code ${EXIT_RECORDS_LEFT_OUT}); listed in ${report}:`,
+      ...shown,
+      ...(o.leftOut > shown.length ? [`   … and ${o.leftOut - shown.length} more`] : []),
+    ];
+  }
+  const lines = [closingBanner(`✅ ${what} COMPLETED SUCCESSFULLY`)];
+  if (o.fittedValues > 0)
+    lines.push(
+      `⚠️  Every record is in PostgreSQL; ${o.fittedValues} value${o.fittedValues === 1 ? ' was' : 's were'} fitted in ${o.fittedRecords} record${o.fittedRecords === 1 ? '' : 's'} (NUL removed, lone surrogate replaced, legacy cache key renamed): listed in ${report}`,
+    );
+  return lines;
 }
 
 /**
@@ -335,8 +398,11 @@ export async function migrateCommand(flags: MigrateFlags, io: CommandIo): Promis
         lines: result.verification.lines,
       }
     : null;
+  const { exitCode, ...stored } = runOutcome(result);
   return {
     outcome: result.outcome,
+    exitCode,
+    ...stored,
     jobId: result.jobId,
     backupId: result.backupId,
     rows: result.progress.rowsDone,

@@ -26,6 +26,8 @@ export interface MigrationRequest {
   parallelism?: number | undefined;
   batchesPerActivity?: number | undefined;
   skipVerify?: boolean | undefined;
+  /** refuse to promote when a value had to be fitted or a record was left out */
+  strict?: boolean | undefined;
   /** a job id to resume (also a failed one); default: the state file's unfinished job, else a new one */
   resume?: string | undefined;
   worker?: WorkerMode | undefined;
@@ -110,6 +112,7 @@ export function migrationInput(
     mode: request.mode,
     batchSize: job.batchSize,
     skipVerify: request.skipVerify ?? false,
+    ...(request.strict ? { strict: true } : {}),
     parallelism: request.parallelism ?? JOB_DEFAULTS.parallelism,
     ...(request.batchesPerActivity ? { batchesPerActivity: request.batchesPerActivity } : {}),
     collectionParallelism: DEFAULT_COLLECTION_PARALLELISM,

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { JOB_DEFAULTS } from '../config';
 import type { AnyRecord } from '../postgres/layouts/types';
 import { planTarget } from '../postgres/plan';
-import { batchRejects } from '../postgres/preview';
+import { previewBatch } from '../postgres/preview';
 import { readBatch } from '../source';
 import { estimatePhases, type PhaseEstimate } from './estimate';
 import { planCollections } from './planning';
@@ -40,13 +40,17 @@ export interface MigrationPreview {
   otherWorkspaces: string[];
   unrecognized: string[];
   rejected: { count: number; records: { collection: string; id: string; reason: string }[] };
+  /** values the loader will fit (NUL removed, lone surrogate replaced, legacy cache key renamed) */
+  fitted: { count: number; values: { collection: string; id: string; field: string; change: string }[] };
+  /** values an unsuffixed vector table stores whole that LightRAG's own VARCHAR would not hold (see the run note) */
+  overLightragVarchar: { id: string; column: string; limit: number }[];
   estimatedSeconds: number;
   estimate: PhaseEstimate;
 }
 
 /**
  * What a migration of this folder would do, without writing anything anywhere: the plan, the
- * target tables, every record the loader will reject, and the time each phase should take. A
+ * target tables, every record the loader will reject, every value it will fit, and the time each phase should take. A
  * preview that only planned would miss what a batch read finds (bad per-record vectors, bad
  * escapes) and what the loader rejects: every batch is read and encoded, one at a time (memory
  * bounded), into a scratch buffer. Throws SourceError for a source that cannot be read.
@@ -65,12 +69,19 @@ export async function previewMigration(folder: string, options: PreviewOptions):
     ...(model ? { embeddingModel: model } : {}),
   });
   const rejected: MigrationPreview['rejected'] = { count: 0, records: [] };
+  const fitted: MigrationPreview['fitted'] = { count: 0, values: [] };
+  const overLightragVarchar: MigrationPreview['overLightragVarchar'] = [];
   for (const { collection, plan } of plans.collections) {
     for (let k = 0; k < plan.batches.length; k++) {
-      for (const r of batchRejects(targetPlan, collection, (await readBatch(plan, k)) as AnyRecord[])) {
-        rejected.count += 1;
+      const batch = previewBatch(targetPlan, collection, (await readBatch(plan, k)) as AnyRecord[]);
+      rejected.count += batch.rejects.length;
+      fitted.count += batch.fits.length;
+      for (const r of batch.rejects)
         if (rejected.records.length < PREVIEW_LISTED_REJECTS) rejected.records.push({ collection, ...r });
-      }
+      for (const f of batch.fits)
+        if (fitted.values.length < PREVIEW_LISTED_REJECTS) fitted.values.push({ collection, ...f });
+      for (const o of batch.overLightragVarchar)
+        if (overLightragVarchar.length < PREVIEW_LISTED_REJECTS) overLightragVarchar.push(o);
     }
   }
   const estimate = estimatePhases({
@@ -102,6 +113,8 @@ export async function previewMigration(folder: string, options: PreviewOptions):
     otherWorkspaces: plans.otherWorkspaces,
     unrecognized: plans.unrecognized,
     rejected,
+    fitted,
+    overLightragVarchar,
     estimatedSeconds: estimate.total,
     estimate,
   };

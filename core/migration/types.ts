@@ -72,6 +72,22 @@ export interface MigrationProgress {
   errors: string[];
 }
 
+/** What the verification of the staged rows found, as the workflow and the CLI see it (no row data). */
+export interface VerificationOutcome {
+  passed: boolean;
+  reportFile: string;
+  /** the FAIL lines */
+  summary: string[];
+  /** one line per collection */
+  lines: string[];
+  /** values stored fitted (NUL removed, lone surrogate replaced, cache key renamed, …), and in how many records */
+  fittedValues: number;
+  fittedRecords: number;
+  /** records that became no row (NaN / ±Inf vectors, duplicate ids, unreadable values), and the first of them */
+  leftOut: number;
+  leftOutRecords: { collection: string; id: string; reason: string }[];
+}
+
 /** The job plus what planning learned that decides the target tables. */
 export interface TargetContext {
   job: JobContext;

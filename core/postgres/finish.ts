@@ -47,6 +47,22 @@ export async function dedupeStagingTable(db: Queryable, plan: TargetPlan, spec: 
 export interface FinishResult {
   duplicates: RecordError[];
   steps: { name: string; rows: number }[];
+  /** values in unsuffixed vector tables longer than LightRAG's own VARCHAR (see TableSpec.lightragVarchar) */
+  overLightragVarchar: { table: string; column: string; limit: number; rows: number }[];
+}
+
+/** Rows of unsuffixed vector tables whose values exceed LightRAG's own VARCHAR sizes, per column. */
+async function overLightragVarchar(db: Queryable, plan: TargetPlan): Promise<FinishResult['overLightragVarchar']> {
+  const out: FinishResult['overLightragVarchar'] = [];
+  for (const spec of plan.layout.tables) {
+    for (const [column, limit] of Object.entries(spec.lightragVarchar ?? {})) {
+      const { rows } = await db.query<{ n: string }>(
+        `SELECT count(*) AS n FROM ${stagingTable(plan, spec.name)} WHERE char_length(${quoteIdent(column)}) > ${limit}`,
+      );
+      if (Number(rows[0]!.n) > 0) out.push({ table: spec.name, column, limit, rows: Number(rows[0]!.n) });
+    }
+  }
+  return out;
 }
 
 /**
@@ -67,7 +83,7 @@ export async function finishStaging(db: Queryable, plan: TargetPlan): Promise<Fi
       const r = await db.query(sql);
       steps.push({ name: step.name, rows: r.rowCount ?? 0 });
     }
-    return { duplicates, steps };
+    return { duplicates, steps, overLightragVarchar: await overLightragVarchar(db, plan) };
   } catch (error) {
     throw classifyPgError(error, `Finishing the staging tables in "${plan.stagingSchema}"`);
   }

@@ -168,7 +168,7 @@ export async function loadBatch(pool: pg.Pool, plan: TargetPlan, input: BatchInp
 
     /** Maps and encodes one record (or records why not); true when a chunk is ready to send. */
     const add = (record: AnyRecord): boolean => {
-      const admitted = admitRecord(mapping, record, now, seen, encoder);
+      const admitted = admitRecord(mapping, spec.copyColumns, record, now, seen, encoder);
       if (!admitted.ok) {
         rejected.push({
           collection: input.collection,

@@ -10,6 +10,7 @@ export {
 export {
   writeReport,
   summarizeReport,
+  verificationOutcome,
   REPORT_DIR,
   type VerificationReport,
   type CollectionVerification,

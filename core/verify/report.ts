@@ -32,6 +32,8 @@ export interface CollectionVerification {
   rejected: number;
   /** the first of them with the reason (NaN vector, over-long key, …): what to fix in the source */
   rejects: { id: string; reason: string }[];
+  /** records stored with fitted values (NUL removed, lone surrogate replaced, key renamed, …): compared against the fitted value */
+  fitted: { records: number; values: number; listed: { id: string; field: string; change: string }[] };
   /** rows the source should have produced (sourceCount − rejected) */
   expectedCount: number;
   /** rows of this collection in the table */
@@ -83,6 +85,23 @@ const short = (ids: string[], total: number): string => {
   return total > 3 ? `${shown} and ${total - 3} more` : shown;
 };
 
+/** Records listed as left out in a verification outcome (the count is always exact). */
+const LISTED_LEFT_OUT = 100;
+
+/** The totals of fitted values and left-out records over all collections. */
+export function verificationOutcome(report: VerificationReport) {
+  const c = report.collections;
+  return {
+    passed: report.passed,
+    fittedValues: c.reduce((n, x) => n + x.fitted.values, 0),
+    fittedRecords: c.reduce((n, x) => n + x.fitted.records, 0),
+    leftOut: c.reduce((n, x) => n + x.rejected, 0),
+    leftOutRecords: c
+      .flatMap((x) => x.rejects.map((r) => ({ collection: x.collection, ...r })))
+      .slice(0, LISTED_LEFT_OUT),
+  };
+}
+
 /** One line per collection for the screen. */
 export function summarizeReport(report: VerificationReport): string[] {
   return report.collections.map((c) => {
@@ -94,7 +113,14 @@ export function summarizeReport(report: VerificationReport): string[] {
           Math.max(c.rejected, c.rejects.length),
         )}, e.g. ${c.rejects[0]!.reason}`
       : '';
-    notes.push(`${c.expectedCount} expected${c.rejected ? ` (${c.rejected} rejected${rejects})` : ''}`);
+    notes.push(`${c.expectedCount} expected${c.rejected ? ` (${c.rejected} left out${rejects})` : ''}`);
+    if (c.fitted.values)
+      notes.push(
+        `${c.fitted.values} value${c.fitted.values === 1 ? '' : 's'} fitted in ${short(
+          [...new Set(c.fitted.listed.map((f) => f.id))],
+          c.fitted.records,
+        )}`,
+      );
     if (c.added) notes.push(`${c.added} endpoint nodes added`);
     notes.push(c.checksum.match ? 'checksum ok' : 'checksum differs');
     notes.push(

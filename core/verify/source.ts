@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { readBatch } from '../source';
 import type { CollectionPlan } from '../source/plan';
 import { admitRecord } from '../postgres/admit';
+import type { FitNote } from '../postgres/fit';
 import { BinaryCopyEncoder } from '../postgres/copy/binaryEncoder';
 import type { AnyRecord, CollectionMapping } from '../postgres/layouts/types';
 import { NOW_SENTINEL, type VerifyTable } from './columns';
@@ -25,12 +26,26 @@ export interface SourceSampleRow {
 
 /** Rejected records listed by id in the report (per collection; the count is always exact). */
 const MAX_LISTED_REJECTS = 100;
+/** Fitted values listed in the report (per collection; the counts are always exact). */
+const MAX_LISTED_FITS = 1000;
+
+/** One value stored fitted (fit.ts): the record, the field and what was changed. */
+export interface FittedValue {
+  id: string;
+  field: string;
+  change: string;
+}
 
 export interface SourceStats {
   records: number;
   rejected: number;
   /** the first MAX_LISTED_REJECTS rejected records with the loader's reason */
   rejects: { id: string; reason: string }[];
+  /** records stored with at least one fitted value, and the values fitted */
+  fittedRecords: number;
+  fittedValues: number;
+  /** the first MAX_LISTED_FITS fitted values */
+  fits: FittedValue[];
   rows: number;
   sum: bigint;
   bucketCount: Int32Array;
@@ -65,6 +80,9 @@ export async function sourcePass(
     records: 0,
     rejected: 0,
     rejects: [],
+    fittedRecords: 0,
+    fittedValues: 0,
+    fits: [],
     rows: 0,
     sum: 0n,
     bucketCount: new Int32Array(256),
@@ -75,6 +93,7 @@ export async function sourcePass(
     perId: new Map(),
   };
   const entityOnly = (id: string) => jsonbText({ entity_id: id });
+  const columnNames = t.columns.map((c) => c.name);
   for (let k = 0; k < plan.batches.length; k++) {
     o.signal?.throwIfAborted();
     o.onBatch?.(k, plan.batches.length);
@@ -84,9 +103,11 @@ export async function sourcePass(
     const seen = new Set<string>();
     const kept: { id: string; row: unknown[]; start: number }[] = [];
     for (const record of records) {
-      const admitted = admitRecord(mapping, record, NOW_SENTINEL, seen, encoder);
-      if (admitted.ok) kept.push(admitted);
-      else {
+      const admitted = admitRecord(mapping, columnNames, record, NOW_SENTINEL, seen, encoder);
+      if (admitted.ok) {
+        kept.push(admitted);
+        if (admitted.fits.length) noteFits(s, admitted.id, admitted.fits);
+      } else {
         s.rejected++;
         if (s.rejects.length < MAX_LISTED_REJECTS) s.rejects.push({ id: admitted.id, reason: admitted.reason });
       }
@@ -124,6 +145,12 @@ export async function sourcePass(
     }
   }
   return s;
+}
+
+function noteFits(s: SourceStats, id: string, fits: readonly FitNote[]): void {
+  s.fittedRecords++;
+  s.fittedValues += fits.length;
+  for (const f of fits) if (s.fits.length < MAX_LISTED_FITS) s.fits.push({ id, ...f });
 }
 
 /** Adds a resolved duplicate (the digest the target kept) to the totals. */

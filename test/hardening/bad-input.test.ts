@@ -289,7 +289,7 @@ describe('vectors pgvector cannot store (NaN, ±Inf): those records alone are re
     const run = await hybridrag(['backend', 'migrate', '--path', dir, '--dry-run', '--connection-string', db.url]);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('⚠️  3 records cannot be loaded and will be rejected');
+    expect(run.stdout).toContain('⚠️  3 records cannot be loaded and will be left out');
     expect(run.stdout).toContain(
       `vdb_chunks ${JSON.stringify(bad[0])}: its vector has NaN at dimension 5, which pgvector cannot store; re-embed this record in LightRAG`,
     );
@@ -302,7 +302,7 @@ describe('vectors pgvector cannot store (NaN, ±Inf): those records alone are re
     expect(snapshot(dir, { includeBookkeeping: true })).toEqual(before);
   });
 
-  it('a real migration loads every other record, verifies, promotes, and reports the rejected ids', async () => {
+  it('a real migration loads every other record, verifies, promotes, reports the left-out ids and exits 3', async () => {
     const { dir, bad } = withBadVectors();
     const run = await hybridrag([
       'backend',
@@ -317,14 +317,18 @@ describe('vectors pgvector cannot store (NaN, ±Inf): those records alone are re
       'nan_rejects',
     ]);
     expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
+    expect(run.code).toBe(3);
     const out = JSON.parse(run.stdout) as {
       outcome: string;
+      exitCode: number;
+      leftOut: number;
       verification?: { passed: boolean; reportFile: string; lines: string[] };
     };
     expect(out.outcome).toBe('promoted');
+    expect(out.exitCode).toBe(3);
+    expect(out.leftOut).toBe(3);
     expect(out.verification!.lines.find((l) => l.includes('vdb_chunks'))).toContain(
-      `(1 rejected: ${JSON.stringify(bad[0])}, e.g. its vector has NaN at dimension 5`,
+      `(1 left out: ${JSON.stringify(bad[0])}, e.g. its vector has NaN at dimension 5`,
     );
     const report = JSON.parse(readFileSync(out.verification!.reportFile, 'utf8')) as {
       passed: boolean;

@@ -21,16 +21,6 @@ export function asInt(v: unknown, field: string): number | null {
   return n;
 }
 
-/** A value for a VARCHAR(n) column: over-long values are record errors, never truncated. */
-export function checkLength(v: string | null, max: number, field: string): string | null {
-  if (v !== null && v.length > max) {
-    // VARCHAR(n) counts characters (code points)
-    const cps = [...v].length;
-    if (cps > max) throw new RowError(`${field} is ${cps} characters long; the column holds at most ${max}`);
-  }
-  return v;
-}
-
 /** Unix seconds (int or float) → Unix milliseconds; anything else → undefined. */
 export function unixToMs(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isFinite(v) && v > 0 ? v * 1000 : undefined;

@@ -1,12 +1,15 @@
 import type { CollectionName, GraphEdge, GraphNode, KvRecord, VectorRecord } from '../../source/records';
 import { KV_COLLECTIONS, VECTOR_COLLECTIONS } from '../../source/records';
-import { RowError, asInt, asText, canonicalPair, checkLength, isObject, isoToUtcMs, unixToMs } from './common';
+import { RowError, asInt, asText, canonicalPair, isObject, isoToUtcMs, unixToMs } from './common';
 import { vectorIndexSpec } from './lightrag';
 import type { AnyRecord, ColumnSpec, LayoutPlan, MapResult, TableSpec, VectorIndexType } from './types';
 
 /**
- * Layout `hybridrag`: the four tables of the original HybridRAG guide. The guide itself was not
- * available, so the columns are our design (docs/target.md): every table carries `workspace` and,
+ * Layout `hybridrag`: the four tables of the original HybridRAG guide with the column names it
+ * documents — hybridrag_kv_store (workspace, key, value), hybridrag_graph_edges (workspace,
+ * source_id, target_id, properties), hybridrag_chunks (workspace, chunk_id, content, embedding,
+ * metadata), hybridrag_doc_status (workspace, doc_id, status_data) — plus our own columns
+ * (docs/target.md); ids, names and status are TEXT, so no source value is too long: every table carries `workspace` and,
  * where several source files share it, `collection`, so every record of every file lands in a row;
  * the whole source record is kept as JSONB beside the typed columns (nothing dropped).
  *   hybridrag_kv_store     every kv_store_* file except doc status, and the graph nodes
@@ -64,32 +67,32 @@ export function hybridragLayout(o: HybridragLayoutOptions): LayoutPlan {
     [
       WS,
       c('collection', 'VARCHAR(64)', 'text', 'NOT NULL'),
-      c('id', 'TEXT', 'text', 'NOT NULL'),
+      c('key', 'TEXT', 'text', 'NOT NULL'),
       c('value', 'JSONB', 'jsonb', 'NOT NULL'),
       TS('created_at'),
       TS('updated_at'),
     ],
-    ['workspace', 'collection', 'id'],
-    [{ name: 'idx_hybridrag_kv_store_id', using: '(workspace, id)' }],
+    ['workspace', 'collection', 'key'],
+    [{ name: 'idx_hybridrag_kv_store_key', using: '(workspace, key)' }],
   );
   const docStatus = spec(
     'hybridrag_doc_status',
     [
       WS,
-      c('id', 'VARCHAR(255)', 'text', 'NOT NULL'),
-      c('status', 'VARCHAR(64)', 'text'),
+      c('doc_id', 'TEXT', 'text', 'NOT NULL'),
+      c('status', 'TEXT', 'text'),
       c('content_summary', 'TEXT', 'text'),
       c('content_length', 'INTEGER', 'int4'),
       c('chunks_count', 'INTEGER', 'int4'),
       c('file_path', 'TEXT', 'text'),
-      c('track_id', 'VARCHAR(255)', 'text'),
+      c('track_id', 'TEXT', 'text'),
       c('error_msg', 'TEXT', 'text'),
       c('metadata', 'JSONB', 'jsonb'),
-      c('data', 'JSONB', 'jsonb', 'NOT NULL'),
+      c('status_data', 'JSONB', 'jsonb', 'NOT NULL'),
       TS('created_at'),
       TS('updated_at'),
     ],
-    ['workspace', 'id'],
+    ['workspace', 'doc_id'],
     [{ name: 'idx_hybridrag_doc_status_status', using: '(workspace, status)' }],
   );
   const chunks = spec(
@@ -97,13 +100,13 @@ export function hybridragLayout(o: HybridragLayoutOptions): LayoutPlan {
     [
       WS,
       c('collection', 'VARCHAR(64)', 'text', 'NOT NULL'),
-      c('id', 'VARCHAR(255)', 'text', 'NOT NULL'),
+      c('chunk_id', 'TEXT', 'text', 'NOT NULL'),
       c('content', 'TEXT', 'text'),
       c('metadata', 'JSONB', 'jsonb', 'NOT NULL'),
       c('embedding', `${storage.toUpperCase()}(${o.dimension})`, 'vector'),
       TS('created_at'),
     ],
-    ['workspace', 'collection', 'id'],
+    ['workspace', 'collection', 'chunk_id'],
   );
   chunks.vector = { column: 'embedding', dimension: o.dimension, storage };
   const vi = vectorIndexSpec('hybridrag_chunks', 'embedding', o.vectorIndex, o);
@@ -168,7 +171,6 @@ export function hybridragLayout(o: HybridragLayoutOptions): LayoutPlan {
       const r = record as KvRecord;
       return guard(String(r.key), () => {
         if (typeof r.key !== 'string') throw new RowError('record has no key');
-        checkLength(r.key, 255, 'id');
         const v = isObject(r.value) ? r.value : {};
         return {
           ok: true,
@@ -176,12 +178,12 @@ export function hybridragLayout(o: HybridragLayoutOptions): LayoutPlan {
           dedupeKey: r.key,
           row: [
             r.key,
-            checkLength(asText(v.status), 64, 'status'),
+            asText(v.status),
             asText(v.content_summary),
             asInt(v.content_length, 'content_length'),
             asInt(v.chunks_count, 'chunks_count'),
             asText(v.file_path),
-            checkLength(asText(v.track_id), 255, 'track_id'),
+            asText(v.track_id),
             asText(v.error_msg ?? v.error),
             v.metadata ?? null,
             r.value ?? {},
@@ -200,7 +202,6 @@ export function hybridragLayout(o: HybridragLayoutOptions): LayoutPlan {
         const r = record as VectorRecord;
         return guard(String(r.id), () => {
           if (typeof r.id !== 'string') throw new RowError('record has no __id__');
-          checkLength(r.id, 255, 'id');
           if (!(r.vector instanceof Float32Array) || r.vector.length !== o.dimension)
             throw new RowError(`vector has ${r.vector?.length ?? 0} dimensions, expected ${o.dimension}`);
           const f = isObject(r.fields) ? r.fields : {};

@@ -1,17 +1,9 @@
 import type { GraphEdge, GraphNode, KvRecord, VectorRecord, CollectionName } from '../../source/records';
 import { lightragIndexName, modelSuffix, PG_MAX_IDENTIFIER_BYTES } from '../identifiers';
 import { TargetError } from '../errors';
-import {
-  RowError,
-  asInt,
-  asText,
-  canonicalPair,
-  checkLength,
-  chunkIdsFrom,
-  isObject,
-  isoToUtcMs,
-  unixToMs,
-} from './common';
+import { flatCacheKey } from '../../source/kvReader';
+import type { FitNote } from '../fit';
+import { RowError, asInt, asText, canonicalPair, chunkIdsFrom, isObject, isoToUtcMs, unixToMs } from './common';
 import type {
   AnyRecord,
   CollectionMapping,
@@ -37,6 +29,15 @@ export interface LightragLayoutOptions {
   ivfflatLists: number;
 }
 
+/**
+ * Where LightRAG's DDL has VARCHAR(n) for a value taken from the source (ids, entity and document
+ * names, status, …), the column is TEXT: a longer value is stored whole instead of being refused
+ * or cut (an entity's vector id and graph node are derived from its full name, so a cut name would
+ * no longer be found). PostgreSQL stores varchar and text alike; LightRAG 1.5.7 reads and writes
+ * them the same, and its startup migrations leave TEXT columns alone (_migrate_field_lengths only
+ * widens varchar(255)/(256)) — proven by test/integration/postgres/lightrag-fitted.test.ts.
+ */
+const WIDE = 'TEXT';
 const TS0 = { sqlType: 'TIMESTAMP(0)', extra: 'DEFAULT CURRENT_TIMESTAMP', copyType: 'timestamp' } as const;
 const TS6 = { sqlType: 'TIMESTAMP', extra: 'DEFAULT CURRENT_TIMESTAMP', copyType: 'timestamp' } as const;
 const col = (name: string, sqlType: string, copyType?: ColumnSpec['copyType'], extra?: string): ColumnSpec => ({
@@ -48,7 +49,7 @@ const col = (name: string, sqlType: string, copyType?: ColumnSpec['copyType'], e
 
 function kvTable(name: string, columns: ColumnSpec[], wsFirst = false, extraIdx: IndexSpec[] = []): TableSpec {
   const id = col('id', columns[0]!.sqlType, 'text', wsFirst ? 'NOT NULL' : undefined);
-  const ws = col('workspace', 'VARCHAR(255)', undefined, wsFirst ? 'NOT NULL' : undefined);
+  const ws = col('workspace', WIDE, undefined, wsFirst ? 'NOT NULL' : undefined);
   const all = wsFirst ? [ws, id, ...columns.slice(1)] : [id, ws, ...columns.slice(1)];
   return {
     name,
@@ -128,6 +129,20 @@ function guard(id: string, fn: () => MapResult): MapResult {
   }
 }
 
+/**
+ * LightRAG's PostgreSQL KV storage takes a cache id without ':' for a pre-2025 row and, on every
+ * start, runs a legacy migration whose SQL needs a `mode` column its schema no longer has (an
+ * ERROR for every workspace of the database). Such a key (the bare args hash of the 2024 flat
+ * cache) is stored under the flat key LightRAG gives a legacy entry: `default:<cache_type or
+ * extract>:<hash>` (the hash is kept: LightRAG's SQL would use md5(original_prompt), which these
+ * entries do not have).
+ */
+function legacyCacheKey(key: string, v: Record<string, unknown>): { key: string; fit?: FitNote } {
+  if (key.includes(':')) return { key };
+  const flat = flatCacheKey('default', key, v);
+  return { key: flat, fit: { field: 'id', change: `renamed from ${JSON.stringify(key)} to ${JSON.stringify(flat)}` } };
+}
+
 const keyOf = (r: AnyRecord): string => ('key' in r ? r.key : 'source' in r ? `${r.source} -> ${r.target}` : r.id);
 
 export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
@@ -145,12 +160,12 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
   const tables: TableSpec[] = [];
   tables.push(
     kvTable(t.docFull, [
-      col('id', 'VARCHAR(255)'),
-      col('doc_name', 'VARCHAR(1024)', 'text'),
+      col('id', WIDE),
+      col('doc_name', WIDE, 'text'),
       col('content', 'TEXT', 'text'),
       col('meta', 'JSONB'),
       col('sidecar_location', 'TEXT', 'text', 'NULL'),
-      col('parse_format', 'VARCHAR(32)', 'text', "NULL DEFAULT 'raw'"),
+      col('parse_format', WIDE, 'text', "NULL DEFAULT 'raw'"),
       col('content_hash', 'TEXT', 'text', 'NULL'),
       col('process_options', 'TEXT', 'text', 'NULL'),
       col('chunk_options', 'JSONB', 'jsonb', "NULL DEFAULT '{}'::jsonb"),
@@ -161,8 +176,8 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
   );
   tables.push(
     kvTable(t.docChunks, [
-      col('id', 'VARCHAR(255)'),
-      col('full_doc_id', 'VARCHAR(256)', 'text'),
+      col('id', WIDE),
+      col('full_doc_id', WIDE, 'text'),
       col('chunk_order_index', 'INTEGER', 'int4'),
       col('tokens', 'INTEGER', 'int4'),
       col('content', 'TEXT', 'text'),
@@ -178,11 +193,11 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
     kvTable(
       t.llmCache,
       [
-        col('id', 'VARCHAR(255)'),
+        col('id', WIDE),
         col('original_prompt', 'TEXT', 'text'),
         col('return_value', 'TEXT', 'text'),
-        col('chunk_id', 'VARCHAR(255)', 'text', 'NULL'),
-        col('cache_type', 'VARCHAR(32)', 'text'),
+        col('chunk_id', WIDE, 'text', 'NULL'),
+        col('cache_type', WIDE, 'text'),
         col('queryparam', 'JSONB', 'jsonb', 'NULL'),
         { name: 'create_time', ...TS6 },
         { name: 'update_time', ...TS6 },
@@ -195,14 +210,14 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
     kvTable(
       t.docStatus,
       [
-        col('id', 'VARCHAR(255)'),
-        col('content_summary', 'VARCHAR(255)', 'text', 'NULL'),
+        col('id', WIDE),
+        col('content_summary', WIDE, 'text', 'NULL'),
         col('content_length', 'INT4', 'int4', 'NULL'),
         col('chunks_count', 'INT4', 'int4', 'NULL'),
-        col('status', 'VARCHAR(64)', 'text', 'NULL'),
+        col('status', WIDE, 'text', 'NULL'),
         col('file_path', 'TEXT', 'text', 'NULL'),
         col('chunks_list', 'JSONB', 'jsonb', "NULL DEFAULT '[]'::jsonb"),
-        col('track_id', 'VARCHAR(255)', 'text', 'NULL'),
+        col('track_id', WIDE, 'text', 'NULL'),
         col('metadata', 'JSONB', 'jsonb', "NULL DEFAULT '{}'::jsonb"),
         col('error_msg', 'TEXT', 'text', 'NULL'),
         col('content_hash', 'TEXT', 'text', 'NULL'),
@@ -224,7 +239,7 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
       ],
     ),
   );
-  const jsonKv = (name: string, jsonCol: string, idType = 'VARCHAR(255)') =>
+  const jsonKv = (name: string, jsonCol: string, idType = WIDE) =>
     kvTable(name, [
       col('id', idType),
       col(jsonCol, 'JSONB', 'jsonb'),
@@ -234,11 +249,19 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
     ]);
   tables.push(jsonKv(t.fullEntities, 'entity_names'));
   tables.push(jsonKv(t.fullRelations, 'relation_pairs'));
-  tables.push(jsonKv(t.entityChunks, 'chunk_ids', 'VARCHAR(512)'));
-  tables.push(jsonKv(t.relationChunks, 'chunk_ids', 'VARCHAR(512)'));
+  tables.push(jsonKv(t.entityChunks, 'chunk_ids'));
+  tables.push(jsonKv(t.relationChunks, 'chunk_ids'));
 
+  const legacyVectorTables = modelSuffix(o.embeddingModel, o.dimension) === undefined;
   const vdbTable = (name: string, cols: ColumnSpec[]): TableSpec => {
     const spec = kvTable(name, cols);
+    if (legacyVectorTables)
+      spec.lightragVarchar =
+        name === t.vdbChunks
+          ? { id: 255 }
+          : name === t.vdbEntity
+            ? { id: 255, entity_name: 512 }
+            : { id: 255, source_id: 512, target_id: 512 };
     const vi = vectorIndexSpec(name, 'content_vector', o.vectorIndex, o);
     if (vi) spec.indexes.push(vi);
     spec.vector = { column: 'content_vector', dimension: o.dimension, storage };
@@ -246,8 +269,8 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
   };
   tables.push(
     vdbTable(t.vdbChunks, [
-      col('id', 'VARCHAR(255)'),
-      col('full_doc_id', 'VARCHAR(256)', 'text'),
+      col('id', WIDE),
+      col('full_doc_id', WIDE, 'text'),
       col('chunk_order_index', 'INTEGER', 'int4'),
       col('tokens', 'INTEGER', 'int4'),
       col('content', 'TEXT', 'text'),
@@ -259,26 +282,26 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
   );
   tables.push(
     vdbTable(t.vdbEntity, [
-      col('id', 'VARCHAR(255)'),
-      col('entity_name', 'VARCHAR(512)', 'text'),
+      col('id', WIDE),
+      col('entity_name', WIDE, 'text'),
       col('content', 'TEXT', 'text'),
       col('content_vector', vecType, 'vector'),
       { name: 'create_time', ...TS0 },
       { name: 'update_time', ...TS0 },
-      col('chunk_ids', 'VARCHAR(255)[]', 'varchar[]', 'NULL'),
+      col('chunk_ids', 'TEXT[]', 'text[]', 'NULL'),
       col('file_path', 'TEXT', 'text', 'NULL'),
     ]),
   );
   tables.push(
     vdbTable(t.vdbRelation, [
-      col('id', 'VARCHAR(255)'),
-      col('source_id', 'VARCHAR(512)', 'text'),
-      col('target_id', 'VARCHAR(512)', 'text'),
+      col('id', WIDE),
+      col('source_id', WIDE, 'text'),
+      col('target_id', WIDE, 'text'),
       col('content', 'TEXT', 'text'),
       col('content_vector', vecType, 'vector'),
       { name: 'create_time', ...TS0 },
       { name: 'update_time', ...TS0 },
-      col('chunk_ids', 'VARCHAR(255)[]', 'varchar[]', 'NULL'),
+      col('chunk_ids', 'TEXT[]', 'text[]', 'NULL'),
       col('file_path', 'TEXT', 'text', 'NULL'),
     ]),
   );
@@ -337,17 +360,17 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
     collection: CollectionName,
     table: string,
     fn: (key: string, v: Record<string, unknown>, now: number) => unknown[],
+    rekey?: (key: string, v: Record<string, unknown>) => { key: string; fit?: FitNote },
   ): CollectionMapping => ({
     collection,
     table,
     map(record, now) {
       const r = record as KvRecord;
-      const key = keyOf(r);
-      return guard(key, () => {
+      return guard(keyOf(r), () => {
         if (typeof r.key !== 'string') throw new RowError('record has no key');
         if (!isObject(r.value)) throw new RowError('value is not a JSON object');
-        checkLength(r.key, table === t.entityChunks || table === t.relationChunks ? 512 : 255, 'id');
-        return ok(r.key, fn(r.key, r.value, now));
+        const { key, fit } = rekey ? rekey(r.key, r.value) : { key: r.key };
+        return { ...ok(key, fn(key, r.value, now)), ...(fit ? { fits: [fit] } : {}) };
       });
     },
   });
@@ -360,10 +383,10 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
   const collections: LayoutPlan['collections'] = {
     full_docs: kv('full_docs', t.docFull, (key, v, now) => [
       key,
-      checkLength(asText(v.file_path) ?? '', 1024, 'file_path'),
+      asText(v.file_path) ?? '',
       asText(v.content) ?? '',
       asText(v.sidecar_location),
-      checkLength(asText(v.parse_format), 32, 'parse_format'),
+      asText(v.parse_format),
       asText(v.content_hash),
       asText(v.process_options),
       jsonOr(v.chunk_options, {}),
@@ -372,7 +395,7 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
     ]),
     text_chunks: kv('text_chunks', t.docChunks, (key, v, now) => [
       key,
-      checkLength(asText(v.full_doc_id) ?? '', 256, 'full_doc_id'),
+      asText(v.full_doc_id) ?? '',
       asInt(v.chunk_order_index, 'chunk_order_index'),
       asInt(v.tokens, 'tokens'),
       asText(v.content) ?? '',
@@ -382,28 +405,33 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
       jsonOr(v.sidecar, {}),
       ...times(v, now),
     ]),
-    llm_response_cache: kv('llm_response_cache', t.llmCache, (key, v, now) => [
-      key,
-      asText(v.original_prompt) ?? '',
-      asText(v.return) ?? '',
-      checkLength(asText(v.chunk_id), 255, 'chunk_id'),
-      checkLength('cache_type' in v ? asText(v.cache_type) : 'extract', 32, 'cache_type'),
-      v.queryparam ? v.queryparam : null,
-      ...times(v, now),
-    ]),
+    llm_response_cache: kv(
+      'llm_response_cache',
+      t.llmCache,
+      (key, v, now) => [
+        key,
+        asText(v.original_prompt) ?? '',
+        asText(v.return) ?? '',
+        asText(v.chunk_id),
+        'cache_type' in v ? asText(v.cache_type) : 'extract',
+        v.queryparam ? v.queryparam : null,
+        ...times(v, now),
+      ],
+      legacyCacheKey,
+    ),
     doc_status: kv('doc_status', t.docStatus, (key, v) => {
       const content = asText(v.content) ?? '';
       const summary =
         asText(v.content_summary) ?? (content.length > 250 ? `${[...content].slice(0, 250).join('')}...` : content);
       return [
         key,
-        checkLength(summary, 255, 'content_summary'),
+        summary,
         asInt(v.content_length, 'content_length') ?? [...content].length,
         asInt(v.chunks_count, 'chunks_count') ?? -1,
-        checkLength(asText(v.status) ?? 'pending', 64, 'status'),
+        asText(v.status) ?? 'pending',
         asText(v.file_path) ?? 'unknown_source',
         jsonOr(v.chunks_list, []),
-        checkLength(asText(v.track_id), 255, 'track_id'),
+        asText(v.track_id),
         jsonOr(v.metadata, {}),
         asText(v.error_msg ?? v.error),
         asText(v.content_hash),
@@ -449,7 +477,6 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
       const id = keyOf(r);
       return guard(id, () => {
         if (typeof r.id !== 'string') throw new RowError('record has no __id__');
-        checkLength(r.id, 255, 'id');
         if (!(r.vector instanceof Float32Array)) throw new RowError('record has no vector');
         if (r.vector.length !== o.dimension)
           throw new RowError(`vector has ${r.vector.length} dimensions, expected ${o.dimension}`);
@@ -460,14 +487,10 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
     },
   });
   const created = (f: Record<string, unknown>, now: number) => unixToMs(f.__created_at__) ?? now;
-  const chunkIds = (f: Record<string, unknown>) => {
-    const ids = chunkIdsFrom(f.source_id);
-    if (ids) for (const c of ids) checkLength(c, 255, 'a chunk id in source_id');
-    return ids;
-  };
+  const chunkIds = (f: Record<string, unknown>) => chunkIdsFrom(f.source_id);
   collections.vdb_chunks = vec('vdb_chunks', t.vdbChunks, (r, f, now) => [
     r.id,
-    checkLength(asText(f.full_doc_id), 256, 'full_doc_id'),
+    asText(f.full_doc_id),
     asInt(f.chunk_order_index, 'chunk_order_index'),
     asInt(f.tokens, 'tokens'),
     asText(f.content),
@@ -478,24 +501,15 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
   ]);
   collections.vdb_entities = vec('vdb_entities', t.vdbEntity, (r, f, now) => {
     const name = asText(f.entity_name) ?? '';
-    return [
-      r.id,
-      checkLength(name, 512, 'entity_name'),
-      asText(f.content) ?? name,
-      r.vector,
-      created(f, now),
-      now,
-      chunkIds(f),
-      asText(f.file_path),
-    ];
+    return [r.id, name, asText(f.content) ?? name, r.vector, created(f, now), now, chunkIds(f), asText(f.file_path)];
   });
   collections.vdb_relationships = vec('vdb_relationships', t.vdbRelation, (r, f, now) => {
     const src = asText(f.src_id);
     const tgt = asText(f.tgt_id);
     return [
       r.id,
-      checkLength(src, 512, 'src_id'),
-      checkLength(tgt, 512, 'tgt_id'),
+      src,
+      tgt,
       asText(f.content) ?? (src !== null && tgt !== null ? `${src}\t${tgt}` : ''),
       r.vector,
       created(f, now),

@@ -1,5 +1,6 @@
 import type { CollectionName, GraphEdge, GraphNode, KvRecord, VectorRecord } from '../../source/records';
 import type { CopyType } from '../copy/binaryEncoder';
+import type { FitNote } from '../fit';
 
 export type AnyRecord = KvRecord | VectorRecord | GraphNode | GraphEdge;
 export type LayoutName = 'lightrag' | 'hybridrag';
@@ -46,13 +47,20 @@ export interface TableSpec {
   vector?: { column: string; dimension: number; storage: 'vector' | 'halfvec' };
   /** key columns within one workspace (duplicates are detected over these) */
   identity: string[];
+  /**
+   * Unsuffixed LightRAG vector tables: the VARCHAR sizes of LightRAG's own DDL for columns that are
+   * TEXT here. LightRAG started with an embedding model name copies these tables into model-suffixed
+   * tables of its own DDL and refuses to start on a longer value, so finishStaging names such values.
+   */
+  lightragVarchar?: Record<string, number>;
   /** promote groups: tables of one group move together in one mode (FK-linked graph tables) */
   group?: string;
 }
 
 /** A mapped row (values in TableSpec.copyColumns order), or why the record cannot be loaded. */
 export type MapResult =
-  { ok: true; id: string; dedupeKey: string; row: unknown[] } | { ok: false; id: string; reason: string };
+  | { ok: true; id: string; dedupeKey: string; row: unknown[]; fits?: FitNote[] }
+  | { ok: false; id: string; reason: string };
 
 export interface CollectionMapping {
   collection: CollectionName;

@@ -2,12 +2,14 @@
 scripts/lightrag-venv.sh) and prints what it reads back as JSON.
 
 Input (argv[1]): JSON {workspace, dim, doc_ids, chunk_ids, status_ids, node_ids, edges: [[a, b]],
-query_vector, top_k}. Connection: POSTGRES_HOST/PORT/USER/PASSWORD/DATABASE in the environment.
+query_vector, top_k[, entity_names]}: entity_names are looked up through the entity vector storage by
+LightRAG's own id rule (ent-<md5 of the name>). Every ERROR LightRAG logs is returned as log_errors. Connection: POSTGRES_HOST/PORT/USER/PASSWORD/DATABASE in the environment.
 Nothing reaches the network: the embedding function is a local stand-in that must never be called
 (the query passes its vector), and the tokenizer is a local whitespace stand-in.
 """
 import asyncio
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -19,7 +21,18 @@ os.environ.pop("POSTGRES_WORKSPACE", None)
 from lightrag.kg.postgres_impl import PGDocStatusStorage, PGKVStorage, PGVectorStorage, ClientManager  # noqa: E402
 from lightrag.kg.pgtable_impl import PGTableGraphStorage  # noqa: E402
 from lightrag.kg.shared_storage import initialize_share_data  # noqa: E402
-from lightrag.utils import EmbeddingFunc  # noqa: E402
+from lightrag.utils import EmbeddingFunc, compute_mdhash_id  # noqa: E402
+
+
+class ErrorCollector(logging.Handler):
+    """Keeps every ERROR (or worse) record LightRAG logs."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
 
 
 class LocalTokenizer:
@@ -50,6 +63,8 @@ def jsonable(v):
 
 async def main():
     spec = json.loads(open(sys.argv[1]).read())
+    errors = ErrorCollector()
+    logging.getLogger("lightrag").addHandler(errors)
     ws = spec["workspace"]
     dim = spec["dim"]
     initialize_share_data()
@@ -85,9 +100,13 @@ async def main():
         out["neighbour_rows"] = jsonable([{k: v for k, v in r.items() if k != "content"} for r in res])
         out["entity_vectors"] = jsonable(await ents.get_vectors_by_ids(spec["node_vector_ids"])) if hasattr(ents, "get_vectors_by_ids") else None
         out["chunk_rows"] = jsonable(await cvdb.get_by_ids(spec["chunk_ids"]))
+        out["entities_by_name"] = {
+            n: jsonable(await ents.get_by_id(compute_mdhash_id(n, prefix="ent-"))) for n in spec.get("entity_names", [])
+        }
     finally:
         for s in storages:
             await s.finalize()
+    out["log_errors"] = errors.messages
     print("PROBE-RESULT " + json.dumps(out))
 
 

@@ -130,12 +130,12 @@ describe('verifyStaging finds corruption', () => {
     const { plan, sources } = await stagedFixture(db.pool, 'hr231__portOS__rag_storage', 'hybridrag', 'corrupt');
     const t = stagingTable(plan, 'hybridrag_chunks');
     const { rows } = await db.pool.query<{ id: string }>(
-      `SELECT id FROM ${t} WHERE collection = 'vdb_relationships' ORDER BY id LIMIT 1`,
+      `SELECT chunk_id AS id FROM ${t} WHERE collection = 'vdb_relationships' ORDER BY chunk_id LIMIT 1`,
     );
     const id = rows[0]!.id;
     await db.pool.query(
       `UPDATE ${t} SET embedding = (SELECT array_agg(CASE WHEN i = 1 THEN -x ELSE x END ORDER BY i)::real[]::vector
-                                     FROM unnest(embedding::real[]) WITH ORDINALITY u(x, i)) WHERE collection = 'vdb_relationships' AND id = $1`,
+                                     FROM unnest(embedding::real[]) WITH ORDINALITY u(x, i)) WHERE collection = 'vdb_relationships' AND chunk_id = $1`,
       [id],
     );
     const report = await verifyStaging(db.pool, plan, sources);
