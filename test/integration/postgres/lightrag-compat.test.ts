@@ -1,41 +1,21 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScratchDatabase, type ScratchDatabase } from '../../helpers/db';
 import { planTarget, promote } from '../../../core/postgres';
 import { canonicalPair } from '../../../core/postgres/layouts/common';
 import { readFixture, realDir } from './fixtureRecords';
+import { cosineTopK, lightragPython, runLightragProbe } from './lightragProbe';
 import { stageFixture } from './stageHelper';
 
-const root = path.resolve(__dirname, '../../..');
 let db: ScratchDatabase;
 let python = '';
 
 beforeAll(async () => {
-  const venv = spawnSync('bash', [path.join(root, 'scripts/lightrag-venv.sh')], {
-    cwd: root,
-    encoding: 'utf8',
-    timeout: 900_000,
-  });
-  if (venv.status !== 0) throw new Error(`scripts/lightrag-venv.sh failed: ${venv.stderr}`);
-  python = venv.stdout.trim().split('\n').pop()!;
+  python = lightragPython();
   db = await createScratchDatabase('target_lightrag');
 }, 900_000);
 afterAll(async () => {
   await db?.drop();
 });
-
-function cosineTopK(q: Float32Array, rows: { id: string; vector: Float32Array }[], k: number): string[] {
-  const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
-  const nq = norm(q);
-  return rows
-    .map((r) => ({ id: r.id, d: 1 - r.vector.reduce((s, x, i) => s + x * q[i]!, 0) / (nq * norm(r.vector)) }))
-    .sort((a, b) => a.d - b.d)
-    .slice(0, k)
-    .map((x) => x.id);
-}
 
 describe('LightRAG (lightrag-hku 1.5.7) opens a migrated workspace', () => {
   it('reads documents, chunks, doc status, graph nodes and edges, and ranks vectors like the source', async () => {
@@ -61,27 +41,8 @@ describe('LightRAG (lightrag-hku 1.5.7) opens a migrated workspace', () => {
       query_vector: Array.from(q),
       top_k: topK,
     };
-    const dir = mkdtempSync(path.join(tmpdir(), 'lightrag-probe-'));
-    writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(spec));
-    const url = new URL(db.url);
-    const run = spawnSync(python, [path.join(__dirname, 'lightrag_probe.py'), path.join(dir, 'spec.json')], {
-      cwd: dir,
-      encoding: 'utf8',
-      timeout: 300_000,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: dir,
-        POSTGRES_HOST: url.hostname,
-        POSTGRES_PORT: url.port || '5432',
-        POSTGRES_USER: decodeURIComponent(url.username),
-        POSTGRES_PASSWORD: decodeURIComponent(url.password),
-        POSTGRES_DATABASE: url.pathname.slice(1),
-        POSTGRES_MAX_CONNECTIONS: '4',
-      },
-    });
-    const line = run.stdout.split('\n').find((l) => l.startsWith('PROBE-RESULT '));
-    if (!line) throw new Error(`probe failed (exit ${run.status}):\n${run.stderr.slice(-4000)}`);
-    const out = JSON.parse(line.slice('PROBE-RESULT '.length));
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const { result: out } = runLightragProbe<any>(python, 'lightrag_probe.py', spec, db.url);
 
     // documents
     for (const r of f.kv.full_docs!) {
