@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScratchDatabase, type ScratchDatabase } from '../../helpers/db';
 import { planTarget, promote, rollbackPromote, type PromoteResult, type TargetPlan } from '../../../core/postgres';
 import type { VectorRecord } from '../../../core/source/records';
+import { seededRandom, syntheticEntities } from '../../../scripts/syntheticEntities';
 import { cosineTopK, lightragPython, runLightragProbe } from './lightragProbe';
 import { stageFixture } from './stageHelper';
 
@@ -24,25 +25,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-/** Deterministic pseudo-random vectors (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
-
-function entities(ws: string, n: number, seed: number): VectorRecord[] {
-  const next = rng(seed);
-  return Array.from({ length: n }, (_, i) => ({
-    id: `ent-${ws}-${i}`,
-    fields: { entity_name: `${ws}-${i}`, content: `entity ${i} of ${ws}`, source_id: 'chunk-1', file_path: 'f.txt' },
-    vector: Float32Array.from({ length: DIM }, next),
-  }));
-}
+const entities = (ws: string, n: number, seed: number) => syntheticEntities(ws, n, DIM, seededRandom(seed));
 
 const stage = (plan: TargetPlan, records: VectorRecord[]) =>
   stageFixture(db.pool, plan, { kv: {}, vectors: { vdb_entities: records }, dim: DIM, nodes: [], edges: [] }, 5_000);
@@ -73,13 +56,8 @@ describe('vector search stays complete for every workspace of shared tables', ()
   it("LightRAG's own query returns the brute-force top-10 for the medium, the small and LightRAG-made workspaces, with custom and generic plans", async () => {
     // LightRAG writes after the migration: an upsert into `mid`, a delete from `small`, and two
     // workspaces it creates itself (a larger and a small one: both land in the DEFAULT partition)
-    const next = rng(99);
-    const made = (ws: string, n: number) =>
-      Array.from({ length: n }, (_, i) => ({
-        id: `ent-${ws}-${i}`,
-        fields: { entity_name: `${ws}-${i}` },
-        vector: Float32Array.from({ length: DIM }, next),
-      }));
+    const next = seededRandom(99);
+    const made = (ws: string, n: number) => syntheticEntities(ws, n, DIM, next);
     source['lr-made'] = made('lr-made', 3_000);
     source['lr-small'] = made('lr-small', 25);
     const midNew = made('mid-new', 1)[0]!;
