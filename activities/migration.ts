@@ -12,6 +12,7 @@ import {
   loadBatch as loadStagingBatch,
   prepareStaging,
   promote,
+  promoteNotes,
 } from '../core/postgres';
 import { summarizeReport, verifyStaging as verifyStagingTables, writeReport } from '../core/verify';
 import type { CollectionName } from '../core/source/records';
@@ -220,13 +221,7 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
           () => promote(deps.pools.get(ctx.job.target), targetPlanOf(ctx)),
         );
         await removePlans(ctx.job.databasePath, ctx.job.jobId);
-        const swapped = result.tables.filter((t) => t.mode === 'swap').length;
-        const replaced = result.tables.length - swapped;
-        return {
-          notes: [
-            `${result.tables.length} tables promoted in one transaction (${swapped} swapped in whole, ${replaced} with this workspace's rows replaced); the previous generation is kept for rollback`,
-          ],
-        };
+        return { notes: promoteNotes(result) };
       });
     },
 

@@ -559,3 +559,15 @@ export async function promotionState(
   const { live, total } = s.rows[0]!;
   return Number(live) > 0 ? 'promoted' : Number(total) > 0 ? 'rolled-back' : 'not-promoted';
 }
+
+/** What a promote did, in sentences for the job's report. */
+export function promoteNotes(result: PromoteResult): string[] {
+  if (result.alreadyPromoted) return ['already promoted: nothing changed'];
+  const by = (mode: PromoteMode) => result.tables.filter((t) => t.mode === mode).length;
+  return [
+    `${result.tables.length} tables promoted in one transaction of ${result.transactionMs} ms ` +
+      `(${by('attach')} attached as this workspace's partition, ${by('swap')} swapped in whole, ${by('rows')} with this workspace's rows replaced); ` +
+      `the previous generation is kept for rollback`,
+    ...result.notes,
+  ];
+}

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createScratchDatabase, type ScratchDatabase } from '../../helpers/db';
 import { planTarget, promote, rollbackPromote, type TargetPlan } from '../../../core/postgres';
+import { previewPromote } from '../../../core/postgres/promotePreview';
 import { seededRandom, syntheticEntities } from '../../../scripts/syntheticEntities';
 import { stageFixture } from './stageHelper';
 
@@ -56,7 +57,13 @@ describe('promote into shared tables', () => {
     const beta = planFor('shared-beta', 'beta');
     await stage(alpha, 1);
     await stage(beta, 2);
+    const rows = new Map([['lightrag_vdb_entity', N]]);
+    const fresh = await previewPromote(db.pool, alpha, rows);
+    expect(fresh.tables.find((t) => t.table === 'lightrag_vdb_entity')!.how).toMatch(/^creates the table partitioned/);
     const first = await timedPromote(alpha);
+    const preview = await previewPromote(db.pool, beta, rows);
+    expect(preview.tables.find((t) => t.table === 'lightrag_vdb_entity')).toMatchObject({ mode: 'attach', seconds: 0 });
+    expect(preview.seconds).toBe(1);
     alphaDigest = await digest('alpha');
     const second = await timedPromote(beta);
     betaDigest = await digest('beta');
@@ -70,6 +77,21 @@ describe('promote into shared tables', () => {
     expect(second.transactionMs).toBeLessThan(1_000);
     expect(await digest('alpha')).toBe(alphaDigest);
   }, 600_000);
+
+  it('the dry run names a rows-mode promote into an unpartitioned LightRAG table and what it costs', async () => {
+    await db.pool.query(`CREATE SCHEMA plain`);
+    await db.pool.query(`CREATE TABLE plain.lightrag_vdb_entity (LIKE public.lightrag_vdb_entity INCLUDING DEFAULTS)`);
+    await db.pool.query(`INSERT INTO plain.lightrag_vdb_entity SELECT * FROM public.lightrag_vdb_entity`);
+    const plan = planTarget({ migrationId: 'shared-plain', workspace: 'beta', dimension: DIM, targetSchema: 'plain' });
+    const preview = await previewPromote(db.pool, plan, new Map([['lightrag_vdb_entity', N]]));
+    const entity = preview.tables.find((t) => t.table === 'lightrag_vdb_entity')!;
+    expect(entity.mode).toBe('rows');
+    expect(entity.how).toMatch(
+      new RegExp(`copies ${N} previous rows aside and inserts ${N} rows one by one into the shared vector index`),
+    );
+    // N / (100 × 1536 / DIM) seconds for the vectors, N / 20,000 for the copy
+    expect(entity.seconds).toBeCloseTo(N / ((100 * 1536) / DIM) + N / 20_000, 5);
+  });
 
   it('a new generation of a workspace replaces only its partition; rollback brings the previous one back in seconds, others untouched', async () => {
     const beta2 = planFor('shared-beta-2', 'beta');
