@@ -1,8 +1,11 @@
-import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export const FIXTURES = path.resolve(__dirname, '../../../shared/fixtures/real');
+/** ../shared beside the checkout, or /work/shared for a git worktree elsewhere */
+export const FIXTURES = [path.resolve(__dirname, '../../../shared/fixtures/real'), '/work/shared/fixtures/real'].find(
+  (d) => existsSync(d),
+)!;
 
 /** A writable copy of a real fixture folder (the originals are read-only and never touched). */
 export function copyFixture(name: string): string {
