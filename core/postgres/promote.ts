@@ -160,6 +160,14 @@ async function countPrevious(c: pg.PoolClient, plan: TargetPlan, result: Promote
   }
 }
 
+/**
+ * Promotes and rollbacks into one target schema take turns (they are catalogue changes of well
+ * under a second): two first promotes would otherwise both create the partitioned tables.
+ */
+async function serialiseOnTarget(c: pg.PoolClient, schema: string): Promise<void> {
+  await c.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`hybridrag-migrate promote ${schema}`]);
+}
+
 interface TableState {
   kind: ProductionKind;
   others: boolean;
@@ -181,6 +189,7 @@ async function promoteTx(
   const T = plan.targetSchema;
   const none: PromoteResult = { alreadyPromoted: true, tables: [], transactionMs: 0, notes: [] };
   await c.query(`SELECT set_config('lock_timeout', $1, true)`, [`${lockTimeoutMs}ms`]);
+  await serialiseOnTarget(c, T);
   await c.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(G)}`);
   await c.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(T)}`);
   await c.query(
@@ -467,6 +476,7 @@ async function rollbackTx(c: pg.PoolClient, plan: TargetPlan, rows: PromotionRow
   const S = plan.stagingSchema;
   const G = plan.generationSchema;
   const T = plan.targetSchema;
+  await serialiseOnTarget(c, T);
   await c.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(S)}`);
   for (const r of rows) await c.query(`LOCK TABLE ${qualify(T, r.table_name)} IN ACCESS EXCLUSIVE MODE`);
   // A table promoted whole (swap) may since hold other workspaces' rows (a later migration of
