@@ -88,7 +88,7 @@ describe('vector search stays complete for every workspace of shared tables', ()
     }
     const spec = { dim: DIM, queries: queries.map(({ expected: _, ...q }) => q) };
 
-    const { result: first } = runLightragProbe<{ queries: string[][] }>(
+    const { result: first, log } = runLightragProbe<{ queries: string[][] }>(
       python,
       'lightrag_search_probe.py',
       { ...spec, writes },
@@ -101,8 +101,9 @@ describe('vector search stays complete for every workspace of shared tables', ()
       'lr-made': 'lightrag_vdb_entity_default',
       'lr-small': 'lightrag_vdb_entity_default',
     });
-    for (const [mode, out] of [['default', first.queries]] as const)
-      expect(out, mode).toEqual(queries.map((q) => q.expected));
+    expect(first.queries).toEqual(queries.map((q) => q.expected));
+    // LightRAG's startup checks and migrations ran on the partitioned tables without a failure
+    expect(log.split('\n').filter((l) => !l.startsWith('INFO:') && /fail|error/i.test(l))).toEqual([]);
 
     for (const mode of ['force_generic_plan', 'force_custom_plan']) {
       await db.pool.query(`ALTER DATABASE "${db.name}" SET plan_cache_mode = ${mode}`);
