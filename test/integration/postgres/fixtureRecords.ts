@@ -4,11 +4,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { FIXTURES } from '../../helpers/fixtures';
 import type { GraphEdge, GraphNode, KvRecord, VectorRecord } from '../../../core/source/records';
 
-export const REAL = path.resolve(__dirname, '../../../../shared/fixtures/real');
-export const realDir = (name: string) =>
-  existsSync(path.join(REAL, name)) ? path.join(REAL, name) : path.join('/work/shared/fixtures/real', name);
+export { FIXTURES as REAL } from '../../helpers/fixtures';
+export const realDir = (name: string) => path.join(FIXTURES, name);
 
 export interface FixtureRecords {
   kv: Record<string, KvRecord[]>;

@@ -17,10 +17,10 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { Header } from 'tar';
+import { FIXTURES } from '../../helpers/fixtures';
 
 export const repoRoot = path.resolve(__dirname, '../../..');
-/** In CI `shared/` sits beside the repository clone. */
-export const fixturesRoot = path.resolve(repoRoot, '../shared/fixtures/real');
+export const fixturesRoot = FIXTURES;
 
 export function tempDir(prefix = 'backup-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -2,9 +2,10 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import ts from 'typescript';
+import { FIXTURES } from '../../helpers/fixtures';
 
 export const repoRoot = path.resolve(__dirname, '../../..');
-export const fixturesRoot = path.resolve(repoRoot, '../shared/fixtures/real');
+export const fixturesRoot = FIXTURES;
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(path.join(tmpdir(), `hybridrag-${prefix}-`));
