@@ -195,7 +195,7 @@ async function promoteTx(
   await c.query(
     `CREATE TABLE IF NOT EXISTS ${promotionsTable(plan)} (ord INTEGER NOT NULL, table_name TEXT PRIMARY KEY, mode TEXT NOT NULL, had_previous BOOLEAN NOT NULL,
        workspace TEXT NOT NULL, promoted_at TIMESTAMPTZ NOT NULL DEFAULT now(), rolled_back_at TIMESTAMPTZ,
-       previous_schema TEXT, previous_table TEXT)`,
+       previous_schema TEXT, previous_table TEXT, created BOOLEAN NOT NULL DEFAULT false)`,
   );
   // serialise promotes/rollbacks of this migration
   await c.query(`LOCK TABLE ${promotionsTable(plan)} IN EXCLUSIVE MODE`);
@@ -342,8 +342,18 @@ async function promoteTx(
     }
     const previous = previousOf.get(spec.name);
     await c.query(
-      `INSERT INTO ${promotionsTable(plan)} (ord, table_name, mode, had_previous, workspace, previous_schema, previous_table) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [ord, spec.name, r.mode, r.hadPrevious, ws, previous?.schema ?? null, previous?.table ?? null],
+      `INSERT INTO ${promotionsTable(plan)} (ord, table_name, mode, had_previous, workspace, previous_schema, previous_table, created)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [
+        ord,
+        spec.name,
+        r.mode,
+        r.hadPrevious,
+        ws,
+        previous?.schema ?? null,
+        previous?.table ?? null,
+        state.get(spec.name)!.kind === 'absent',
+      ],
     );
   }
   const notes = specs.some((s) => s.vector && s.indexes.some((i) => i.vector))
@@ -423,6 +433,8 @@ interface PromotionRow {
   had_previous: boolean;
   previous_schema: string | null;
   previous_table: string | null;
+  /** the promote created the production table (it did not exist before) */
+  created: boolean;
 }
 
 /**
@@ -450,7 +462,7 @@ export async function rollbackPromote(
         }
         await c.query(`LOCK TABLE ${promotionsTable(plan)} IN EXCLUSIVE MODE`);
         const { rows } = await c.query<PromotionRow>(
-          `SELECT table_name, mode, had_previous, previous_schema, previous_table FROM ${promotionsTable(plan)} WHERE rolled_back_at IS NULL ORDER BY ord`,
+          `SELECT table_name, mode, had_previous, previous_schema, previous_table, created FROM ${promotionsTable(plan)} WHERE rolled_back_at IS NULL ORDER BY ord`,
         );
         if (rows.length === 0) {
           await c.query('ROLLBACK');
@@ -504,6 +516,7 @@ async function rollbackTx(c: pg.PoolClient, plan: TargetPlan, rows: PromotionRow
         await c.query(`ALTER TABLE ${qualify(S, live.table)} RENAME TO ${quoteIdent(staged)}`);
         await c.query(`ALTER TABLE ${qualify(S, staged)} ALTER COLUMN "workspace" SET DEFAULT ${quoteLiteral(ws)}`);
       }
+      if (r.created && (await holdsNothingElse(c, prod))) await c.query(`DROP TABLE ${prod}`);
     } else if (shared.has(r.table_name)) {
       await c.query(`CREATE TABLE ${qualify(S, staged)} (LIKE ${prod} INCLUDING ALL)`);
       await c.query(`INSERT INTO ${qualify(S, staged)} SELECT * FROM ${prod} WHERE workspace = $1`, [ws]);
@@ -554,6 +567,17 @@ async function rollbackTx(c: pg.PoolClient, plan: TargetPlan, rows: PromotionRow
   await c.query(`UPDATE ${promotionsTable(plan)} SET rolled_back_at = now() WHERE rolled_back_at IS NULL`);
   const notes = await restoreSettings(c, G, SETTINGS_TABLE);
   return { rolledBack: true, tables: out, notes };
+}
+
+/** A partitioned table with no partition but an empty DEFAULT one (what a first promote created, rolled back). */
+async function holdsNothingElse(c: pg.PoolClient, parent: string): Promise<boolean> {
+  const { rows } = await c.query<{ n: string }>(
+    `SELECT count(*) AS n FROM pg_inherits WHERE inhparent = $1::regclass`,
+    [parent],
+  );
+  const dflt = await defaultPartition(c, parent);
+  if (Number(rows[0]!.n) !== (dflt ? 1 : 0)) return false;
+  return !dflt || (await c.query(`SELECT 1 FROM ${dflt} LIMIT 1`)).rowCount === 0;
 }
 
 /** Whether this migration's generation is currently promoted. */
