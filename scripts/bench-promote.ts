@@ -1,7 +1,7 @@
 /**
  * npm run bench:promote — promote into tables other workspaces already use (issue #15).
  *   BENCH_ROWS (entity vectors per workspace, default 10000), BENCH_DIM (default 1536),
- *   BENCH_ROWS_MODE (0 skips the rows-mode baseline), DATABASE_URL (default: the local services' one).
+ *   BENCH_ROWS_MODE (0 skips the rows-mode baseline), BENCH_GRAPH (1 adds graph nodes and edges), DATABASE_URL (default: the local services' one).
  * In a fresh database (dropped at the end), four workspaces of the same size are staged and indexed,
  * then: promote A (first: creates the partitioned tables), promote B (second, into tables holding A),
  * promote A2 (a new generation of A: detach + attach), roll A2 back; and, as the baseline, the same
@@ -24,6 +24,8 @@ import { seededRandom, syntheticEntities } from './syntheticEntities';
 
 const rows = Number(process.env.BENCH_ROWS ?? 10_000);
 const dim = Number(process.env.BENCH_DIM ?? 1536);
+/** BENCH_GRAPH=1: also graph nodes (as many as entities) and edges (0.8 ×), as LightRAG's graph tables hold them */
+const withGraph = process.env.BENCH_GRAPH === '1';
 const log = (s: string) => process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
 const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
@@ -37,6 +39,26 @@ async function stage(pool: pg.Pool, plan: TargetPlan, seed: number): Promise<voi
       id: `ent-${plan.options.workspace}-${i + k}`,
     }));
     await loadBatch(pool, plan, { collection: 'vdb_entities', batchIndex: batch, records });
+  }
+  if (withGraph) {
+    const ws = plan.options.workspace;
+    const node = (i: number) => `${ws}-${i}`;
+    for (let i = 0, batch = 0; i < rows; i += 1000, batch++) {
+      const records = Array.from({ length: Math.min(1000, rows - i) }, (_, k) => ({
+        id: node(i + k),
+        attributes: { entity_type: 'thing', description: `node ${i + k}`, source_id: 'chunk-1' },
+      }));
+      await loadBatch(pool, plan, { collection: 'graph_nodes', batchIndex: batch, records });
+    }
+    const edges = Math.floor(rows * 0.8);
+    for (let i = 0, batch = 0; i < edges; i += 1000, batch++) {
+      const records = Array.from({ length: Math.min(1000, edges - i) }, (_, k) => ({
+        source: node(i + k),
+        target: node((i + k + 1) % rows),
+        attributes: { weight: 1, description: `edge ${i + k}`, source_id: 'chunk-1' },
+      }));
+      await loadBatch(pool, plan, { collection: 'graph_edges', batchIndex: batch, records });
+    }
   }
   await finishStaging(pool, plan);
   await buildIndexes(pool, plan);
@@ -58,8 +80,11 @@ async function timed(step: string, fn: () => Promise<{ transactionMs?: number; m
   return s;
 }
 
-const entityMode = (r: { tables: { table: string; mode: string }[] }) =>
-  r.tables.find((t) => t.table === 'lightrag_vdb_entity')?.mode ?? '-';
+/** the entity table's mode, and the graph tables' after a slash */
+const entityMode = (r: { tables: { table: string; mode: string }[] }) => {
+  const mode = (table: string) => r.tables.find((t) => t.table === table)?.mode ?? '-';
+  return withGraph ? `${mode('lightrag_vdb_entity')}/${mode('lightrag_graph_edges')}` : mode('lightrag_vdb_entity');
+};
 
 /** An unpartitioned LightRAG entity table (as LightRAG creates it) holding every row of `from`, indexed after the data. */
 async function plainCopy(pool: pg.Pool, plan: TargetPlan, schema: string): Promise<void> {
@@ -102,7 +127,7 @@ async function main(): Promise<void> {
     steps.push(
       await timed('rollback of that generation', async () => {
         const r = await rollbackPromote(pool, a2);
-        return { mode: r.tables.find((t) => t.table === 'lightrag_vdb_entity')?.mode ?? '-' };
+        return { mode: entityMode(r) };
       }),
     );
     if (process.env.BENCH_ROWS_MODE !== '0') {
@@ -115,12 +140,12 @@ async function main(): Promise<void> {
     }
     const first = steps[0]!.ms;
     process.stdout.write(
-      `\n${'step'.padEnd(56)} ${'mode'.padEnd(7)} ${'total'.padStart(10)} ${'txn'.padStart(10)}  ÷ first\n`,
+      `\n${'step'.padEnd(56)} ${'mode'.padEnd(11)} ${'total'.padStart(10)} ${'txn'.padStart(10)}  ÷ first\n`,
     );
     for (const s of steps) {
       const txn = Number.isNaN(s.transactionMs) ? '-' : seconds(s.transactionMs);
       process.stdout.write(
-        `${s.step.padEnd(56)} ${s.mode.padEnd(7)} ${seconds(s.ms).padStart(10)} ${txn.padStart(10)}  ${(s.ms / first).toFixed(2)}\n`,
+        `${s.step.padEnd(56)} ${s.mode.padEnd(11)} ${seconds(s.ms).padStart(10)} ${txn.padStart(10)}  ${(s.ms / first).toFixed(2)}\n`,
       );
     }
   } finally {
