@@ -12,6 +12,7 @@ import {
   loadBatch as loadStagingBatch,
   prepareStaging,
   promote,
+  promoteNotes,
 } from '../core/postgres';
 import {
   summarizeReport,
@@ -233,13 +234,7 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
           async () => promote(await startStep(deps.pools, ctx.job, 'promote'), targetPlanOf(ctx)),
         );
         await removePlans(ctx.job.databasePath, ctx.job.jobId);
-        const swapped = result.tables.filter((t) => t.mode === 'swap').length;
-        const replaced = result.tables.length - swapped;
-        return {
-          notes: [
-            `${result.tables.length} tables promoted in one transaction (${swapped} swapped in whole, ${replaced} with this workspace's rows replaced); the previous generation is kept for rollback`,
-          ],
-        };
+        return { notes: promoteNotes(result) };
       });
     },
 

@@ -16,9 +16,6 @@
  * segments run in ABBA order (ours, raw, raw, ours, …), and each side's time is the sum of its
  * segments. Client CPU per row is printed as well: it is what the loader adds and is less noisy.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
@@ -39,18 +36,7 @@ import {
   tableSpec,
   type TargetPlan,
 } from '../core/postgres';
-
-function databaseUrl(): string {
-  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
-  // dist/scripts/ when built, scripts/ when run from source
-  const root = [path.resolve(__dirname, '../..'), path.resolve(__dirname, '..')].find((d) =>
-    existsSync(path.join(d, 'scripts/services.sh')),
-  )!;
-  const env = execFileSync('bash', [path.join(root, 'scripts/services.sh'), 'env'], { cwd: root, encoding: 'utf8' });
-  const line = env.split('\n').find((l) => l.startsWith('DATABASE_URL='));
-  if (!line) throw new Error('No DATABASE_URL: run npm run services -- up, or set DATABASE_URL.');
-  return line.slice('DATABASE_URL='.length);
-}
+import { servicesDatabaseUrl } from './servicesDatabaseUrl';
 
 function makeRecords(n: number, dim: number): VectorRecord[] {
   let seed = 42;
@@ -197,7 +183,7 @@ async function main(): Promise<void> {
   const parallel = Number(process.env.BENCH_PARALLEL ?? 2);
   const segments = Number(process.env.BENCH_SEGMENTS ?? 20);
   const withIndex = process.env.BENCH_INDEX !== '0';
-  const pool = new pg.Pool({ connectionString: databaseUrl(), max: parallel });
+  const pool = new pg.Pool({ connectionString: servicesDatabaseUrl(), max: parallel });
   const stamp = Date.now().toString(36);
   let indexPlan: TargetPlan | undefined;
   try {

@@ -7,8 +7,7 @@
  * Staging = prepareStaging + read every batch + loadBatch + finishStaging (no index build).
  * Works in its own staging schema and drops it (and the generated store) at the end.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -18,17 +17,7 @@ import { generateStore } from '../core/source/generate';
 import { cleanupStaging, finishStaging, loadBatch, planTarget, prepareStaging } from '../core/postgres';
 import type { AnyRecord } from '../core/postgres/layouts/types';
 import { summarizeReport, verifyStaging } from '../core/verify';
-
-function databaseUrl(): string {
-  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
-  const root = [path.resolve(__dirname, '../..'), path.resolve(__dirname, '..')].find((d) =>
-    existsSync(path.join(d, 'scripts/services.sh')),
-  )!;
-  const env = execFileSync('bash', [path.join(root, 'scripts/services.sh'), 'env'], { cwd: root, encoding: 'utf8' });
-  const line = env.split('\n').find((l) => l.startsWith('DATABASE_URL='));
-  if (!line) throw new Error('No DATABASE_URL: run npm run services -- up, or set DATABASE_URL.');
-  return line.slice('DATABASE_URL='.length);
-}
+import { servicesDatabaseUrl } from './servicesDatabaseUrl';
 
 async function main(): Promise<void> {
   const rows = Number(process.env.BENCH_ROWS ?? 100_000);
@@ -49,7 +38,7 @@ async function main(): Promise<void> {
       only: (process.env.BENCH_FILES ?? 'vdb_chunks.json').split(','),
     });
   }
-  const pool = new pg.Pool({ connectionString: databaseUrl(), max: 2 });
+  const pool = new pg.Pool({ connectionString: servicesDatabaseUrl(), max: 2 });
   const planned = await planCollections(store, { batchSize });
   const plan = planTarget({
     migrationId: `bench-verify-${Date.now().toString(36)}`,

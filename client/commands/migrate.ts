@@ -6,6 +6,7 @@ import { describeTarget } from '../../core/connection';
 import { JOB_DEFAULTS } from '../../core/config';
 import { PREVIEW_LISTED_REJECTS, previewMigration } from '../../core/migration/preview';
 import type { MigrationProgress } from '../../core/migration/types';
+import { describePromotePreview } from '../../core/postgres/promotePreview';
 import { SourceError } from '../../core/source/errors';
 import { progressQuery } from '../../workflows/control';
 import type { MigrationResult } from '../../workflows/migration';
@@ -13,7 +14,7 @@ import { shortBackupId } from '../backupIds';
 import { resolveDatabase, type DatabaseRef } from '../database';
 import { UserError } from '../errors';
 import { runMigrationJob, type MigrationRequest, type ResolvedJob } from '../job/migration';
-import { resolveTarget } from '../job/target';
+import { readOnlyPool, resolveTarget } from '../job/target';
 import { banner, closingBanner, formatDuration, PhasePrinter } from '../progress';
 import { confirm } from '../prompt';
 import { pauseWatcher } from '../watcher';
@@ -82,7 +83,9 @@ export type MigrateFlags = z.infer<typeof MigrateFlagsSchema>;
 
 /** `--dry-run`: what would be migrated and where; reads the files, writes nothing anywhere. */
 export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo): Promise<unknown> {
-  const { target } = resolveTarget(flags.connectionString);
+  const resolved = resolveTarget(flags.connectionString);
+  const { target } = resolved;
+  const pool = readOnlyPool(resolved, 'hybridrag-migrate dry run');
   const preview = await previewMigration(db.path, {
     workspace: flags.workspace,
     layout: flags.layout,
@@ -91,9 +94,12 @@ export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo
     batchSize: flags.batchSize,
     staged: flags.staged,
     verify: !flags.skipVerify,
-  }).catch((error: unknown) => {
-    throw error instanceof SourceError ? new UserError(error.message) : error;
-  });
+    promoteTarget: pool,
+  })
+    .catch((error: unknown) => {
+      throw error instanceof SourceError ? new UserError(error.message) : error;
+    })
+    .finally(() => pool.end().catch(() => undefined));
   const report = { database: db.name, path: db.path, target: describeTarget(target), ...preview };
   if (flags.json) return report;
   io.out(`${banner(`DRY RUN: migration preview for '${db.name}'`)}\n`);
@@ -158,6 +164,12 @@ export async function dryRun(flags: MigrateFlags, db: DatabaseRef, io: CommandIo
   io.out(
     `Estimated time: about ${formatDuration(preview.estimate.total)} on 2 cores (${phases.join(', ')}); more cores are faster\n`,
   );
+  if (preview.promote)
+    io.out(
+      'seconds' in preview.promote
+        ? `${describePromotePreview(preview.promote, formatDuration)}\n`
+        : `Promote: not known yet (the target could not be read: ${preview.promote.error})\n`,
+    );
   io.out(`${closingBanner('No changes made (dry run).')}\n`);
   return report;
 }

@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import { ConnectionStringError, parseConnectionString, type DatabaseTarget } from '../../core/connection';
 import { CredentialStore } from '../../core/credentials';
 import { openPool } from '../../core/database/connect';
@@ -34,6 +35,13 @@ export function resolveTarget(connection: string | undefined, env: NodeJS.Proces
   }
 }
 
+/** A one-connection pool for reading the target before anything runs (dry run, preflight). */
+export function readOnlyPool({ target, credentials }: ResolvedTarget, applicationName: string): pg.Pool {
+  const pool = openPool(target, credentials, { max: 1, connectionTimeoutMillis: 10_000, applicationName });
+  pool.on('error', () => undefined);
+  return pool;
+}
+
 /**
  * Before a workflow starts or anything is written: the target accepts this role's login, has
  * pgvector (created when allowed) and lets the role create the staging schema. A target that
@@ -51,12 +59,7 @@ export async function preflightTarget(
     if (error instanceof TargetError || error instanceof IdentifierError) throw new UserError(error.message, 2);
     throw error;
   }
-  const pool = openPool(target, credentials, {
-    max: 1,
-    connectionTimeoutMillis: 10_000,
-    applicationName: 'hybridrag-migrate preflight',
-  });
-  pool.on('error', () => undefined);
+  const pool = readOnlyPool({ target, credentials }, 'hybridrag-migrate preflight');
   try {
     await checkTarget(pool, plan);
   } catch (error) {

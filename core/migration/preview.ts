@@ -1,8 +1,10 @@
 import path from 'node:path';
+import type pg from 'pg';
 import { JOB_DEFAULTS } from '../config';
 import type { AnyRecord } from '../postgres/layouts/types';
 import { planTarget } from '../postgres/plan';
 import { previewBatch } from '../postgres/preview';
+import { previewPromote, type PromotePreview } from '../postgres/promotePreview';
 import { readBatch } from '../source';
 import { estimatePhases, type PhaseEstimate } from './estimate';
 import { planCollections } from './planning';
@@ -19,6 +21,8 @@ export interface PreviewOptions {
   batchSize?: number | undefined;
   staged: boolean;
   verify: boolean;
+  /** the target, read only: how the promote would work there (attach, swap or rows) and how long it takes */
+  promoteTarget?: pg.Pool | undefined;
 }
 
 export interface MigrationPreview {
@@ -46,6 +50,8 @@ export interface MigrationPreview {
   overLightragVarchar: { id: string; column: string; limit: number }[];
   estimatedSeconds: number;
   estimate: PhaseEstimate;
+  /** with `promoteTarget`: the promote as the target is now, or why that could not be read */
+  promote?: PromotePreview | { error: string };
 }
 
 /**
@@ -94,6 +100,17 @@ export async function previewMigration(folder: string, options: PreviewOptions):
     staged: options.staged,
     verify: options.verify,
   });
+  let promote: MigrationPreview['promote'];
+  if (options.promoteTarget) {
+    const rows = new Map<string, number>();
+    for (const { collection, plan } of plans.collections) {
+      const table = targetPlan.layout.collections[collection]?.table;
+      if (table) rows.set(table, (rows.get(table) ?? 0) + plan.recordCount);
+    }
+    promote = await previewPromote(options.promoteTarget, targetPlan, rows).catch((error: Error) => ({
+      error: error.message,
+    }));
+  }
   return {
     workspace,
     layout: layoutName,
@@ -115,7 +132,8 @@ export async function previewMigration(folder: string, options: PreviewOptions):
     rejected,
     fitted,
     overLightragVarchar,
-    estimatedSeconds: estimate.total,
+    estimatedSeconds: estimate.total + (promote && 'seconds' in promote ? promote.seconds : 0),
     estimate,
+    ...(promote ? { promote } : {}),
   };
 }

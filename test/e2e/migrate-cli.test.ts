@@ -65,6 +65,10 @@ describe('hybridrag backend migrate (real binary, real services)', () => {
     expect(run.stdout).toContain(
       'Absent (nothing to migrate): full_entities, full_relations, entity_chunks, relation_chunks',
     );
+    // an empty target: every table created partitioned and attached, or swapped in (graph tables)
+    expect(run.stdout).toContain(
+      "Promote: 11 attached as this workspace's partition, 2 swapped in whole; about 1s in one transaction",
+    );
     expect(run.stdout).toContain('No changes made (dry run).');
     expect(snapshot(dir)).toEqual(before);
     expect(await userTables()).toEqual([]);

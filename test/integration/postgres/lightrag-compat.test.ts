@@ -3,7 +3,7 @@ import { createScratchDatabase, type ScratchDatabase } from '../../helpers/db';
 import { planTarget, promote } from '../../../core/postgres';
 import { canonicalPair } from '../../../core/postgres/layouts/common';
 import { readFixture, realDir } from './fixtureRecords';
-import { lightragPython, runProbe } from './lightragProbe';
+import { cosineTopK, lightragPython, runProbe } from './lightragProbe';
 import { stageFixture } from './stageHelper';
 
 let db: ScratchDatabase;
@@ -16,16 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.drop();
 });
-
-function cosineTopK(q: Float32Array, rows: { id: string; vector: Float32Array }[], k: number): string[] {
-  const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
-  const nq = norm(q);
-  return rows
-    .map((r) => ({ id: r.id, d: 1 - r.vector.reduce((s, x, i) => s + x * q[i]!, 0) / (nq * norm(r.vector)) }))
-    .sort((a, b) => a.d - b.d)
-    .slice(0, k)
-    .map((x) => x.id);
-}
 
 describe('LightRAG (lightrag-hku 1.5.7) opens a migrated workspace', () => {
   it('reads documents, chunks, doc status, graph nodes and edges, and ranks vectors like the source', async () => {

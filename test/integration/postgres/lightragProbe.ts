@@ -21,14 +21,17 @@ export function lightragPython(): string {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the probe's JSON is asserted field by field
 export type ProbeResult = Record<string, any>;
 
-/** Runs `script` (beside this file) with `spec` as its JSON input; the probe prints `PROBE-RESULT <json>`. */
-export function runProbe<T = ProbeResult>(
+/**
+ * Runs `script` (beside this file) with `spec` as its JSON input and LightRAG's PostgreSQL settings taken from
+ * `dbUrl`; returns the probe's `PROBE-RESULT <json>` line and its stderr (LightRAG's log).
+ */
+export function runLightragProbe<T = ProbeResult>(
   python: string,
   script: string,
   spec: unknown,
   dbUrl: string,
   env: Record<string, string> = {},
-): T {
+): { result: T; log: string } {
   const dir = mkdtempSync(path.join(tmpdir(), 'lightrag-probe-'));
   writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(spec));
   const url = new URL(dbUrl);
@@ -36,6 +39,7 @@ export function runProbe<T = ProbeResult>(
     cwd: dir,
     encoding: 'utf8',
     timeout: 300_000,
+    maxBuffer: 64 << 20,
     env: {
       PATH: process.env.PATH ?? '',
       HOME: dir,
@@ -50,5 +54,27 @@ export function runProbe<T = ProbeResult>(
   });
   const line = run.stdout.split('\n').find((l) => l.startsWith('PROBE-RESULT '));
   if (!line) throw new Error(`probe failed (exit ${run.status}):\n${run.stderr.slice(-4000)}`);
-  return JSON.parse(line.slice('PROBE-RESULT '.length)) as T;
+  return { result: JSON.parse(line.slice('PROBE-RESULT '.length)) as T, log: run.stderr };
+}
+
+/** The probe's result alone. */
+export function runProbe<T = ProbeResult>(
+  python: string,
+  script: string,
+  spec: unknown,
+  dbUrl: string,
+  env: Record<string, string> = {},
+): T {
+  return runLightragProbe<T>(python, script, spec, dbUrl, env).result;
+}
+
+/** Brute-force cosine top-k ids (what an exact vector search returns). */
+export function cosineTopK(q: Float32Array, rows: { id: string; vector: Float32Array }[], k: number): string[] {
+  const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));
+  const nq = norm(q);
+  return rows
+    .map((r) => ({ id: r.id, d: 1 - r.vector.reduce((s, x, i) => s + x * q[i]!, 0) / (nq * norm(r.vector)) }))
+    .sort((a, b) => a.d - b.d)
+    .slice(0, k)
+    .map((x) => x.id);
 }

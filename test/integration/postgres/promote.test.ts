@@ -68,10 +68,17 @@ describe('promote / rollback', () => {
   const p2 = planTarget({ migrationId: 'gen-2', workspace: 'default', dimension: 1536 });
   let oldSnap = '';
 
-  it('creates production tables on first promote (swap mode) with LightRAG names', async () => {
+  const graph = (t: { table: string }) => t.table.startsWith('lightrag_graph');
+
+  it('creates production tables on first promote (partitioned by workspace; graph tables swapped) with LightRAG names', async () => {
     await stageFixture(db.pool, p1, old);
     const r = await promote(db.pool, p1);
-    expect(r.tables.every((t) => t.mode === 'swap' && !t.hadPrevious)).toBe(true);
+    expect(r.tables.every((t) => t.mode === (graph(t) ? 'swap' : 'attach') && !t.hadPrevious)).toBe(true);
+    const kinds = await db.pool.query<{ relname: string; relkind: string }>(
+      `SELECT relname, relkind FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relname = ANY($1)`,
+      [TABLES],
+    );
+    expect(kinds.rows.filter((k) => k.relkind === 'p').length).toBe(TABLES.length - 2);
     expect(await promotionState(db.pool, p1)).toBe('promoted');
     expect((await promote(db.pool, p1)).alreadyPromoted).toBe(true);
     const { rows } = await db.pool.query<{ indexname: string }>(
@@ -91,10 +98,10 @@ describe('promote / rollback', () => {
     expect(oldSnap.split(',').map(Number)[4]).toBe(old.vectors.vdb_entities!.length);
   });
 
-  it('a concurrent reader never sees a mixed or empty generation (swap mode)', async () => {
+  it('a concurrent reader never sees a mixed or empty generation (attach and swap mode)', async () => {
     await stageFixture(db.pool, p2, neu);
     const { seen, result } = await pollDuring('default', () => promote(db.pool, p2));
-    expect(result.tables.every((t) => t.mode === 'swap' && t.hadPrevious)).toBe(true);
+    expect(result.tables.every((t) => t.mode === (graph(t) ? 'swap' : 'attach') && t.hadPrevious)).toBe(true);
     const newSnap = await snapshot('default');
     expect(newSnap).not.toBe(oldSnap);
     expect(
@@ -115,14 +122,13 @@ describe('promote / rollback', () => {
     expect(await snapshot('default')).toBe(newSnap);
   });
 
-  it('another workspace: rows mode, other workspaces untouched, reader sees old or new only', async () => {
+  it('another workspace: its own partitions (graph rows mode), other workspaces untouched, reader sees old or new only', async () => {
     const p3 = planTarget({ migrationId: 'gen-3', workspace: 'second ws', dimension: 1536 });
     await stageFixture(db.pool, p3, other);
     const defaultBefore = await snapshot('default');
     const r = await promote(db.pool, p3);
-    expect(
-      r.tables.filter((t) => t.previousRows > 0 || t.table.startsWith('lightrag_vdb')).every((t) => t.mode === 'rows'),
-    ).toBe(true);
+    expect(r.tables.every((t) => t.mode === (graph(t) ? 'rows' : 'attach'))).toBe(true);
+    expect(r.tables.filter((t) => !graph(t)).every((t) => !t.hadPrevious)).toBe(true);
     expect(await snapshot('default')).toBe(defaultBefore);
     const secondSnap = await snapshot('second ws');
     // migrate the same workspace again with the other fixture while a reader polls
