@@ -5,6 +5,7 @@ import { rollbackPromote } from '../core/postgres';
 import type { TargetContext } from '../core/migration/types';
 import { classified } from './failures';
 import { withHeartbeat } from './heartbeat';
+import { backupReports } from './stepReports';
 import { targetPlanOf } from './targetPlan';
 import type { PoolRegistry } from './pools';
 
@@ -36,7 +37,17 @@ export function createBackupActivities({ pools }: BackupActivityDependencies) {
       databasePath: string;
       databaseName: string;
     }): Promise<{ backupId: string; files: number; bytes: number }> {
-      const result = await withFileProgress((options) => createBackup(input.databasePath, input.databaseName, options));
+      const reports = backupReports();
+      const result = await withFileProgress((options) =>
+        createBackup(input.databasePath, input.databaseName, {
+          ...options,
+          onProgress: (p) => {
+            options.onProgress(p);
+            reports.onProgress(p);
+          },
+        }),
+      );
+      await reports.reporter.flush();
       return { backupId: result.id, files: result.meta.file_count, bytes: result.meta.total_size };
     },
 

@@ -19,6 +19,7 @@ import type { JobContext, SourceSummary, TargetContext } from '../core/migration
 import { z } from 'zod';
 import { classified } from './failures';
 import { withHeartbeat } from './heartbeat';
+import { indexBuildReports, promoteReports, verifyReports } from './stepReports';
 import type { PoolRegistry } from './pools';
 import { targetPlanOf } from './targetPlan';
 
@@ -171,14 +172,21 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
       });
     },
 
-    /** Builds the indexes after the data (vector index with maintenance settings). */
+    /** Builds the indexes after the data (vector index with maintenance settings), reporting each one's progress. */
     async buildIndexes(ctx: TargetContext): Promise<void> {
-      await classified(ctx.job.target, () =>
-        withHeartbeat(
-          () => 'building indexes',
-          async () => void (await buildIndexes(deps.pools.get(ctx.job.target), targetPlanOf(ctx))),
-        ),
-      );
+      await classified(ctx.job.target, async () => {
+        const pool = deps.pools.get(ctx.job.target);
+        const plan = targetPlanOf(ctx);
+        const reports = indexBuildReports(pool, plan.stagingSchema);
+        try {
+          await withHeartbeat(
+            () => reports.reporter.latest() ?? 'building indexes',
+            () => buildIndexes(pool, plan, reports.onDone, reports.onStart),
+          );
+        } finally {
+          await reports.stop();
+        }
+      });
     },
 
     /**
@@ -197,15 +205,16 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
             plan: await loadPlan(c.planFile),
           })),
         );
-        let progress: unknown = 'verifying';
+        const reports = verifyReports(sources);
         const report = await withHeartbeat(
-          () => progress,
+          () => reports.reporter.latest() ?? 'verifying',
           () =>
             verifyStagingTables(deps.pools.get(input.job.target), targetPlanOf(input), sources, {
               signal: ctx.cancellationSignal,
-              onProgress: (p) => ctx.heartbeat((progress = p)),
+              onProgress: reports.onProgress,
             }),
         );
+        await reports.reporter.flush();
         const reportFile = await writeReport(input.job.databasePath, input.job.jobId, report);
         const lines = summarizeReport(report);
         return { passed: report.passed, reportFile, summary: lines.filter((l) => l.startsWith('FAIL')), lines };
@@ -215,10 +224,13 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
     /** Promotes staging to production in one transaction, keeping the previous generation. */
     async promote(ctx: TargetContext): Promise<{ notes: string[] }> {
       return classified(ctx.job.target, async () => {
+        const plan = targetPlanOf(ctx);
+        const reports = promoteReports(plan.layout.tables.map((t) => t.name));
         const result = await withHeartbeat(
-          () => 'promoting',
-          () => promote(deps.pools.get(ctx.job.target), targetPlanOf(ctx)),
+          () => reports.reporter.latest() ?? 'promoting',
+          () => promote(deps.pools.get(ctx.job.target), plan, { onTable: reports.onTable }),
         );
+        await reports.reporter.flush();
         await removePlans(ctx.job.databasePath, ctx.job.jobId);
         const swapped = result.tables.filter((t) => t.mode === 'swap').length;
         const replaced = result.tables.length - swapped;

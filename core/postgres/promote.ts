@@ -78,14 +78,14 @@ async function withRetry<T>(fn: () => Promise<T>, attempts = 4): Promise<T> {
 export async function promote(
   pool: pg.Pool,
   plan: TargetPlan,
-  options: { lockTimeoutMs?: number } = {},
+  options: { lockTimeoutMs?: number; onTable?: (table: PromotedTable) => void } = {},
 ): Promise<PromoteResult> {
   return withRetry(async () => {
     const c = await pool.connect();
     try {
       await c.query('BEGIN');
       try {
-        const result = await promoteTx(c, plan, options.lockTimeoutMs ?? 30_000);
+        const result = await promoteTx(c, plan, options.lockTimeoutMs ?? 30_000, options.onTable);
         await c.query('COMMIT');
         return result;
       } catch (error) {
@@ -100,7 +100,12 @@ export async function promote(
   });
 }
 
-async function promoteTx(c: pg.PoolClient, plan: TargetPlan, lockTimeoutMs: number): Promise<PromoteResult> {
+async function promoteTx(
+  c: pg.PoolClient,
+  plan: TargetPlan,
+  lockTimeoutMs: number,
+  onTable?: (table: PromotedTable) => void,
+): Promise<PromoteResult> {
   const ws = plan.options.workspace;
   const S = plan.stagingSchema;
   const G = plan.generationSchema;
@@ -223,6 +228,7 @@ async function promoteTx(c: pg.PoolClient, plan: TargetPlan, lockTimeoutMs: numb
       `INSERT INTO ${promotionsTable(plan)} (ord, table_name, mode, had_previous, workspace) VALUES ($1, $2, $3, $4, $5)`,
       [ord, spec.name, r.mode, r.hadPrevious, ws],
     );
+    onTable?.(r);
   }
   return { alreadyPromoted: false, tables: specs.map((s) => results.get(s.name)!) };
 }
