@@ -15,6 +15,7 @@ import {
 } from '../core/postgres';
 import { summarizeReport, verifyStaging as verifyStagingTables, writeReport } from '../core/verify';
 import type { CollectionName } from '../core/source/records';
+import type { VectorIndexType } from '../core/postgres/layouts/types';
 import type { JobContext, SourceSummary, TargetContext } from '../core/migration/types';
 import { z } from 'zod';
 import { classified } from './failures';
@@ -222,7 +223,7 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
     },
 
     /** Promotes staging to production in one transaction, keeping the previous generation. */
-    async promote(ctx: TargetContext): Promise<{ notes: string[] }> {
+    async promote(ctx: TargetContext): Promise<{ notes: string[]; vectorIndex: VectorIndexType }> {
       return classified(ctx.job.target, async () => {
         const plan = targetPlanOf(ctx);
         const reports = promoteReports(plan.layout.tables.map((t) => t.name));
@@ -235,6 +236,7 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
         const swapped = result.tables.filter((t) => t.mode === 'swap').length;
         const replaced = result.tables.length - swapped;
         return {
+          vectorIndex: plan.vectorIndex,
           notes: [
             `${result.tables.length} tables promoted in one transaction (${swapped} swapped in whole, ${replaced} with this workspace's rows replaced); the previous generation is kept for rollback`,
           ],

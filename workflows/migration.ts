@@ -30,6 +30,7 @@ import {
   type TargetContext,
 } from '../core/migration/types';
 import type { Segment } from '../core/migration/jobEstimate';
+import type { VectorIndexType } from '../core/postgres/layouts/types';
 
 export { cancelSignal, pauseSignal, progressQuery, resumeSignal, stepProgressSignal };
 
@@ -86,6 +87,8 @@ export interface MigrationResult {
   source: SourceSummary;
   verification?: { passed: boolean; reportFile: string; summary: string[]; lines: string[] };
   notes: string[];
+  /** promoted: the vector index built (what LightRAG's POSTGRES_VECTOR_INDEX_TYPE must say) */
+  vectorIndex?: VectorIndexType;
 }
 
 const quick = proxyActivities<Activities>({
@@ -210,6 +213,7 @@ async function migrationPhases(
               ...(planned.embeddingModel ? { embedding_model: planned.embeddingModel } : {}),
             }
           : {}),
+        ...(vectorIndex ? { vector_index: vectorIndex } : {}),
       },
     };
   }
@@ -246,6 +250,7 @@ async function migrationPhases(
   }
 
   let planned: { dimension: number; embeddingModel?: string } | undefined;
+  let vectorIndex: VectorIndexType | undefined;
   /** The result of a job that ends before promoting (stopped by the API's step calls, or cancelled). */
   const endedEarly = (
     outcome: 'stopped' | 'cancelled',
@@ -416,6 +421,7 @@ async function migrationPhases(
   await enterPhase(undefined, phaseLabel(n, 'promoting staging to production'));
   const promoted = await longStep('promote', () => long.promote(targetContext), 'promote');
   notes.push(...promoted.notes);
+  vectorIndex = promoted.vectorIndex;
   if (input.registry) await quick.switchRegistry({ ...input.registry, job, stamp: job.jobId });
   tracker.ended(Date.now());
   await enterPhase('promoted', phaseLabel(n, 'promoted'), { verificationPassed: !input.skipVerify });
@@ -427,5 +433,6 @@ async function migrationPhases(
     source: summary,
     ...(verification ? { verification } : {}),
     notes,
+    vectorIndex: promoted.vectorIndex,
   };
 }

@@ -5,7 +5,8 @@ import type { MigrationProgress } from '../../core/migration/types';
 import { cancelSignal, pauseSignal, progressQuery, resumeSignal } from '../../workflows/control';
 import { resolveDatabase } from '../database';
 import { UserError } from '../errors';
-import { progressLine } from '../progress';
+import { openPromoted, openResultText, type OpenResult } from '../openResult';
+import { jobLine, phaseLines, progressLine, stepLine } from '../progress';
 import { connectTemporal } from '../temporal';
 import type { CommandIo } from './io';
 
@@ -15,6 +16,8 @@ export interface StatusReport {
   state: MigrationState | null;
   workflow: { id: string; status: string; url: string } | null;
   progress: MigrationProgress | null;
+  /** after a promote: how to open the workspace in LightRAG, and the registry entry */
+  open: OpenResult | null;
 }
 
 async function stateOf(name: string | undefined, dir: string | undefined) {
@@ -39,6 +42,7 @@ export async function statusCommand(
     state: state ?? null,
     workflow: null,
     progress: null,
+    open: null,
   };
   if (state?.workflow_id) {
     const settings = temporalSettings(process.env);
@@ -58,6 +62,7 @@ export async function statusCommand(
       await session.close();
     }
   }
+  report.open = await openPromoted(db);
   if (!json) {
     io.out(`Database:  ${db.name} (${db.path})\n`);
     if (!state) {
@@ -71,8 +76,9 @@ export async function statusCommand(
     if (state.backup_id) io.out(`Backup:    ${state.backup_id}\n`);
     io.out(`Updated:   ${state.updated_at}\n`);
     if (report.workflow) io.out(`Workflow:  ${report.workflow.status} · ${report.workflow.url}\n`);
-    if (report.progress) io.out(`Progress:\n${progressLine(report.progress)}\n`);
+    if (report.progress) io.out(progressText(report.progress));
     for (const error of state.errors) io.out(`Error:     ${error}\n`);
+    if (report.open) io.out(`\n${openResultText(report.open)}`);
   }
   return report;
 }
@@ -138,4 +144,18 @@ export async function controlCommand(
   } finally {
     await session.close();
   }
+}
+
+/** The job's time, its phases with their durations, staging's rows and the running step, one part per line. */
+function progressText(p: MigrationProgress): string {
+  const lines = [`Job:       ${jobLine(p)}`, ...phaseLines(p, Date.now()).map((l) => `           ${l}`), 'Progress:'];
+  if (p.rowsTotal > 0) lines.push(progressLine(p));
+  if (p.stepProgress) {
+    lines.push(stepLine(p.stepProgress));
+    for (const part of p.stepProgress.parts)
+      lines.push(
+        `     - ${part.name}: ${part.state}${part.total > 0 ? ` · ${part.done.toLocaleString('en-US')}/${part.total.toLocaleString('en-US')}` : ''}`,
+      );
+  }
+  return `${lines.join('\n')}\n`;
 }
