@@ -9,6 +9,9 @@ import { rateMeter, stepReporter, type StepReporter } from './stepProgress';
 /** How often an index build's progress is read from pg_stat_progress_create_index. */
 const INDEX_POLL_MS = 1_000;
 
+/** an index built faster than this is counted with the keys and plain indexes, not listed */
+const QUICK_INDEX_MS = 1_000;
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)}s`;
 
 /** Backup: bytes read of the source files, and the rate. */
@@ -48,10 +51,12 @@ export function indexBuildReports(
 } {
   const reporter = stepReporter();
   const finished: StepPart[] = [];
+  // keys and plain indexes take milliseconds each: one part for all of them, a part each for the slow ones
+  const quick = { name: 'keys and plain indexes', state: 'done', done: 0, total: 0 };
   let current: { table: string; index: string; rate: (done: number) => number | null } | undefined;
   let polling: Promise<void> | undefined;
   const report = (running?: { phase: string; done: number; total: number; unit: 'tuples' | 'blocks' }) => {
-    const parts = [...finished];
+    const parts = quick.done > 0 ? [{ ...quick, total: quick.done }, ...finished] : [...finished];
     if (current)
       parts.push({
         name: current.index,
@@ -63,7 +68,7 @@ export function indexBuildReports(
       kind: 'indexes',
       detail: current
         ? `${current.index} on ${current.table}: ${running?.phase ?? 'starting'}`
-        : `${finished.length} built`,
+        : `${finished.length + quick.done} built`,
       done: running?.done ?? 0,
       total: running?.total ?? 0,
       unit: running?.unit ?? 'tuples',
@@ -96,7 +101,8 @@ export function indexBuildReports(
     },
     onDone(r) {
       current = undefined;
-      finished.push({ name: r.index, state: `done in ${seconds(r.ms)}`, done: 1, total: 1 });
+      if (r.ms < QUICK_INDEX_MS) quick.done += 1;
+      else finished.push({ name: r.index, state: `done in ${seconds(r.ms)}`, done: 1, total: 1 });
       report();
     },
     async stop() {

@@ -65,9 +65,13 @@ export function stepLine(s: StepProgress): string {
 }
 
 /** The whole job: elapsed and (once planning has sized it) the time left. */
-export function jobLine(p: MigrationProgress): string {
+export function jobTime(p: MigrationProgress): string {
   const left = p.jobEtaSeconds === null ? '' : ` · about ${formatDuration(p.jobEtaSeconds)} left`;
-  return `job ${formatDuration(p.elapsedSeconds)} elapsed${left}`;
+  return `${formatDuration(p.elapsedSeconds)} elapsed${left}`;
+}
+
+export function jobLine(p: MigrationProgress): string {
+  return `job ${jobTime(p)}`;
 }
 
 /** The phases so far with their durations, e.g. "Phase 1: Creating backup — 27s". */
@@ -100,7 +104,7 @@ interface PhaseDisplay {
 /** Plain lines (a pipe, a file, a CI log): the live line at most every few seconds, and when a phase ends. */
 class PlainDisplay implements PhaseDisplay {
   private last = '';
-  private lastAt = 0;
+  private lastAt = -Infinity;
   private pending: string | undefined;
 
   constructor(

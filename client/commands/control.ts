@@ -6,7 +6,7 @@ import { cancelSignal, pauseSignal, progressQuery, resumeSignal } from '../../wo
 import { resolveDatabase } from '../database';
 import { UserError } from '../errors';
 import { openPromoted, openResultText, type OpenResult } from '../openResult';
-import { jobLine, phaseLines, progressLine, stepLine } from '../progress';
+import { jobTime, phaseLines, progressLine, stepLine } from '../progress';
 import { connectTemporal } from '../temporal';
 import type { CommandIo } from './io';
 
@@ -148,7 +148,7 @@ export async function controlCommand(
 
 /** The job's time, its phases with their durations, staging's rows and the running step, one part per line. */
 function progressText(p: MigrationProgress): string {
-  const lines = [`Job:       ${jobLine(p)}`, ...phaseLines(p, Date.now()).map((l) => `           ${l}`), 'Progress:'];
+  const lines = [`Time:      ${jobTime(p)}`, ...phaseLines(p, Date.now()).map((l) => `           ${l}`), 'Progress:'];
   if (p.rowsTotal > 0) lines.push(progressLine(p));
   if (p.stepProgress) {
     lines.push(stepLine(p.stepProgress));
