@@ -61,7 +61,8 @@ async def main():
             "status_counts": await rag.doc_status.get_status_counts(),
             "node": await rag.chunk_entity_relation_graph.get_node(spec["entity_name"]),
             "neighbours": [
-                r.get("id") for r in await rag.entities_vdb.query("unused", top_k=3, query_embedding=spec["entity_vector"])
+                r.get("entity_name")
+                for r in await rag.entities_vdb.query("unused", top_k=3, query_embedding=spec["entity_vector"])
             ],
         }
     finally:

@@ -166,6 +166,6 @@ describe('progress of every phase, and how to open the result', () => {
     ]);
     expect(Object.values(out.status_counts as Record<string, number>).reduce((a, b) => a + b, 0)).toBe(600);
     expect(out.node?.entity_id).toBe(entity.record.entity_name);
-    expect(out.neighbours[0]).toBe(entity.record.__id__);
+    expect(out.neighbours[0]).toBe(entity.record.entity_name);
   }, 900_000);
 });
