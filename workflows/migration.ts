@@ -26,7 +26,6 @@ import {
   type MigrationProgress,
   type SourceSummary,
   type StepKind,
-  type StepProgress,
   type TargetContext,
 } from '../core/migration/types';
 import type { Segment } from '../core/migration/jobEstimate';
