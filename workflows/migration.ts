@@ -285,7 +285,12 @@ async function migrationPhases(
       tracker.backupId = (
         await longStep(
           'backup',
-          () => long.backupDatabase({ databasePath: job.databasePath, databaseName: job.databaseName }),
+          () =>
+            long.backupDatabase({
+              databasePath: job.databasePath,
+              databaseName: job.databaseName,
+              reportProgress: true,
+            }),
           'backup',
         )
       ).backupId;
