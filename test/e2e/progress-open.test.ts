@@ -108,6 +108,7 @@ describe('progress of every phase, and how to open the result', () => {
       / {3}100% · 38,400\/38,400 rows[^\n]*\n {3}✓ Data migrated to staging tables \(38,400 records, indexes built\) \((?:\d+m)?\d+s\)\n/,
     );
     expect(stdout).not.toMatch(/· 0 rows\/s/);
+    expect(stdout).toMatch(/\d+% · reading \S+ · [\d,]+ MB\/[\d,]+ MB/);
     expect(stdout).toMatch(/✓ Backup created: \S+ \((?:\d+m)?\d+s\)/);
     expect(stdout).toMatch(/\d+% · [^\n]*checksumming the source rows · [\d,]+ MB\/[\d,]+ MB/);
     expect(stdout).toMatch(/✓ Verification passed \((?:\d+m)?\d+s\)/);
