@@ -1,8 +1,14 @@
 import { Context } from '@temporalio/activity';
 import { STEP_PROGRESS_SIGNAL, type StepProgress } from '../core/migration/types';
 
-/** How often a long activity tells its workflow how far it is (each report is a signal in the history). */
+/**
+ * How often a long activity tells its workflow how far it is. Each report is a signal and a
+ * workflow task in the history (about 4 events), so the interval grows with the step: every 2 s
+ * at first, then a twentieth of the time the step has run, at most every 30 s — a 12-hour step
+ * sends under 2,000 reports, well inside Temporal's history limit.
+ */
 const REPORT_EVERY_MS = 2_000;
+const REPORT_EVERY_MAX_MS = 30_000;
 
 export interface StepReporter {
   /** the latest progress: heartbeated on the activity's timer, and sent to the workflow at most every 2 s */
@@ -20,6 +26,8 @@ export interface StepReporter {
 export function stepReporter(everyMs = REPORT_EVERY_MS): StepReporter {
   const ctx = Context.current();
   const send = workflowSignaller(ctx);
+  const startedAt = Date.now();
+  const interval = () => Math.max(everyMs, Math.min(REPORT_EVERY_MAX_MS, (Date.now() - startedAt) / 20));
   let latest: StepProgress | undefined;
   let unsent = false;
   let lastSentAt = 0;
@@ -37,7 +45,7 @@ export function stepReporter(everyMs = REPORT_EVERY_MS): StepReporter {
       latest = progress;
       unsent = true;
       ctx.heartbeat(progress);
-      const wait = lastSentAt + everyMs - Date.now();
+      const wait = lastSentAt + interval() - Date.now();
       if (wait <= 0 && !inflight) sendNow();
       else timer ??= setTimeout(() => ((timer = undefined), sendNow()), Math.max(wait, 50));
     },
