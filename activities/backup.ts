@@ -6,6 +6,7 @@ import type { TargetContext } from '../core/migration/types';
 import { startStep } from './steps';
 import { classified } from './failures';
 import { withHeartbeat } from './heartbeat';
+import { backupReports } from './stepReports';
 import { targetPlanOf } from './targetPlan';
 import type { PoolRegistry } from './pools';
 
@@ -36,8 +37,20 @@ export function createBackupActivities({ pools }: BackupActivityDependencies) {
     async backupDatabase(input: {
       databasePath: string;
       databaseName: string;
+      /** send the progress to the workflow (the migration workflow takes it; the backup-only one has no handler) */
+      reportProgress?: boolean;
     }): Promise<{ backupId: string; files: number; bytes: number }> {
-      const result = await withFileProgress((options) => createBackup(input.databasePath, input.databaseName, options));
+      const reports = input.reportProgress ? backupReports() : undefined;
+      const result = await withFileProgress((options) =>
+        createBackup(input.databasePath, input.databaseName, {
+          ...options,
+          onProgress: (p) => {
+            options.onProgress(p);
+            reports?.onProgress(p);
+          },
+        }),
+      );
+      await reports?.reporter.flush();
       return { backupId: result.id, files: result.meta.file_count, bytes: result.meta.total_size };
     },
 

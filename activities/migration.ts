@@ -21,10 +21,12 @@ import {
   writeReport,
 } from '../core/verify';
 import type { CollectionName } from '../core/source/records';
+import type { VectorIndexType } from '../core/postgres/layouts/types';
 import type { JobContext, SourceSummary, TargetContext, VerificationOutcome } from '../core/migration/types';
 import { z } from 'zod';
 import { classified } from './failures';
 import { withHeartbeat } from './heartbeat';
+import { indexBuildReports, promoteReports, verifyReports } from './stepReports';
 import type { PoolRegistry } from './pools';
 import { startStep } from './steps';
 import { targetPlanOf } from './targetPlan';
@@ -182,14 +184,22 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
       });
     },
 
-    /** Builds the indexes after the data (vector index with maintenance settings). */
+    /** Builds the indexes after the data (vector index with maintenance settings), reporting each one's progress. */
     async buildIndexes(ctx: TargetContext): Promise<void> {
-      await classified(ctx.job.target, () =>
-        withHeartbeat(
-          () => 'building indexes',
-          async () => void (await buildIndexes(await startStep(deps.pools, ctx.job, 'indexes'), targetPlanOf(ctx))),
-        ),
-      );
+      await classified(ctx.job.target, async () => {
+        const plan = targetPlanOf(ctx);
+        const step = await startStep(deps.pools, ctx.job, 'indexes');
+        // the progress poller is not part of the step: a rerun's orphan sweep must not count it
+        const reports = indexBuildReports(deps.pools.get(ctx.job.target), plan.stagingSchema);
+        try {
+          await withHeartbeat(
+            () => reports.reporter.latest() ?? 'building indexes',
+            () => buildIndexes(step, plan, reports.onDone, reports.onStart),
+          );
+        } finally {
+          await reports.stop();
+        }
+      });
     },
 
     /**
@@ -206,15 +216,16 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
             plan: await loadPlan(c.planFile),
           })),
         );
-        let progress: unknown = 'verifying';
+        const reports = verifyReports(sources);
         const report = await withHeartbeat(
-          () => progress,
+          () => reports.reporter.latest() ?? 'verifying',
           async () =>
             verifyStagingTables(await startStep(deps.pools, input.job, 'verify'), targetPlanOf(input), sources, {
               signal: ctx.cancellationSignal,
-              onProgress: (p) => ctx.heartbeat((progress = p)),
+              onProgress: reports.onProgress,
             }),
         );
+        await reports.reporter.flush();
         const reportFile = await writeReport(input.job.databasePath, input.job.jobId, report);
         const lines = summarizeReport(report);
         return {
@@ -227,14 +238,17 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
     },
 
     /** Promotes staging to production in one transaction, keeping the previous generation. */
-    async promote(ctx: TargetContext): Promise<{ notes: string[] }> {
+    async promote(ctx: TargetContext): Promise<{ notes: string[]; vectorIndex: VectorIndexType }> {
       return classified(ctx.job.target, async () => {
+        const plan = targetPlanOf(ctx);
+        const reports = promoteReports(plan.layout.tables.map((t) => t.name));
         const result = await withHeartbeat(
-          () => 'promoting',
-          async () => promote(await startStep(deps.pools, ctx.job, 'promote'), targetPlanOf(ctx)),
+          () => reports.reporter.latest() ?? 'promoting',
+          async () => promote(await startStep(deps.pools, ctx.job, 'promote'), plan, { onTable: reports.onTable }),
         );
+        await reports.reporter.flush();
         await removePlans(ctx.job.databasePath, ctx.job.jobId);
-        return { notes: promoteNotes(result) };
+        return { vectorIndex: plan.vectorIndex, notes: promoteNotes(result) };
       });
     },
 

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { MigrationProgress } from '../core/migration/types';
+import { STEP_PROGRESS_SIGNAL, type MigrationProgress, type StepProgress } from '../core/migration/types';
 
 /**
  * The messages of the migration workflows, defined once: the workflows set their handlers with
@@ -12,3 +12,5 @@ export const resumeSignal = defineSignal('resume');
 export const cancelSignal = defineSignal('cancel');
 /** Phase, step, rows done / total and rate of a running migration. */
 export const progressQuery = defineQuery<MigrationProgress>('progress');
+/** A long activity (backup, index build, verification, promote) reports how far it is. */
+export const stepProgressSignal = defineSignal<[StepProgress]>(STEP_PROGRESS_SIGNAL);

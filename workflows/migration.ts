@@ -16,7 +16,7 @@ import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { MigrationPhase } from '../core/state/stateFile';
 import { batchLoadedSignal, collectionLoadWorkflow, loadsStoppedSignal, type CollectionLoadResult } from './collection';
-import { cancelSignal, pauseSignal, progressQuery, resumeSignal } from './control';
+import { cancelSignal, pauseSignal, progressQuery, resumeSignal, stepProgressSignal } from './control';
 import { innermostFailureMessage } from './failureMessage';
 import { PHASE_ATTRIBUTE, ROWS_DONE_ATTRIBUTE } from './searchAttributes';
 import { MigrationTracker } from './tracker';
@@ -25,11 +25,21 @@ import {
   type JobContext,
   type MigrationProgress,
   type SourceSummary,
+  type StepKind,
   type TargetContext,
   type VerificationOutcome,
 } from '../core/migration/types';
+import type { Segment } from '../core/migration/jobEstimate';
+import type { VectorIndexType } from '../core/postgres/layouts/types';
 
-export { cancelSignal, pauseSignal, progressQuery, resumeSignal };
+export { cancelSignal, pauseSignal, progressQuery, resumeSignal, stepProgressSignal };
+
+const STAGED_PHASES = [
+  'Creating backup',
+  'Migrating to staging',
+  'Verifying staged data',
+  'Promoting staging to production',
+];
 
 /** Why --strict refuses to promote these staged rows, or undefined when every record is stored exactly. */
 function strictRefusal(v: VerificationOutcome): string | undefined {
@@ -85,6 +95,8 @@ export interface MigrationResult {
   source: SourceSummary;
   verification?: VerificationOutcome;
   notes: string[];
+  /** promoted: the vector index built (what LightRAG's POSTGRES_VECTOR_INDEX_TYPE must say) */
+  vectorIndex?: VectorIndexType;
 }
 
 const quick = proxyActivities<Activities>({
@@ -119,7 +131,12 @@ async function migrationPhases(
 ): Promise<MigrationResult> {
   const { job } = input;
   const long = longActivities(input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT);
-  const tracker = new MigrationTracker(job.jobId);
+  const tracker = new MigrationTracker(job.jobId, Date.now(), {
+    staged: input.mode === 'staged',
+    verify: !input.skipVerify && input.startAt !== 'promote',
+    vectorIndex: job.vectorIndex !== 'none',
+  });
+  const phaseTitles = input.mode === 'staged' ? STAGED_PHASES : STAGED_PHASES.slice(1);
   const children = new Map<string, string>();
   const notes: string[] = [];
   const totalPhases = input.mode === 'staged' ? 4 : 3;
@@ -129,6 +146,10 @@ async function migrationPhases(
   // report when loading had stopped (so `pausing` is only tracked with the patch).
   const holdsBetweenPhases = patched('pause-and-cancel-between-phases');
   setHandler(progressQuery, () => tracker.progress(Date.now()));
+  setHandler(stepProgressSignal, (report) => {
+    tracker.stepProgress(report);
+    refreshDetails();
+  });
   setHandler(batchLoadedSignal, ({ collection, rows, rejected, batches }) => {
     tracker.batchLoaded(collection, rows, rejected, Date.now(), batches);
     // the UI's "current details" follow the rows (local state: no command, replay-safe)
@@ -170,6 +191,7 @@ async function migrationPhases(
     extra: { stagingComplete?: boolean; verificationPassed?: boolean; promoted?: boolean } = {},
   ): Promise<void> {
     tracker.step = step;
+    if (n > 0) tracker.phaseStarted(n, phaseTitles[n - 1] ?? step, Date.now());
     if (phase) tracker.phase = phase;
     upsertSearchAttributes({ [PHASE_ATTRIBUTE]: [tracker.phase], [ROWS_DONE_ATTRIBUTE]: [tracker.rowsDone] });
     refreshDetails();
@@ -199,6 +221,7 @@ async function migrationPhases(
               ...(planned.embeddingModel ? { embedding_model: planned.embeddingModel } : {}),
             }
           : {}),
+        ...(vectorIndex ? { vector_index: vectorIndex } : {}),
       },
     };
   }
@@ -210,14 +233,20 @@ async function migrationPhases(
     await lastRecord.recordState(stateNow()).catch(() => undefined);
   };
 
-  /** Runs a long step (backup, planning, index build, verify, promote): a pause waits for it to end. */
-  async function longStep<T>(body: () => Promise<T>): Promise<T> {
-    if (!holdsBetweenPhases) return body();
+  /**
+   * Runs a long step (backup, planning, index build, verify, promote): a pause waits for it to end;
+   * its activity's progress reports are taken while it runs.
+   */
+  async function longStep<T>(segment: Segment, body: () => Promise<T>, reports?: StepKind): Promise<T> {
+    tracker.segmentStarted(segment, Date.now());
+    tracker.expectStep(reports ?? null);
+    if (!holdsBetweenPhases) return body().finally(() => tracker.expectStep(null));
     tracker.stepsRunning += 1;
     try {
       return await body();
     } finally {
       tracker.stepsRunning -= 1;
+      tracker.expectStep(null);
       refreshDetails();
     }
   }
@@ -229,19 +258,23 @@ async function migrationPhases(
   }
 
   let planned: { dimension: number; embeddingModel?: string } | undefined;
+  let vectorIndex: VectorIndexType | undefined;
   /** The result of a job that ends before promoting (stopped by the API's step calls, or cancelled). */
   const endedEarly = (
     outcome: 'stopped' | 'cancelled',
     verification?: MigrationResult['verification'],
-  ): MigrationResult => ({
-    outcome,
-    jobId: job.jobId,
-    backupId: tracker.backupId,
-    progress: tracker.progress(Date.now()),
-    source: source ?? { collections: [], absent: [], dimension: 0, dimensionSource: 'none' },
-    ...(verification ? { verification } : {}),
-    notes,
-  });
+  ): MigrationResult => {
+    tracker.ended(Date.now());
+    return {
+      outcome,
+      jobId: job.jobId,
+      backupId: tracker.backupId,
+      progress: tracker.progress(Date.now()),
+      source: source ?? { collections: [], absent: [], dimension: 0, dimensionSource: 'none' },
+      ...(verification ? { verification } : {}),
+      notes,
+    };
+  };
   const stopped = (verification?: MigrationResult['verification']) => endedEarly('stopped', verification);
   const cancelled = async (verification?: MigrationResult['verification']): Promise<MigrationResult> => {
     tracker.errors.push('cancelled by request; staging is kept — run the same command again (or --resume) to continue');
@@ -259,7 +292,16 @@ async function migrationPhases(
     if (!tracker.backupId) {
       await enterPhase(undefined, phaseLabel(n, 'creating backup'));
       tracker.backupId = (
-        await longStep(() => long.backupDatabase({ databasePath: job.databasePath, databaseName: job.databaseName }))
+        await longStep(
+          'backup',
+          () =>
+            long.backupDatabase({
+              databasePath: job.databasePath,
+              databaseName: job.databaseName,
+              reportProgress: true,
+            }),
+          'backup',
+        )
       ).backupId;
     }
     await enterPhase('prepared', phaseLabel(n, `backup ${tracker.backupId}`));
@@ -270,7 +312,7 @@ async function migrationPhases(
   // Phase 2: staging.
   n += 1;
   await enterPhase(undefined, phaseLabel(n, 'planning the source files'));
-  const summary = await longStep(() => long.planSource({ job, batchSize: input.batchSize }));
+  const summary = await longStep('planning', () => long.planSource({ job, batchSize: input.batchSize }));
   source = summary;
   tracker.planned(summary);
   const model = job.embeddingModel ?? summary.embeddingModel;
@@ -283,6 +325,7 @@ async function migrationPhases(
   if (!input.startAt) await stage();
 
   async function stage(): Promise<void> {
+    tracker.segmentStarted('staging', Date.now());
     await enterPhase(undefined, phaseLabel(n, 'preparing staging tables'));
     notes.push(...(await quick.prepareTarget({ ...targetContext, batchSize: input.batchSize })).notes);
 
@@ -338,11 +381,11 @@ async function migrationPhases(
     if (tracker.cancelRequested || (await betweenPhases())) return;
 
     await enterPhase(undefined, phaseLabel(n, 'finishing staging (joins, duplicates)'));
-    const finished = await longStep(() => long.finishStaging(targetContext));
+    const finished = await longStep('staging', () => long.finishStaging(targetContext));
     notes.push(...finished.notes);
     if (await betweenPhases()) return;
     await enterPhase(undefined, phaseLabel(n, 'building indexes'));
-    await longStep(() => long.buildIndexes(targetContext));
+    await longStep('indexBuild', () => long.buildIndexes(targetContext), 'indexes');
     await enterPhase('staged', phaseLabel(n, 'data in staging tables'));
   }
 
@@ -357,11 +400,16 @@ async function migrationPhases(
     // verified by an earlier run of this job
   } else if (!input.skipVerify) {
     await enterPhase(undefined, phaseLabel(n, 'verifying staged data'));
-    verification = await longStep(() => long.verifyStaging({ ...targetContext, expected: summary }));
+    verification = await longStep(
+      'verify',
+      () => long.verifyStaging({ ...targetContext, expected: summary }),
+      'verify',
+    );
     const refused = input.strict ? strictRefusal(verification) : undefined;
     if (refused) verification = { ...verification, passed: false, summary: [...verification.summary, refused] };
     if (!verification.passed) {
       tracker.errors.push(...verification.summary);
+      tracker.ended(Date.now());
       await enterPhase('verification_failed', phaseLabel(n, 'verification failed'));
       return {
         outcome: 'verification_failed',
@@ -386,9 +434,11 @@ async function migrationPhases(
   // Phase 4 (direct: 3): promote, in one transaction; the previous generation is kept for rollback.
   n += 1;
   await enterPhase(undefined, phaseLabel(n, 'promoting staging to production'));
-  const promoted = await longStep(() => long.promote(targetContext));
+  const promoted = await longStep('promote', () => long.promote(targetContext), 'promote');
   notes.push(...promoted.notes);
+  vectorIndex = promoted.vectorIndex;
   if (input.registry) await quick.switchRegistry({ ...input.registry, job, stamp: job.jobId });
+  tracker.ended(Date.now());
   await enterPhase('promoted', phaseLabel(n, 'promoted'), { verificationPassed: !input.skipVerify });
   return {
     outcome: 'promoted',
@@ -398,5 +448,6 @@ async function migrationPhases(
     source: summary,
     ...(verification ? { verification } : {}),
     notes,
+    vectorIndex: promoted.vectorIndex,
   };
 }

@@ -1,5 +1,21 @@
 import type { MigrationPhase } from '../core/state/stateFile';
-import type { CollectionProgress, MigrationProgress, SourceSummary } from '../core/migration/types';
+import { estimatePhases, type PhaseEstimate } from '../core/migration/estimate';
+import { jobRemainingSeconds, type Segment, type SegmentTiming } from '../core/migration/jobEstimate';
+import type {
+  CollectionProgress,
+  MigrationProgress,
+  PhaseTiming,
+  SourceSummary,
+  StepKind,
+  StepProgress,
+} from '../core/migration/types';
+
+/** What decides the job's estimate besides the source: the phases it runs. */
+export interface JobShape {
+  staged: boolean;
+  verify: boolean;
+  vectorIndex: boolean;
+}
 
 /**
  * The migration workflow's state and message handlers, as a plain class: deterministic, no I/O,
@@ -20,10 +36,67 @@ export class MigrationTracker {
   private loadStartedAt: number | undefined;
   private rowsAtLoadStart = 0;
   private lastRowsAt: number | undefined;
+  private stagingStartedAt: number | undefined;
+  private phaseTimings: PhaseTiming[] = [];
+  private segments: SegmentTiming[] = [];
+  private estimate: PhaseEstimate | undefined;
+  /** the long step whose activity may report progress now, and what it last reported */
+  private expectedStep: StepKind | null = null;
+  private stepReport: StepProgress | null = null;
 
-  constructor(readonly jobId: string) {}
+  constructor(
+    readonly jobId: string,
+    private readonly startedAt: number,
+    private readonly shape: JobShape = { staged: true, verify: true, vectorIndex: true },
+  ) {}
+
+  /** The job enters phase `number` ("Phase 2/4: Migrating to staging"): the previous one ends. */
+  phaseStarted(number: number, title: string, now: number): void {
+    const last = this.phaseTimings.at(-1);
+    if (last?.number === number) return;
+    if (last && last.endedAt === null) last.endedAt = now;
+    this.phaseTimings.push({ number, title, startedAt: now, endedAt: null });
+  }
+
+  /** The job ends (promoted, failed verification, cancelled, stopped): its last phase ends. */
+  ended(now: number): void {
+    const last = this.phaseTimings.at(-1);
+    if (last && last.endedAt === null) last.endedAt = now;
+    const segment = this.segments.at(-1);
+    if (segment && segment.endedAt === null) segment.endedAt = now;
+  }
+
+  /** A part of the job with its own estimate begins (the one before it ends). */
+  segmentStarted(segment: Segment, now: number): void {
+    const last = this.segments.at(-1);
+    if (last?.segment === segment) return;
+    if (last && last.endedAt === null) last.endedAt = now;
+    this.segments.push({ segment, startedAt: now, endedAt: null });
+    if (segment === 'staging') this.stagingStartedAt = now;
+  }
+
+  /** A long step starts (its activity's progress reports are taken) or ends (kind null). */
+  expectStep(kind: StepKind | null): void {
+    this.expectedStep = kind;
+    this.stepReport = null;
+  }
+
+  /** A long activity reports its progress; a late report of a step that has ended is dropped. */
+  stepProgress(report: StepProgress): void {
+    if (report.kind === this.expectedStep) this.stepReport = report;
+  }
 
   planned(summary: SourceSummary): void {
+    this.estimate = estimatePhases({
+      bytes: summary.collections.reduce((n, c) => n + c.bytes, 0),
+      rows: summary.collections.reduce((n, c) => n + c.records, 0),
+      vectors: summary.collections.flatMap((c) =>
+        c.dimension !== undefined ? [{ count: c.records, dim: c.dimension }] : [],
+      ),
+      vectorIndex: this.shape.vectorIndex,
+      staged: this.shape.staged,
+      verify: this.shape.verify,
+    });
     this.collections = new Map(
       summary.collections.map((c) => [
         c.collection,
@@ -45,8 +118,9 @@ export class MigrationTracker {
     const c = this.collections.get(collection);
     if (!c) return;
     if (this.loadStartedAt === undefined) {
-      this.loadStartedAt = now;
-      this.rowsAtLoadStart = this.rowsDone;
+      // the rate counts from the start of staging, so the first report already has one
+      this.loadStartedAt = this.stagingStartedAt ?? now;
+      this.rowsAtLoadStart = this.stagingStartedAt !== undefined ? 0 : this.rowsDone;
     }
     c.state = 'loading';
     c.batchesDone += batches;
@@ -115,7 +189,26 @@ export class MigrationTracker {
       etaSeconds: rate > 0 && left > 0 ? Math.ceil(left / rate) : left === 0 ? 0 : null,
       backupId: this.backupId,
       errors: [...this.errors],
+      stepProgress: this.stepReport
+        ? { ...this.stepReport, parts: this.stepReport.parts.map((x) => ({ ...x })) }
+        : null,
+      phases: this.phaseTimings.map((t) => ({ ...t })),
+      elapsedSeconds: Math.max(0, Math.round((now - this.startedAt) / 1000)),
+      jobEtaSeconds: this.jobEta(now, rate),
     };
+  }
+
+  /** Seconds left for the whole job; null before planning has sized it. */
+  private jobEta(now: number, rate: number): number | null {
+    if (!this.estimate) return null;
+    const current = this.segments.at(-1);
+    if (current && current.endedAt !== null) return 0;
+    let currentLeft: number | null = null;
+    const left = this.rowsTotal - this.rowsDone;
+    if (current?.segment === 'staging' && rate > 0) currentLeft = left / rate;
+    const r = this.stepReport;
+    if (r && r.kind !== 'indexes' && r.perSecond && r.perSecond > 0) currentLeft = (r.total - r.done) / r.perSecond;
+    return jobRemainingSeconds(this.estimate, this.segments, currentLeft, now);
   }
 
   /**
@@ -133,8 +226,30 @@ export class MigrationTracker {
     lines.push(
       `phase: ${p.phase} · rows ${p.rowsDone.toLocaleString('en-US')} of ${p.rowsTotal.toLocaleString('en-US')} · ${p.rowsPerSecond.toLocaleString('en-US')} rows/s${p.etaSeconds !== null ? ` · ETA ${p.etaSeconds}s` : ''}`,
     );
+    lines.push('', jobLine(p));
+    if (p.stepProgress) lines.push('', ...stepLines(p.stepProgress));
     if (p.collections.length) lines.push('');
     for (const c of p.collections) lines.push(`- ${c.collection}: ${c.rowsDone} of ${c.records} (${c.state})`);
     return lines.join('\n');
   }
+}
+
+function clock(seconds: number): string {
+  const m = Math.floor(seconds / 60);
+  return m > 0 ? `${m}m${String(seconds % 60).padStart(2, '0')}s` : `${seconds}s`;
+}
+
+function jobLine(p: MigrationProgress): string {
+  return `job: ${clock(p.elapsedSeconds)} elapsed${p.jobEtaSeconds !== null ? ` · about ${clock(p.jobEtaSeconds)} left` : ''}`;
+}
+
+/** The running step in the UI's markdown: its total, then one list item per part (index, table, file). */
+function stepLines(s: StepProgress): string[] {
+  const count = (n: number) => n.toLocaleString('en-US');
+  const pct = s.total > 0 ? ` (${Math.floor((100 * s.done) / s.total)}%)` : '';
+  const head = `${s.kind}: ${s.detail} · ${count(s.done)} of ${count(s.total)} ${s.unit}${pct}`;
+  const parts = s.parts.map(
+    (x) => `- ${x.name}: ${x.state}${x.total > 0 ? ` · ${count(x.done)} of ${count(x.total)}` : ''}`,
+  );
+  return parts.length ? [head, '', ...parts] : [head];
 }

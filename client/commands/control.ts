@@ -6,8 +6,9 @@ import type { MigrationProgress } from '../../core/migration/types';
 import { cancelSignal, pauseSignal, progressQuery, resumeSignal } from '../../workflows/control';
 import { resolveDatabase } from '../database';
 import { UserError } from '../errors';
+import { openPromoted, openResultText, type OpenResult } from '../openResult';
 import { postgresWorkOf, postgresWorkLines, type PostgresWork } from '../postgresWork';
-import { progressLine } from '../progress';
+import { jobTime, phaseLines, progressLine, stepLine } from '../progress';
 import { connectTemporal } from '../temporal';
 import type { CommandIo } from './io';
 
@@ -19,6 +20,8 @@ export interface StatusReport {
   progress: MigrationProgress | null;
   /** the job's PostgreSQL backends at work (null when PostgreSQL could not be asked) */
   postgres: PostgresWork[] | null;
+  /** after a promote: how to open the workspace in LightRAG, and the registry entry */
+  open: OpenResult | null;
 }
 
 async function stateOf(name: string | undefined, dir: string | undefined) {
@@ -44,6 +47,7 @@ export async function statusCommand(
     workflow: null,
     progress: null,
     postgres: null,
+    open: null,
   };
   let described: WorkflowExecutionDescription | undefined;
   if (state?.workflow_id) {
@@ -65,6 +69,7 @@ export async function statusCommand(
     }
   }
   if (state) report.postgres = (await postgresWorkOf(state, described, new CredentialStore())) ?? null;
+  report.open = await openPromoted(db);
   if (!json) {
     io.out(`Database:  ${db.name} (${db.path})\n`);
     if (!state) {
@@ -78,9 +83,10 @@ export async function statusCommand(
     if (state.backup_id) io.out(`Backup:    ${state.backup_id}\n`);
     io.out(`Updated:   ${state.updated_at}\n`);
     if (report.workflow) io.out(`Workflow:  ${report.workflow.status} · ${report.workflow.url}\n`);
-    if (report.progress) io.out(`Progress:\n${progressLine(report.progress)}\n`);
+    if (report.progress) io.out(progressText(report.progress));
     for (const line of postgresWorkLines(report.postgres ?? [])) io.out(`${line}\n`);
     for (const error of state.errors) io.out(`Error:     ${error}\n`);
+    if (report.open) io.out(`\n${openResultText(report.open)}`);
   }
   return report;
 }
@@ -146,4 +152,18 @@ export async function controlCommand(
   } finally {
     await session.close();
   }
+}
+
+/** The job's time, its phases with their durations, staging's rows and the running step, one part per line. */
+function progressText(p: MigrationProgress): string {
+  const lines = [`Time:      ${jobTime(p)}`, ...phaseLines(p, Date.now()).map((l) => `           ${l}`), 'Progress:'];
+  if (p.rowsTotal > 0) lines.push(progressLine(p));
+  if (p.stepProgress) {
+    lines.push(stepLine(p.stepProgress));
+    for (const part of p.stepProgress.parts)
+      lines.push(
+        `     - ${part.name}: ${part.state}${part.total > 0 ? ` · ${part.done.toLocaleString('en-US')}/${part.total.toLocaleString('en-US')}` : ''}`,
+      );
+  }
+  return `${lines.join('\n')}\n`;
 }

@@ -16,6 +16,7 @@ import { UserError } from '../errors';
 import { runMigrationJob, type MigrationRequest, type ResolvedJob } from '../job/migration';
 import { readOnlyPool, resolveTarget } from '../job/target';
 import { banner, closingBanner, formatDuration, PhasePrinter } from '../progress';
+import { openPromoted, openResultText } from '../openResult';
 import { confirm } from '../prompt';
 import { pauseWatcher } from '../watcher';
 import { backupOnlyCommand, listBackupsCommand, rollbackCommand } from './backups';
@@ -403,6 +404,8 @@ export async function migrateCommand(flags: MigrateFlags, io: CommandIo): Promis
     }
   }
   const result = await runMigration(flags, db, io);
+  const open = result.outcome === 'promoted' ? await openPromoted(db) : null;
+  if (open && !flags.json) io.out(`\n${openResultText(open)}`);
   const verification = result.verification
     ? {
         passed: result.verification.passed,
@@ -421,5 +424,6 @@ export async function migrateCommand(flags: MigrateFlags, io: CommandIo): Promis
     collections: result.progress.collections,
     verification,
     notes: result.notes,
+    open,
   };
 }

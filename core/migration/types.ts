@@ -66,10 +66,18 @@ export interface MigrationProgress {
   collections: CollectionProgress[];
   rowsDone: number;
   rowsTotal: number;
+  /** staging rate; 0 until measurable */
   rowsPerSecond: number;
+  /** staging time left */
   etaSeconds: number | null;
   backupId: string | null;
   errors: string[];
+  /** the long step running now (backup, index build, verification, promote), as its activity last reported */
+  stepProgress: StepProgress | null;
+  phases: PhaseTiming[];
+  /** the whole job: time since it started, and the time left (estimated, refined by the rates of this run) */
+  elapsedSeconds: number;
+  jobEtaSeconds: number | null;
 }
 
 /** What the verification of the staged rows found, as the workflow and the CLI see it (no row data). */
@@ -93,4 +101,41 @@ export interface TargetContext {
   job: JobContext;
   dimension: number;
   embeddingModel?: string;
+}
+
+/** The signal a long activity sends its own workflow with its progress (activities do not import workflows/). */
+export const STEP_PROGRESS_SIGNAL = 'stepProgress';
+
+/** Which long step an activity's progress belongs to. */
+export type StepKind = 'backup' | 'indexes' | 'verify' | 'promote';
+
+/** One part of a long step: a file, an index, a table. */
+export interface StepPart {
+  name: string;
+  /** in words: "building index: loading tuples", "done in 12s", "swapped in whole", "rows copied" */
+  state: string;
+  done: number;
+  total: number;
+}
+
+/** How far a long step (backup, index build, verification, promote) is, from the best source it has. */
+export interface StepProgress {
+  kind: StepKind;
+  /** what runs now, e.g. "lightrag_vdb_entity_hnsw_cosine: building index: loading tuples" */
+  detail: string;
+  done: number;
+  total: number;
+  unit: 'bytes' | 'tuples' | 'blocks' | 'batches' | 'tables';
+  /** units per second, measured by the activity; null until measurable */
+  perSecond: number | null;
+  parts: StepPart[];
+}
+
+/** When a phase of the job ran (workflow time, ms since the epoch). */
+export interface PhaseTiming {
+  /** 1-based, as in "Phase 2/4" */
+  number: number;
+  title: string;
+  startedAt: number;
+  endedAt: number | null;
 }

@@ -6,6 +6,7 @@ export * from './staging';
 export * from './loader';
 export * from './finish';
 export * from './indexes';
+export * from './indexProgress';
 export * from './promote';
 export * from './copy/binaryEncoder';
 export type * from './layouts/types';

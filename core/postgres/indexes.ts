@@ -57,6 +57,7 @@ export async function buildIndexes(
   pool: pg.Pool,
   plan: TargetPlan,
   onProgress?: (r: IndexBuildReport) => void,
+  onStart?: (table: string, index: string) => void,
 ): Promise<IndexBuildReport[]> {
   const client = await pool.connect();
   const reports: IndexBuildReport[] = [];
@@ -75,6 +76,7 @@ export async function buildIndexes(
         ])
       ).rowCount! > 0;
     const timed = async (table: string, index: string, sql: string) => {
+      onStart?.(table, index);
       const t0 = performance.now();
       await client.query(sql);
       const r = { table, index, ms: Math.round(performance.now() - t0) };

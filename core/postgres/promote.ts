@@ -130,11 +130,10 @@ export async function promote(
       await c.query('BEGIN');
       const t0 = performance.now();
       try {
-        const result = await promoteTx(c, plan, options.lockTimeoutMs ?? 30_000, stagedRows);
+        const result = await promoteTx(c, plan, options.lockTimeoutMs ?? 30_000, stagedRows, options.onTable);
         await c.query('COMMIT');
         result.transactionMs = Math.round(performance.now() - t0);
         await countPrevious(c, plan, result);
-        for (const t of result.tables) options.onTable?.(t);
         return result;
       } catch (error) {
         await c.query('ROLLBACK').catch(() => undefined);
@@ -182,6 +181,7 @@ async function promoteTx(
   plan: TargetPlan,
   lockTimeoutMs: number,
   stagedRows: Map<string, number>,
+  onTable?: (table: PromotedTable) => void,
 ): Promise<PromoteResult> {
   const ws = plan.options.workspace;
   const S = plan.stagingSchema;
@@ -355,6 +355,7 @@ async function promoteTx(
         state.get(spec.name)!.kind === 'absent',
       ],
     );
+    onTable?.(r);
   }
   const notes = specs.some((s) => s.vector && s.indexes.some((i) => i.vector))
     ? [await ensureIterativeScan(c, qualify(G, SETTINGS_TABLE))]

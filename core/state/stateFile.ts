@@ -40,6 +40,8 @@ export const MigrationStateSchema = z.object({
   layout: z.enum(['lightrag', 'hybridrag']).optional(),
   dimension: z.number().int().positive().optional(),
   embedding_model: z.string().optional(),
+  /** the vector index built (LightRAG's POSTGRES_VECTOR_INDEX_TYPE follows from it) */
+  vector_index: z.enum(['hnsw', 'hnsw_halfvec', 'ivfflat', 'none']).optional(),
   /** batch boundaries (and so the exactly-once markers) depend on it: a resumed job keeps it */
   batch_size: z.number().int().positive().optional(),
 });

@@ -190,9 +190,9 @@ describe('hybridrag backend migrate (real binary, real services)', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("MIGRATION for 'hackrx'");
     expect(run.stdout).toMatch(/Phase 1\/3: Migrating to staging\.\.\.\n(.*\n)*? {3}✓ Data migrated to staging tables/);
-    expect(run.stdout).toMatch(/Phase 2\/3: Verifying staged data\.\.\.\n {3}✓ Verification passed/);
+    expect(run.stdout).toMatch(/Phase 2\/3: Verifying staged data\.\.\.\n(.*\n)*? {3}✓ Verification passed/);
     expect(run.stdout).toMatch(
-      /Phase 3\/3: Promoting staging to production\.\.\.\n {3}✓ Staging tables promoted to production/,
+      /Phase 3\/3: Promoting staging to production\.\.\.\n(.*\n)*? {3}✓ Staging tables promoted to production/,
     );
     expect(run.stdout).toContain('✅ MIGRATION COMPLETED SUCCESSFULLY');
     const expected = manifestCounts(readManifest().find((r) => r.local_folder === FIXTURE)!);

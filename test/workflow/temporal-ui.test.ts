@@ -13,6 +13,9 @@ import {
 } from '../../workflows/migration';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/db';
 import { copyFixture } from '../helpers/fixtures';
+import { generateStore } from '../../core/source/generate';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import { startWorkerProcess, until, type WorkerProcess } from '../helpers/workerProcess';
 
 /**
@@ -146,4 +149,68 @@ describe.skipIf(!executablePath)('Temporal UI (headless chromium)', () => {
       await handle.result();
     }
   });
+
+  it('shows the index build advancing in the current details while it runs', async () => {
+    // 6,000 vectors of 1536 dimensions: an HNSW build of tens of seconds on 2 shared cores
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gen-ui-'));
+    generateStore({
+      out: dir,
+      records: 4000,
+      dim: 1536,
+      era: 'newest',
+      seed: 3,
+      chunkChars: 100,
+      only: ['vdb_chunks.json'],
+    });
+    const input: MigrationInput = {
+      job: {
+        jobId: 'job-ui-index',
+        databaseName: 'gen',
+        databasePath: dir,
+        target: parseConnectionString(db.url).target,
+        workspace: 'ui_index',
+        layout: 'lightrag',
+      },
+      mode: 'direct',
+      batchSize: 1000,
+      skipVerify: true,
+      parallelism: 2,
+      collectionParallelism: 1,
+    };
+    const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', {
+      taskQueue,
+      workflowId: `migrate/ui-index-${taskQueue}`,
+      args: [input],
+    });
+    try {
+      const building = async () => {
+        const s = (await handle.query(progressQuery)).stepProgress;
+        return s?.kind === 'indexes' && /hnsw/.test(s.detail) && s.done > 0;
+      };
+      await until(building, 240_000, 'the vector index build reporting progress', 500);
+      const page = await browser!.newPage();
+      const url = `${inject('temporalUiUrl')}/namespaces/default/workflows/${encodeURIComponent(`migrate/ui-index-${taskQueue}`)}`;
+      const INDEX = /indexes: \S+hnsw\S* on \S+: building index: [^·\n]+ · ([\d,]+) of ([\d,]+) blocks/;
+      const readIndexProgress = async (): Promise<string> => {
+        await page.goto(url);
+        await page.getByText('User Metadata', { exact: true }).click();
+        let found = '';
+        await expect
+          .poll(async () => (found = INDEX.exec(await pageText(page))?.[1] ?? ''), { timeout: 30_000 })
+          .not.toBe('');
+        return found;
+      };
+      const first = await readIndexProgress();
+      let second = first;
+      await expect
+        .poll(async () => (second = await readIndexProgress()), { timeout: 90_000, interval: 2000 })
+        .not.toBe(first);
+      expect(Number(second.replace(/,/g, ''))).toBeGreaterThan(Number(first.replace(/,/g, '')));
+      await page.close();
+    } finally {
+      // the build may have ended and the job with it
+      await handle.signal(cancelSignal).catch(() => undefined);
+      await handle.result().catch(() => undefined);
+    }
+  }, 600_000);
 });

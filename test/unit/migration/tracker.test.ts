@@ -3,7 +3,7 @@ import { progressLine } from '../../../client/progress';
 import { MigrationTracker } from '../../../workflows/tracker';
 
 function tracker(): MigrationTracker {
-  const t = new MigrationTracker('job-1');
+  const t = new MigrationTracker('job-1', 0);
   t.planned({
     collections: ['vdb_chunks', 'vdb_entities', 'text_chunks'].map((collection) => ({
       collection,
