@@ -55,7 +55,7 @@ interface KillPoint {
   step: string;
   /** a row while the statement runs ($1: a LIKE pattern of the step's application_name) */
   inside: string;
-  /** production tables already hold another workspace, so the promote copies rows (minutes at scale) */
+  /** production tables already hold another workspace (shared tables: attach, and graph rows moved) */
   otherWorkspace?: boolean;
 }
 
@@ -81,8 +81,9 @@ const POINTS: KillPoint[] = [
   {
     name: 'during the promote transaction',
     step: 'promote',
-    inside: `SELECT pid FROM pg_stat_activity WHERE application_name LIKE $1 AND state = 'active'
-              AND query ILIKE 'INSERT INTO%vdb_chunks%'`,
+    // vector tables now attach as partitions in milliseconds; the FK-linked graph tables still move
+    // rows: any moment of the open transaction (it has written: backend_xid) is inside the promote
+    inside: `SELECT pid FROM pg_stat_activity WHERE application_name LIKE $1 AND backend_xid IS NOT NULL`,
     otherWorkspace: true,
   },
 ];
@@ -111,7 +112,7 @@ async function maxAttempt(workflowId: string, result: MigrationResult): Promise<
   return max;
 }
 
-/** Production tables holding another workspace's rows, so the promote copies rows into indexed tables. */
+/** Production tables holding another workspace's rows, so the promote works on shared tables. */
 async function seedOtherWorkspace(target: MigrationInput['job']['target'], taskQueue: string): Promise<void> {
   await client.workflow.execute<typeof migrationWorkflow>('migrationWorkflow', {
     taskQueue,
