@@ -43,6 +43,7 @@ import { readBatch, type CollectionName } from '../core/source';
 import { generateStore } from '../core/source/generate';
 import {
   BinaryCopyEncoder,
+  buildIndexes,
   cleanupStaging,
   copyHeader,
   copySql,
@@ -99,9 +100,14 @@ const program = new Command('bench')
     '--worker-node-args <args>',
     'extra node arguments for the worker process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"',
     '',
+  )
+  .option(
+    '--baseline-dist <dir>',
+    "A/B: another build's dist/ (e.g. main's) migrates the same store right before this build, and both are divided by the same floor",
   );
 program.parse();
 const o = program.opts<{
+  baselineDist?: string;
   sizes: string;
   dim: number;
   chunkChars: number;
@@ -489,6 +495,8 @@ async function insertBaseline(
 // ---------------------------------------------------------------- one size
 
 interface SizeResult {
+  /** which build migrated: 'this' (the bench's own dist/) or 'baseline' (--baseline-dist) */
+  build: string;
   size: number;
   /** vector records (chunks, entities, relations) */
   vectors: number;
@@ -502,11 +510,12 @@ interface SizeResult {
   stagingRowsPerSecond: number;
   /** CPU seconds per component during staging */
   stagingCpu: Record<Component, number>;
-  raw?: { seconds: number; rows: number; rowsPerSecond: number };
+  raw?: { seconds: number; rows: number; rowsPerSecond: number; indexSeconds?: number };
   /**
-   * The headline: the whole staged migration over PostgreSQL's own floor for the same rows (the raw
-   * binary COPY measured here + the same index builds the migration ran). Absent without --raw or
-   * an index build.
+   * The headline: the whole staged migration over PostgreSQL's own floor for the same rows: the raw
+   * binary COPY measured here + the same index builds (buildIndexes: keys, indexes, HNSW, ANALYZE)
+   * run on the raw-copied tables right after it, alone on the machine (not the migration's own index
+   * phase, which may overlap other work). Absent without --raw or an index build.
    */
   floorRatio?: number;
   /** worker CPU (user + system) per row during staging, from /proc */
@@ -514,9 +523,47 @@ interface SizeResult {
   insert?: { seconds: number; sampled: number; rowsPerSecond: number; perCollection: Record<string, number> };
 }
 
-async function benchSize(n: number, adminUrl: string, temporal: Client, slots: number): Promise<SizeResult> {
-  const skipIndex = o.skipIndex || (o.indexUpTo !== undefined && n > o.indexUpTo);
+interface Build {
+  label: string;
+  dist: string;
+}
+
+/** Every build measured on one store (the baseline first), then one floor for all of them. */
+async function benchSize(n: number, adminUrl: string, temporal: Client, slots: number): Promise<SizeResult[]> {
   const store = ensureStore(n);
+  const builds: Build[] = [
+    ...(o.baselineDist ? [{ label: 'baseline', dist: path.resolve(o.baselineDist) }] : []),
+    { label: 'this', dist: DIST },
+  ];
+  const results: SizeResult[] = [];
+  let terminated = false;
+  for (const build of builds) {
+    if (builds.length > 1) log(`  --- build ${build.label} (${build.dist}) ---`);
+    const run = await migrate(n, store, build, adminUrl, temporal, slots);
+    results.push(run.result);
+    terminated = run.terminated;
+    cleanStore(store);
+  }
+  await measureFloor(n, store, results, terminated, adminUrl, slots);
+  if (!o.keep) rmSync(store, { recursive: true, force: true });
+  return results;
+}
+
+function cleanStore(store: string): void {
+  for (const f of ['.backups', '.migration_reports', '.migration_plans', '.migration_state.json'])
+    rmSync(path.join(store, f), { recursive: true, force: true });
+}
+
+async function migrate(
+  n: number,
+  store: string,
+  build: Build,
+  adminUrl: string,
+  temporal: Client,
+  slots: number,
+): Promise<{ result: SizeResult; terminated: boolean }> {
+  const DIST = build.dist;
+  const skipIndex = o.skipIndex || (o.indexUpTo !== undefined && n > o.indexUpTo);
   const storeGB =
     JSON.parse(readFileSync(path.join(store, '.bench-store.json'), 'utf8')).files.reduce(
       (s: number, f: { size: number }) => s + f.size,
@@ -626,7 +673,7 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
   worker.child.kill('SIGTERM');
   await Promise.race([worker.exit, new Promise((r) => setTimeout(r, 35_000))]);
   worker.stopPolling();
-  writeFileSync(path.join(ROOT, '.bench', `worker-${n}.log`), `${worker.stdout}${worker.stderr}`);
+  writeFileSync(path.join(ROOT, '.bench', `worker-${n}-${build.label}.log`), `${worker.stdout}${worker.stderr}`);
   // A terminated workflow's index build goes on in its backend until it notices the client is
   // gone: stop it, or it would compete with the raw COPY measured next.
   await terminateBackends(adminUrl);
@@ -637,6 +684,7 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
   phases.rows = src.collections.reduce((s, c) => s + c.records, 0);
   const vectors = src.collections.filter((c) => c.collection.startsWith('vdb_')).reduce((s, c) => s + c.records, 0);
   const result: SizeResult = {
+    build: build.label,
     size: n,
     vectors,
     rows: phases.rows,
@@ -652,9 +700,24 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
   };
   result.workerCpuPerRowUs = (result.stagingCpu.worker / phases.rows) * 1e6;
   log(
-    `  migration ${outcome}: staging ${phases.staging.toFixed(1)} s = ${fmt(result.stagingRowsPerSecond)} rows/s; worker ${result.workerPeakMB.toFixed(0)} MB, CLI ${result.cliPeakMB.toFixed(0)} MB`,
+    `  migration ${outcome}: total ${phases.total.toFixed(1)} s, staging ${phases.staging.toFixed(1)} s = ${fmt(result.stagingRowsPerSecond)} rows/s; worker CPU ${result.workerCpuPerRowUs.toFixed(1)} µs/row; worker ${result.workerPeakMB.toFixed(0)} MB, CLI ${result.cliPeakMB.toFixed(0)} MB`,
   );
+  return { result, terminated };
+}
 
+/** The floor (raw COPY + the same index builds) and the INSERT baseline, measured once per size for every build's result. */
+async function measureFloor(
+  n: number,
+  store: string,
+  results: SizeResult[],
+  terminated: boolean,
+  adminUrl: string,
+  slots: number,
+): Promise<void> {
+  const url = withDb(adminUrl, BENCH_DB);
+  const src = await sourceBatches(store);
+  const result = results[results.length - 1]!;
+  const phases = result.phases;
   // the limit and the baseline, in staging schemas of the same database (production tables of the migration stay)
   const pool = new pg.Pool({ connectionString: url, max: Math.max(2, slots) });
   const concurrency = Math.min(slots, o.parallelism * COLLECTION_PARALLELISM);
@@ -678,7 +741,22 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
       const r = await rawCopy(pool, plan, src.collections, concurrency);
       result.raw = { ...r, rowsPerSecond: r.rows / r.seconds };
       log(`  raw COPY ${r.rows} rows in ${r.seconds.toFixed(1)} s = ${fmt(result.raw.rowsPerSecond)} rows/s`);
-      if (phases.indexes !== undefined) result.floorRatio = phases.total / (r.seconds + phases.indexes);
+      if (phases.indexes !== undefined) {
+        log(`  the same index builds on the raw-copied tables …`);
+        const t0 = performance.now();
+        await buildIndexes(pool, plan);
+        const indexSeconds = (performance.now() - t0) / 1000;
+        result.raw.indexSeconds = indexSeconds;
+        const floor = r.seconds + indexSeconds;
+        log(
+          `  floor: raw COPY ${r.seconds.toFixed(1)} s + index builds ${indexSeconds.toFixed(1)} s = ${floor.toFixed(1)} s`,
+        );
+        for (const x of results) {
+          x.raw = result.raw;
+          if (x.phases.indexes !== undefined) x.floorRatio = x.phases.total / floor;
+          log(`  ${x.build}: migration ${x.phases.total.toFixed(1)} s = ${x.floorRatio?.toFixed(2)} × floor`);
+        }
+      } else for (const x of results) x.raw = result.raw;
       await cleanupStaging(pool, plan, { dropPreviousGeneration: true }).catch(() => undefined);
     }
     if (o.insert) {
@@ -704,14 +782,12 @@ async function benchSize(n: number, adminUrl: string, temporal: Client, slots: n
   } finally {
     await pool.end();
   }
-  if (!o.keep) rmSync(store, { recursive: true, force: true });
-  else
-    for (const f of ['.backups', '.migration_reports', '.migration_plans', '.migration_state.json'])
-      rmSync(path.join(store, f), { recursive: true, force: true });
-  return result;
+  for (const x of results) if (result.insert) x.insert = result.insert;
+  log(`  (size ${fmt(n)} done)`);
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
+const sizeCell = (r: SizeResult) => (o.baselineDist ? `${fmt(r.size)} (${r.build})` : fmt(r.size));
 const s1 = (n: number | undefined) => (n === undefined ? '–' : n.toFixed(1));
 
 /** The Temporal server's share of all CPU time spent during staging. */
@@ -721,7 +797,7 @@ const temporalShare = (c: Record<Component, number>) =>
 function report(results: SizeResult[], slots: number): string {
   const lines: string[] = [];
   for (const r of results) {
-    lines.push(`${fmt(r.size)} chunks (${fmt(r.rows)} rows):`);
+    lines.push(`${fmt(r.size)} chunks (${fmt(r.rows)} rows)${o.baselineDist ? `, build ${r.build}` : ''}:`);
     if (r.floorRatio !== undefined) lines.push(`ratio to PostgreSQL floor: ${r.floorRatio.toFixed(2)}`);
     lines.push(`worker CPU per row: ${r.workerCpuPerRowUs.toFixed(0)} µs`);
   }
@@ -765,7 +841,7 @@ function report(results: SizeResult[], slots: number): string {
     results.map((r) => {
       const p = r.phases;
       return [
-        fmt(r.size),
+        sizeCell(r),
         fmt(r.vectors),
         fmt(r.rows),
         r.storeGB.toFixed(2),
@@ -804,7 +880,7 @@ function report(results: SizeResult[], slots: number): string {
     results.map((r) => {
       const p = r.phases;
       return [
-        fmt(r.size),
+        sizeCell(r),
         r.outcome,
         ((p.staging / r.rows) * 1e6).toFixed(1),
         ((p.total / r.rows) * 1e6).toFixed(1),
@@ -823,7 +899,7 @@ function report(results: SizeResult[], slots: number): string {
     results.map((r) => {
       const c = r.stagingCpu;
       return [
-        fmt(r.size),
+        sizeCell(r),
         s1(r.phases.staging),
         s1(c.worker),
         s1(c.postgres),
@@ -872,7 +948,7 @@ async function main(): Promise<void> {
   try {
     for (const n of sizes) {
       log(`=== ${fmt(n)} chunks ===`);
-      results.push(await benchSize(n, adminUrl, temporal, slots));
+      results.push(...(await benchSize(n, adminUrl, temporal, slots)));
       if (o.json)
         writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), options: o, slots, results }, null, 2));
     }
