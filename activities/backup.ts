@@ -33,7 +33,7 @@ function withFileProgress<T>(
 
 export function createBackupActivities({ pools }: BackupActivityDependencies) {
   return {
-    /** Phase 1: a streaming tar.gz of the database's data files, with per-file sha256. */
+    /** Phase 1: a streaming tar (plain by default) of the database's data files, with per-file sha256. */
     async backupDatabase(input: {
       databasePath: string;
       databaseName: string;

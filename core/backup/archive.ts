@@ -20,7 +20,7 @@ import {
 } from './errors';
 import { isSafeDataPath } from './files';
 import { abortedError } from './fsutil';
-import type { BackupFile, BackupMeta } from './meta';
+import { codecOf, type BackupFile, type BackupMeta } from './meta';
 import { archivePath } from './naming';
 import { Tripwire } from './tripwire';
 
@@ -35,7 +35,7 @@ export interface FileSink {
 }
 
 export interface ArchiveProgress {
-  /** compressed bytes read */
+  /** archive bytes read (compressed when the archive is) */
   bytesDone: number;
   bytesTotal: number;
 }
@@ -61,7 +61,8 @@ const KIND: Record<string, string> = {
 
 export async function readArchive(root: string, meta: BackupMeta, options: ReadArchiveOptions = {}): Promise<void> {
   const id = meta.id;
-  const file = archivePath(root, id);
+  const codec = codecOf(meta);
+  const file = archivePath(root, id, codec);
   const stat = await fsp.stat(file).catch(() => undefined);
   if (!stat?.isFile())
     throw new BackupNotFoundError(
@@ -186,22 +187,20 @@ export async function readArchive(root: string, meta: BackupMeta, options: ReadA
   });
 
   try {
-    await pipeline(
-      createReadStream(file, { highWaterMark: CHUNK }),
-      tap,
-      zlib.createGunzip(),
-      async (source: AsyncIterable<Buffer>) => {
-        for await (const chunk of source) {
-          // Tripped here rather than thrown: pipeline() would report its own AbortError instead.
-          if (options.signal?.aborted) failure.trip(abortedError(`Reading backup ${id}`));
-          failure.check();
-          if (!parser.write(chunk)) await failure.wait(parser, 'drain');
-        }
-        const parsed = failure.wait(parser, 'end');
-        parser.end();
-        await parsed;
-      },
-    );
+    const consume = async (source: AsyncIterable<Buffer>) => {
+      for await (const chunk of source) {
+        // Tripped here rather than thrown: pipeline() would report its own AbortError instead.
+        if (options.signal?.aborted) failure.trip(abortedError(`Reading backup ${id}`));
+        failure.check();
+        if (!parser.write(chunk)) await failure.wait(parser, 'drain');
+      }
+      const parsed = failure.wait(parser, 'end');
+      parser.end();
+      await parsed;
+    };
+    const input = createReadStream(file, { highWaterMark: CHUNK });
+    if (codec === 'gzip') await pipeline(input, tap, zlib.createGunzip(), consume);
+    else await pipeline(input, tap, consume);
     await Promise.all(handlers);
   } catch (error) {
     failure.trip(classify(error));

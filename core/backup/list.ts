@@ -4,8 +4,9 @@ import path from 'node:path';
 import { asBackupError, BackupError } from './errors';
 import { readMeta } from './meta';
 import {
-  ARCHIVE_SUFFIX,
+  archiveName,
   archivePath,
+  BACKUP_CODECS,
   assertDatabaseName,
   backupsDir,
   compareNewestFirst,
@@ -23,9 +24,9 @@ export interface BackupInfo {
   fileCount: number;
   /** bytes of the backed-up files */
   totalSize: number;
-  /** bytes of the .tar.gz on disk */
+  /** bytes of the archive on disk */
   archiveSize: number;
-  /** the .tar.gz */
+  /** the .tar or .tar.gz */
   path: string;
   metaPath: string;
   /** set when the meta file is damaged: the backup is listed (and counted by retention) but cannot be restored */
@@ -46,7 +47,8 @@ export async function listBackupIds(dbPath: string, database: string): Promise<P
   for (const name of names) {
     if (!name.endsWith(META_SUFFIX)) continue;
     const parsed = parseBackupId(name.slice(0, -META_SUFFIX.length));
-    if (parsed?.database === database && present.has(`${parsed.id}${ARCHIVE_SUFFIX}`)) ids.push(parsed);
+    if (parsed?.database === database && BACKUP_CODECS.some((c) => present.has(archiveName(parsed.id, c))))
+      ids.push(parsed);
   }
   return ids.sort(compareNewestFirst);
 }
@@ -78,13 +80,17 @@ export async function listBackups(dbPath: string, database: string): Promise<Bac
 async function collect(root: string, database: string): Promise<BackupInfo[]> {
   const result: BackupInfo[] = [];
   for (const parsed of await listBackupIds(root, database)) {
-    const file = archivePath(root, parsed.id);
-    let archiveSize: number;
-    try {
-      archiveSize = (await fsp.stat(file)).size;
-    } catch {
-      continue; // removed since readdir (e.g. by a concurrent prune)
+    let file = '';
+    let archiveSize = -1;
+    for (const codec of BACKUP_CODECS) {
+      file = archivePath(root, parsed.id, codec);
+      const st = await fsp.stat(file).catch(() => undefined);
+      if (st) {
+        archiveSize = st.size;
+        break;
+      }
     }
+    if (archiveSize < 0) continue; // removed since readdir (e.g. by a concurrent prune)
     const base = { id: parsed.id, database, path: file, metaPath: metaPath(root, parsed.id), archiveSize };
     try {
       const meta = await readMeta(root, parsed.id);

@@ -6,7 +6,7 @@ import { promises as fsp } from 'node:fs';
 import { z } from 'zod';
 import { InvalidBackupMetaError } from './errors';
 import { isSafeDataPath } from './files';
-import { ARCHIVE_SUFFIX, metaPath, parseBackupId } from './naming';
+import { archiveName, metaPath, parseBackupId, type BackupCodec } from './naming';
 
 export const BACKUP_FORMAT = 'hybridrag-backup/1';
 
@@ -36,14 +36,20 @@ export const BackupMetaSchema = z
     file_count: Size,
     total_size: Size,
     files: z.array(BackupFileSchema),
-    archive: z.object({ file: z.string(), size: Size, sha256: Sha256 }),
+    archive: z.object({
+      file: z.string(),
+      size: Size,
+      sha256: Sha256,
+      /** how the tar stream is stored; absent in backups made before it was recorded, which are all gzip */
+      codec: z.enum(['gzip', 'none']).optional(),
+    }),
   })
   .superRefine((meta, ctx) => {
     const parsed = parseBackupId(meta.id);
     if (!parsed || parsed.database !== meta.database)
       ctx.addIssue({ code: 'custom', message: `id ${meta.id} does not belong to database ${meta.database}` });
-    if (meta.archive.file !== `${meta.id}${ARCHIVE_SUFFIX}`)
-      ctx.addIssue({ code: 'custom', message: `archive.file must be ${meta.id}${ARCHIVE_SUFFIX}` });
+    const file = archiveName(meta.id, meta.archive.codec ?? 'gzip');
+    if (meta.archive.file !== file) ctx.addIssue({ code: 'custom', message: `archive.file must be ${file}` });
     if (meta.file_count !== meta.files.length)
       ctx.addIssue({ code: 'custom', message: `file_count ${meta.file_count} != ${meta.files.length} files listed` });
     const total = meta.files.reduce((sum, f) => sum + f.size, 0);
@@ -53,6 +59,11 @@ export const BackupMetaSchema = z
       ctx.addIssue({ code: 'custom', message: 'a file is listed twice' });
   });
 export type BackupMeta = z.infer<typeof BackupMetaSchema>;
+
+/** How the backup's archive is stored (gzip when the meta predates the field). */
+export function codecOf(meta: BackupMeta): BackupCodec {
+  return meta.archive.codec ?? 'gzip';
+}
 
 /** Reads and validates the meta file of `id`; a missing file is reported as `undefined`. */
 export async function readMeta(dbPath: string, id: string): Promise<BackupMeta | undefined> {

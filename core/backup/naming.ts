@@ -7,7 +7,12 @@ import { InvalidBackupIdError, InvalidDatabaseNameError } from './errors';
 
 export const BACKUPS_DIR = '.backups';
 export const REPORTS_DIR = '.migration_reports';
+/** How the tar stream is stored: gzip members (`.tar.gz`) or plain (`.tar`); see create.ts for the measured choice. */
+export type BackupCodec = 'gzip' | 'none';
+export const BACKUP_CODECS: readonly BackupCodec[] = ['none', 'gzip'];
+/** The compressed archive's suffix (backups made before the codec was recorded are all gzip). */
 export const ARCHIVE_SUFFIX = '.tar.gz';
+export const ARCHIVE_SUFFIXES: Record<BackupCodec, string> = { gzip: ARCHIVE_SUFFIX, none: '.tar' };
 export const META_SUFFIX = '.meta.json';
 export const PARTIAL_SUFFIX = '.partial';
 export const RESTORE_DIR_PREFIX = '.restore-';
@@ -98,8 +103,18 @@ export function backupsDir(dbPath: string): string {
   return path.join(dbPath, BACKUPS_DIR);
 }
 
-export function archivePath(dbPath: string, id: string): string {
-  return path.join(backupsDir(dbPath), `${id}${ARCHIVE_SUFFIX}`);
+/** `{id}.tar.gz` or `{id}.tar` */
+export function archiveName(id: string, codec: BackupCodec = 'gzip'): string {
+  return `${id}${ARCHIVE_SUFFIXES[codec]}`;
+}
+
+export function archivePath(dbPath: string, id: string, codec: BackupCodec = 'gzip'): string {
+  return path.join(backupsDir(dbPath), archiveName(id, codec));
+}
+
+/** Every archive name a backup id may have on disk (one per codec). */
+export function archivePaths(dbPath: string, id: string): string[] {
+  return BACKUP_CODECS.map((c) => archivePath(dbPath, id, c));
 }
 
 export function metaPath(dbPath: string, id: string): string {

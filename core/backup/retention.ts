@@ -3,7 +3,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { BackupIoError, errnoOf } from './errors';
 import { listBackupIds } from './list';
-import { archivePath, assertDatabaseName, backupsDir, metaPath } from './naming';
+import { archivePaths, assertDatabaseName, backupsDir, metaPath } from './naming';
 import { fsyncDir } from './fsutil';
 
 export const DEFAULT_KEEP = 3;
@@ -23,7 +23,7 @@ export async function pruneBackups(
   for (const { id } of doomed) {
     // The meta file goes first: without it the backup is no longer listed, so a crash between
     // the two deletions never leaves a listed backup without its archive.
-    for (const file of [metaPath(root, id), archivePath(root, id)]) {
+    for (const file of [metaPath(root, id), ...archivePaths(root, id)]) {
       try {
         await fsp.rm(file, { force: true });
       } catch (error) {

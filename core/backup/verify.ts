@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { readArchive, type ArchiveProgress } from './archive';
 import { asBackupError, BackupNotFoundError } from './errors';
-import { readMeta, type BackupMeta } from './meta';
+import { codecOf, readMeta, type BackupMeta } from './meta';
 import { archivePath, assertBackupId, metaPath } from './naming';
 
 export interface VerifyBackupOptions {
@@ -35,5 +35,5 @@ export async function verifyBackup(
     );
   }
   await readArchive(root, meta, options);
-  return { meta, archivePath: archivePath(root, backupId), metaPath: metaPath(root, backupId) };
+  return { meta, archivePath: archivePath(root, backupId, codecOf(meta)), metaPath: metaPath(root, backupId) };
 }

@@ -51,7 +51,7 @@ describe('backup folder faults', () => {
     expectOneLineError(run, /space|disk|ENOSPC|full/i);
     expect(snapshot(dir)).toEqual(before);
     const left = existsSync(path.join(dir, '.backups')) ? readdirSync(path.join(dir, '.backups')) : [];
-    expect(left.filter((n) => n.endsWith('.tar.gz') || n.endsWith('.meta.json'))).toEqual([]);
+    expect(left.filter((n) => /\.tar(\.gz)?(\.partial)?$/.test(n) || n.endsWith('.meta.json'))).toEqual([]);
     const list = await hybridrag(['backend', 'migrate', '--path', dir, '--list-backups', '--json']);
     expect(list.code).toBe(0);
     expect((JSON.parse(list.stdout) as { backups: unknown[] }).backups).toEqual([]);

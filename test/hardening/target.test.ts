@@ -236,7 +236,7 @@ describe('secrets and file modes', () => {
       .filter((e) => e.isFile())
       .map((e) => path.join(e.parentPath, e.name));
     const written = files.filter((f) => /\.migration_state\.json$|\.migration_reports\/|\.backups\//.test(f));
-    expect(written.some((f) => f.endsWith('.tar.gz'))).toBe(true);
+    expect(written.some((f) => /\.tar(\.gz)?$/.test(f))).toBe(true);
     expect(written.some((f) => f.endsWith('.meta.json'))).toBe(true);
     expect(written.some((f) => f.includes('.migration_reports'))).toBe(true);
     for (const f of [

@@ -44,7 +44,7 @@ describe('a backup killed half-way', () => {
 
     const result = await createBackup(db, 'crash');
     expect(result.removedPartials.map((p) => path.basename(p)).sort()).toEqual(left);
-    expect(backupsOf(db)).toEqual([`${result.id}.meta.json`, `${result.id}.tar.gz`]);
+    expect(backupsOf(db)).toEqual([`${result.id}.meta.json`, `${result.id}.tar`]);
     expect((await listBackups(db, 'crash')).map((b) => b.id)).toEqual([result.id]);
   });
 

@@ -6,6 +6,7 @@ import {
   BackupAbortedError,
   BackupMetaSchema,
   createBackup,
+  DEFAULT_BACKUP_CODEC,
   formatBackupTable,
   InsufficientSpaceError,
   InvalidBackupIdError,
@@ -48,7 +49,7 @@ describe('createBackup → listBackups → restoreBackup', () => {
     expect(result.id).toBe('teach_20251219_213814');
     expect(result.attempts).toBe(1);
     const backups = path.join(db, '.backups');
-    expect(readdirSync(backups).sort()).toEqual(['teach_20251219_213814.meta.json', 'teach_20251219_213814.tar.gz']);
+    expect(readdirSync(backups).sort()).toEqual(['teach_20251219_213814.meta.json', 'teach_20251219_213814.tar']);
     expect(modeOf(backups)).toBe(0o700);
     expect(modeOf(result.archivePath)).toBe(0o600);
     expect(modeOf(result.metaPath)).toBe(0o600);
@@ -120,6 +121,47 @@ describe('createBackup → listBackups → restoreBackup', () => {
     );
     expect(readdirSync(db).filter((n) => n.startsWith('.restore-'))).toEqual([]);
     expect(existsSync(path.join(backups, 'restore.lock'))).toBe(false);
+  });
+
+  it('writes plain .tar by default and .tar.gz on request; restores both, also a meta from before the codec was recorded', async () => {
+    const db = fixture(SMALL);
+    const original = dataSnapshot(db);
+    const plain = await createBackup(db, 'codecs', { now: at(1) });
+    const gz = await createBackup(db, 'codecs', { now: at(2), codec: 'gzip' });
+    expect(DEFAULT_BACKUP_CODEC).toBe('none');
+    expect(path.basename(plain.archivePath)).toBe(`${plain.id}.tar`);
+    expect(plain.meta.archive).toMatchObject({ file: `${plain.id}.tar`, codec: 'none' });
+    expect(path.basename(gz.archivePath)).toBe(`${gz.id}.tar.gz`);
+    expect(gz.meta.archive).toMatchObject({ file: `${gz.id}.tar.gz`, codec: 'gzip' });
+    expect(readFileSync(gz.archivePath).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    // the plain archive is a tar a standard reader opens, holding the files' exact bytes
+    const entries: string[] = [];
+    await tarList({ file: plain.archivePath, onReadEntry: (e) => entries.push(e.path) });
+    expect(entries.sort()).toEqual(plain.meta.files.map((f) => f.path).sort());
+
+    // a meta written before the codec field existed (gzip implied) still validates and restores
+    const legacy = JSON.parse(readFileSync(gz.metaPath, 'utf8')) as { archive: Record<string, unknown> };
+    delete legacy.archive.codec;
+    writeFileSync(gz.metaPath, JSON.stringify(legacy));
+    // a meta claiming the wrong codec for its file name is refused
+    const wrong = JSON.parse(readFileSync(plain.metaPath, 'utf8')) as { archive: Record<string, unknown> };
+    expect(BackupMetaSchema.safeParse({ ...wrong, archive: { ...wrong.archive, codec: 'gzip' } }).success).toBe(false);
+
+    expect((await listBackups(db, 'codecs')).map((b) => [b.id, b.path])).toEqual([
+      [gz.id, gz.archivePath],
+      [plain.id, plain.archivePath],
+    ]);
+    for (const b of [gz, plain]) {
+      await verifyBackup(db, b.id);
+      writeFileSync(path.join(db, 'kv_store_full_docs.json'), '{"changed": true}');
+      await restoreBackup(db, b.id);
+      expect(dataSnapshot(db)).toEqual(original);
+    }
+    // retention removes either kind of archive
+    await createBackup(db, 'codecs', { now: at(3), keep: 4 });
+    await createBackup(db, 'codecs', { now: at(4), keep: 4 });
+    expect((await pruneBackups(db, 'codecs', { keep: 2 })).sort()).toEqual([gz.id, plain.id].sort());
+    expect(existsSync(gz.archivePath) || existsSync(plain.archivePath)).toBe(false);
   });
 
   it('names two backups taken in the same second apart, also when they run at once', async () => {

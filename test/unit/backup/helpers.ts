@@ -87,8 +87,8 @@ export interface RawEntry {
   typeflag?: string;
 }
 
-/** A .tar.gz built entry by entry (tar's Header encodes each header), for archives tar would not write. */
-export function craftTarGz(entries: RawEntry[]): Buffer {
+/** A .tar.gz (or plain .tar) built entry by entry (tar's Header encodes each header), for archives tar would not write. */
+export function craftTarGz(entries: RawEntry[], gzip = true): Buffer {
   const blocks: Buffer[] = [];
   for (const e of entries) {
     const data = e.data ?? Buffer.alloc(0);
@@ -114,7 +114,7 @@ export function craftTarGz(entries: RawEntry[]): Buffer {
     }
   }
   blocks.push(Buffer.alloc(1024));
-  return zlib.gzipSync(Buffer.concat(blocks));
+  return gzip ? zlib.gzipSync(Buffer.concat(blocks)) : Buffer.concat(blocks);
 }
 
 let childBundle: Promise<string> | undefined;
