@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import type { CollectionPlan } from '../source/plan';
 import type { CollectionName } from '../source/records';
-import type { CollectionMapping } from '../postgres/layouts/types';
+import type { CollectionMapping, TableSpec } from '../postgres/layouts/types';
 import { productionTable, rejectTable, stagingTable, type TargetPlan } from '../postgres/plan';
 import {
   BUCKET_SQL,
@@ -49,7 +49,16 @@ export interface VerifyOptions {
   resolveTable?: (table: string) => string;
   /** table of finishStaging's duplicate report (default: the staging schema's `_rejects`; null: none) */
   rejectsTable?: string | null;
+  /** tables verified at once (default DEFAULT_VERIFY_CONCURRENCY) */
+  concurrency?: number;
 }
+
+/**
+ * Tables verified at once. One table's source pass keeps one core busy (reading, parsing and
+ * digesting the file) while PostgreSQL digests its side; two at a time keep both cores of the bench
+ * machine busy (measured in docs/benchmarks.md). Each holds one source batch and its sample.
+ */
+export const DEFAULT_VERIFY_CONCURRENCY = 2;
 
 export interface VerifySource {
   collection: CollectionName;
@@ -102,8 +111,33 @@ export async function verifyTables(
     pool,
     options.rejectsTable === undefined ? rejectTable(plan) : options.rejectsTable,
   );
-  const collections: CollectionVerification[] = [];
-  for (const spec of plan.layout.tables) {
+  // Tables are verified `concurrency` at a time, the largest source first (its source pass is the
+  // longest); the report keeps the layout's table order.
+  const bytesOf = (spec: TableSpec) =>
+    sources
+      .filter((s) => plan.layout.collections[s.collection]?.table === spec.name)
+      .reduce((n, s) => n + s.plan.size, 0);
+  const order = plan.layout.tables.map((spec, i) => ({ spec, i, bytes: bytesOf(spec) }));
+  order.sort((a, b) => b.bytes - a.bytes || a.i - b.i);
+  const perTable: CollectionVerification[][] = plan.layout.tables.map(() => []);
+  let next = 0;
+  const failures: unknown[] = [];
+  const lane = async (): Promise<void> => {
+    while (next < order.length && failures.length === 0) {
+      const { spec, i } = order[next++]!;
+      try {
+        perTable[i] = await verifyOneTable(spec);
+      } catch (error) {
+        failures.push(error); // the other lanes finish their table and stop
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? DEFAULT_VERIFY_CONCURRENCY) }, lane));
+  if (failures.length > 0) throw failures[0];
+  const collections = perTable.flat();
+
+  async function verifyOneTable(spec: TableSpec): Promise<CollectionVerification[]> {
+    const collections: CollectionVerification[] = [];
     options.signal?.throwIfAborted();
     const table = resolve(spec.name);
     const halfvec = spec.vector ? await isHalfvec(pool, table, spec.vector.column) : false;
@@ -232,6 +266,7 @@ export async function verifyTables(
         coverage: `${coverageText(vt)}; the source has no file for this collection`,
       });
     }
+    return collections;
   }
   return {
     passed: collections.every((c) => c.passed),
