@@ -304,6 +304,8 @@ interface Phases {
   /** load activities (each loads a range of consecutive batches) */
   loadActivities: number;
   batchMedianMs: number;
+  /** each long activity's window (scheduled → completed), server clock (ms since the epoch) */
+  windows: Record<string, { from: number; to: number }>;
   /** staging window, server clock (ms since the epoch) */
   stagingFrom: number;
   stagingTo: number;
@@ -337,7 +339,13 @@ async function phasesOf(client: Client, workflowId: string, runId: string, slots
   const concurrency = Math.min(slots, o.parallelism * COLLECTION_PARALLELISM);
   const start = evs[0]!.time;
   const end = evs[evs.length - 1]!.time;
+  const windows: Phases['windows'] = {};
+  for (const name of ['backupDatabase', 'planSource', 'finishStaging', 'buildIndexes', 'verifyStaging', 'promote']) {
+    const a = acts.find((x) => x.name === name);
+    if (a?.completed) windows[name] = { from: a.scheduled, to: a.completed };
+  }
   return {
+    windows,
     backup: span('backupDatabase'),
     plan: span('planSource'),
     staging: (stagingEnd - prepare.scheduled) / 1000,
@@ -510,6 +518,8 @@ interface SizeResult {
   stagingRowsPerSecond: number;
   /** CPU seconds per component during staging */
   stagingCpu: Record<Component, number>;
+  /** CPU seconds per component during each long activity (backupDatabase, buildIndexes, verifyStaging, …) */
+  phaseCpu: Record<string, Record<Component, number>>;
   raw?: { seconds: number; rows: number; rowsPerSecond: number; indexSeconds?: number };
   /**
    * The headline: the whole staged migration over PostgreSQL's own floor for the same rows: the raw
@@ -576,7 +586,7 @@ async function migrate(
   // the worker, a separate process
   let ready!: () => void;
   const polling = new Promise<void>((r) => (ready = r));
-  const cpu = new CpuSampler({});
+  const cpu = new CpuSampler({}, BENCH_DB);
   cpu.start();
   const worker = watch(
     [...o.workerNodeArgs.split(/\s+/).filter(Boolean), path.join(DIST, 'workers/main.js')],
@@ -696,6 +706,7 @@ async function migrate(
     cliPeakMB: cli.peakKb / 1024,
     stagingRowsPerSecond: phases.rows / phases.staging,
     stagingCpu: cpu.between(phases.stagingFrom, phases.stagingTo),
+    phaseCpu: Object.fromEntries(Object.entries(phases.windows).map(([k, w]) => [k, cpu.between(w.from, w.to)])),
     workerCpuPerRowUs: 0,
   };
   result.workerCpuPerRowUs = (result.stagingCpu.worker / phases.rows) * 1e6;
@@ -909,6 +920,25 @@ function report(results: SizeResult[], slots: number): string {
         `${(temporalShare(c) * 100).toFixed(1)} %`,
       ];
     }),
+  );
+  lines.push('', 'CPU seconds by process during the other phases (wall s in brackets; 2 cores):', '');
+  table(
+    ['size', 'phase', 'wall s', 'worker', 'PostgreSQL', 'Temporal server', 'CLI', 'other'],
+    results.flatMap((r) =>
+      Object.entries(r.phaseCpu).map(([k, c]) => {
+        const w = r.phases.windows[k]!;
+        return [
+          sizeCell(r),
+          k,
+          s1((w.to - w.from) / 1000),
+          s1(c.worker),
+          s1(c.postgres),
+          s1(c.temporal),
+          s1(c.cli),
+          s1(c.other),
+        ];
+      }),
+    ),
   );
   const first = results[0]!;
   const last = results[results.length - 1]!;

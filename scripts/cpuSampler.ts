@@ -14,7 +14,15 @@ export class CpuSampler {
   readonly samples: { at: number; ms: Record<Component, number> }[] = [];
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly pids: { worker?: number; cli?: number }) {}
+  /**
+   * @param database when set, PostgreSQL backends of other databases (their command line names the
+   * database) count as 'other': someone else's tests on the same server are not this run's work.
+   * Background processes and parallel workers (no database in their title) stay 'postgres'.
+   */
+  constructor(
+    private readonly pids: { worker?: number; cli?: number },
+    private readonly database?: string,
+  ) {}
 
   start(): void {
     this.sample();
@@ -51,7 +59,11 @@ export class CpuSampler {
     } catch {
       return null;
     }
-    if (/^postgres|postgresql\/\d+\/bin\/postgres/.test(cmd)) return 'postgres';
+    if (/^postgres|postgresql\/\d+\/bin\/postgres/.test(cmd)) {
+      // a backend of another database on the same server (someone else's tests) is not this run's
+      const backend = /^postgres: \S+ (\S+) /.exec(cmd);
+      return backend && this.database && backend[1] !== this.database ? 'other' : 'postgres';
+    }
     if (/temporal.*server start-dev/.test(cmd)) return 'temporal';
     return cmd ? 'other' : null;
   }
