@@ -286,11 +286,19 @@ async function migrationPhases(
   let n = 0;
 
   // Phase 1: backup (staged only; kept from an earlier run of the same job).
+  let planning: Promise<SourceSummary> | undefined;
   if (input.mode === 'staged') {
     n += 1;
     tracker.backupId = input.existingBackupId ?? null;
     if (!tracker.backupId) {
       await enterPhase(undefined, phaseLabel(n, 'creating backup'));
+      // The planning pass reads the files the backup reads and neither writes them (plans go to
+      // .migration_plans, which is not backed up): it runs alongside, so the backup's reading and
+      // the planner's scanning share the time. Its result is taken after the backup, as before.
+      if (input.stopAfter !== 'prepared' && patched('plan-during-backup')) {
+        planning = long.planSource({ job, batchSize: input.batchSize });
+        planning.catch(() => undefined); // observed below; a failed backup ends the job first
+      }
       tracker.backupId = (
         await longStep(
           'backup',
@@ -312,7 +320,7 @@ async function migrationPhases(
   // Phase 2: staging.
   n += 1;
   await enterPhase(undefined, phaseLabel(n, 'planning the source files'));
-  const summary = await longStep('planning', () => long.planSource({ job, batchSize: input.batchSize }));
+  const summary = await longStep('planning', () => planning ?? long.planSource({ job, batchSize: input.batchSize }));
   source = summary;
   tracker.planned(summary);
   const model = job.embeddingModel ?? summary.embeddingModel;
@@ -322,6 +330,7 @@ async function migrationPhases(
     ...(model ? { embeddingModel: model } : {}),
   };
   planned = targetContext;
+  let earlyVerification: Promise<VerificationOutcome> | undefined;
   if (!input.startAt) await stage();
 
   async function stage(): Promise<void> {
@@ -385,6 +394,20 @@ async function migrationPhases(
     notes.push(...finished.notes);
     if (await betweenPhases()) return;
     await enterPhase(undefined, phaseLabel(n, 'building indexes'));
+    // The verification reads the staged rows, which the index build does not change: it starts
+    // with the build (the build is PostgreSQL's CPU, the verify's source pass the worker's) and its
+    // result is taken in Phase 3 as before. Not with halfvec, whose build rewrites the vector column.
+    if (
+      !input.skipVerify &&
+      !input.stopAfter &&
+      !input.startAt &&
+      job.vectorIndex !== 'hnsw_halfvec' &&
+      job.highDimensionIndex !== 'halfvec' &&
+      patched('verify-during-index-build')
+    ) {
+      earlyVerification = long.verifyStaging({ ...targetContext, expected: summary });
+      earlyVerification.catch(() => undefined); // observed in Phase 3
+    }
     await longStep('indexBuild', () => long.buildIndexes(targetContext), 'indexes');
     await enterPhase('staged', phaseLabel(n, 'data in staging tables'));
   }
@@ -402,7 +425,7 @@ async function migrationPhases(
     await enterPhase(undefined, phaseLabel(n, 'verifying staged data'));
     verification = await longStep(
       'verify',
-      () => long.verifyStaging({ ...targetContext, expected: summary }),
+      () => earlyVerification ?? long.verifyStaging({ ...targetContext, expected: summary }),
       'verify',
     );
     const refused = input.strict ? strictRefusal(verification) : undefined;
