@@ -1,7 +1,8 @@
+import type { AnyRecord } from '../core/postgres/layouts/types';
 import { Context } from '@temporalio/activity';
 import { describeTarget, type DatabaseTarget } from '../core/connection';
 import type { CredentialStore } from '../core/credentials';
-import { readBatch } from '../core/source';
+import { openBatch } from '../core/source';
 import { loadPlan, planDatabase, removePlans } from '../core/migration/planning';
 import { switchBackend } from '../core/registry/registry';
 import { stateTimestamp, writeState, type MigrationState } from '../core/state/stateFile';
@@ -145,14 +146,15 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
           const targetPlan = targetPlanOf(input.ctx);
           for (; next < end;) {
             step = 'reading';
-            const records = await readBatch(sourcePlan, next);
+            // records are parsed as the COPY takes them (one record's objects alive at a time)
+            const batch = await openBatch(sourcePlan, next);
             step = 'loading';
             const result = await loadStagingBatch(pool, targetPlan, {
               collection: input.collection as CollectionName,
               batchIndex: next,
-              records,
+              records: batch.records as Iterable<AnyRecord>,
             });
-            done.rows += records.length;
+            done.rows += batch.count;
             done.rejected += result.rejected.length;
             if (result.status === 'loaded') done.loaded += 1;
             else done.alreadyLoaded += 1;

@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { SourceError } from '../source/errors';
 import type { CollectionName } from '../source/records';
 import { admitRecord } from './admit';
 import { BinaryCopyEncoder, type CopyType } from './copy/binaryEncoder';
@@ -216,7 +217,8 @@ export async function loadBatch(pool: pg.Pool, plan: TargetPlan, input: BatchInp
     return { status: 'loaded', rows: encoder.rows, rejected };
   } catch (error) {
     if (inTx) await client.query('ROLLBACK').catch(() => undefined);
-    if (error instanceof TargetError) throw error;
+    // a record of a lazily read batch that turns out damaged stops the batch as a source error
+    if (error instanceof TargetError || error instanceof SourceError) throw error;
     throw classifyPgError(
       error,
       `Loading batch ${input.batchIndex} of ${input.collection} into ${mapping.table}_staging`,

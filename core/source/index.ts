@@ -8,7 +8,7 @@
  */
 import type { DiscoveredWorkspace } from './discover';
 import { planGraphml, readGraphBatch } from './graphml';
-import { readKvBatch } from './kvReader';
+import { openKvBatch, readKvBatch } from './kvReader';
 import type { CollectionPlan, GraphPlan, KvPlan, VdbPlan } from './plan';
 import { planKv, planVdb, type PlanOptions } from './planner';
 import {
@@ -23,7 +23,7 @@ import {
   type VectorCollection,
   type VectorRecord,
 } from './records';
-import { readVectorBatch } from './vdbReader';
+import { openVectorBatch, readVectorBatch, type LazyBatch } from './vdbReader';
 
 export * from './errors';
 export * from './records';
@@ -48,8 +48,8 @@ export {
 } from './plan';
 export { planKv, planVdb, DEFAULT_BATCH_SIZE, type PlanOptions } from './planner';
 export { planGraphml, readGraphBatch, readGraphNodeBatch, readGraphEdgeBatch } from './graphml';
-export { readKvBatch, flatCacheKey } from './kvReader';
-export { readVectorBatch } from './vdbReader';
+export { openKvBatch, readKvBatch, flatCacheKey } from './kvReader';
+export { openVectorBatch, readVectorBatch, type LazyBatch } from './vdbReader';
 export { detectDimension, DEFAULT_DIM } from './dimension';
 
 const isKv = (c: CollectionName): c is KvCollection => (KV_COLLECTIONS as readonly string[]).includes(c);
@@ -100,6 +100,26 @@ export function readBatch(
       return readVectorBatch(plan, batchIndex);
     case 'graph':
       return readGraphBatch(plan, batchIndex);
+  }
+}
+
+/**
+ * A batch whose records are parsed as they are iterated (key-value and vector files; the graph's
+ * batches are read whole): for consumers that take each record once and drop it, like the loader.
+ */
+export async function openBatch(
+  plan: CollectionPlan,
+  batchIndex: number,
+): Promise<LazyBatch<KvRecord | VectorRecord | GraphNode | GraphEdge>> {
+  switch (plan.kind) {
+    case 'kv':
+      return openKvBatch(plan, batchIndex);
+    case 'vdb':
+      return openVectorBatch(plan, batchIndex);
+    case 'graph': {
+      const records = await readGraphBatch(plan, batchIndex);
+      return { count: records.length, records };
+    }
   }
 }
 

@@ -9,6 +9,7 @@ import { assertUnchanged, openForRead, readRange } from './io';
 import type { KvPlan } from './plan';
 import type { JsonObject, KvRecord } from './records';
 import { JsonScanner, WATCH_KEY, WATCH_VALUE, firstInvalidUtf8 } from './scan';
+import type { LazyBatch } from './vdbReader';
 
 /** The flat key LightRAG derives for a legacy nested cache entry (LIGHTRAG_SCHEMA §4.4). */
 export function flatCacheKey(mode: string, hash: string, entry: JsonObject): string {
@@ -28,6 +29,11 @@ export function flatCacheKey(mode: string, hash: string, entry: JsonObject): str
 }
 
 export async function readKvBatch(plan: KvPlan, batchIndex: number): Promise<KvRecord[]> {
+  return [...(await openKvBatch(plan, batchIndex)).records];
+}
+
+/** The batch split up front, each record's value parsed when the iteration reaches it (see LazyBatch). */
+export async function openKvBatch(plan: KvPlan, batchIndex: number): Promise<LazyBatch<KvRecord>> {
   const batch = plan.batches[batchIndex];
   if (!batch) throw new RangeError(`${plan.file} has ${plan.batches.length} batches; there is no batch ${batchIndex}.`);
   const file = plan.file;
@@ -39,7 +45,7 @@ export async function readKvBatch(plan: KvPlan, batchIndex: number): Promise<KvR
   } finally {
     await fh.close();
   }
-  return parseKvSlice(plan, batch.startOffset, buf, batch.firstRecord, batch.recordCount, batch.group);
+  return splitKvSlice(plan, batch.startOffset, buf, batch.firstRecord, batch.recordCount, batch.group);
 }
 
 /** Splits and parses a slice that starts at a record's key. Exported for tests. */
@@ -51,6 +57,26 @@ export function parseKvSlice(
   expected: number,
   group: string | undefined,
 ): KvRecord[] {
+  return [...splitKvSlice(plan, base, buf, firstRecord, expected, group).records];
+}
+
+/** One record found by the scan: its key (or, for a nested cache entry, its mode and hash) and where its value is. */
+interface KvSpan {
+  key: string;
+  /** nested legacy cache entry: the mode it is under (the flat key needs the parsed entry) */
+  group?: string;
+  start: number;
+  end: number;
+}
+
+function splitKvSlice(
+  plan: KvPlan,
+  base: number,
+  buf: Buffer,
+  firstRecord: number,
+  expected: number,
+  group: string | undefined,
+): LazyBatch<KvRecord> {
   const file = plan.file;
   if (!isUtf8(buf)) {
     const at = base + firstInvalidUtf8(buf);
@@ -60,30 +86,30 @@ export function parseKvSlice(
     });
   }
   const nested = new Set(plan.nestedGroups ?? []);
-  const out: KvRecord[] = [];
+  const spans: KvSpan[] = [];
   let currentGroup: string | undefined = group;
   let keyStart = 0;
   let keyEnd = 0;
   let topKey: string | undefined;
   let valueStart = 0;
-  const recIndex = (): number => firstRecord + out.length;
+  const recIndex = (): number => firstRecord + spans.length;
 
-  const parse = (start: number, end: number, what: string): unknown => {
+  const parse = (start: number, end: number, what: string, index: number): unknown => {
     try {
       return JSON.parse(buf.toString('utf8', start - base, end - base));
     } catch (e) {
       throw new SourceFormatError(
         'INVALID_JSON',
-        `${file}: ${what} of record ${recIndex()} at byte ${start} is not valid JSON (${(e as Error).message}); the file is damaged — restore it from a backup.`,
+        `${file}: ${what} of record ${index} at byte ${start} is not valid JSON (${(e as Error).message}); the file is damaged — restore it from a backup.`,
         {
           file,
-          recordIndex: recIndex(),
+          recordIndex: index,
           byteOffset: start,
         },
       );
     }
   };
-  const keyOf = (): string => parse(keyStart, keyEnd, 'the key') as string;
+  const keyOf = (): string => parse(keyStart, keyEnd, 'the key', recIndex()) as string;
 
   const scanner = new JsonScanner(
     file,
@@ -103,14 +129,10 @@ export function parseKvSlice(
       },
       onValueEnd(depth, end) {
         if (depth === 1) {
-          if (currentGroup === undefined) {
-            out.push({ key: topKey!, value: parse(valueStart, end, 'the value') as JsonObject });
-          }
+          if (currentGroup === undefined) spans.push({ key: topKey!, start: valueStart, end });
           currentGroup = undefined;
         } else if (depth === 2 && currentGroup !== undefined) {
-          const hash = keyOf();
-          const entry = parse(valueStart, end, 'the value') as JsonObject;
-          out.push({ key: flatCacheKey(currentGroup, hash, entry), value: entry });
+          spans.push({ key: keyOf(), group: currentGroup, start: valueStart, end });
         }
       },
     },
@@ -123,27 +145,33 @@ export function parseKvSlice(
     recIndex,
   );
   scanner.write(buf);
-  for (const [i, r] of out.entries()) {
-    if (r.value === null || typeof r.value !== 'object' || Array.isArray(r.value)) {
-      throw new SourceFormatError(
-        'INVALID_RECORD',
-        `${file}: record ${firstRecord + i} (${JSON.stringify(r.key)}) is not an object; restore the file from a backup.`,
-        {
-          file,
-          recordIndex: firstRecord + i,
-        },
-      );
-    }
-  }
-  if (out.length !== expected) {
+  if (spans.length !== expected) {
     throw new SourceFormatError(
       'INVALID_JSON',
-      `${file}: batch at byte ${base} holds ${out.length} records where the plan expects ${expected}; the file changed or is damaged — plan the migration again.`,
+      `${file}: batch at byte ${base} holds ${spans.length} records where the plan expects ${expected}; the file changed or is damaged — plan the migration again.`,
       {
         file,
         byteOffset: base,
       },
     );
   }
-  return out;
+  function* records(): Generator<KvRecord> {
+    for (let i = 0; i < spans.length; i++) {
+      const span = spans[i]!;
+      const value = parse(span.start, span.end, 'the value', firstRecord + i) as JsonObject;
+      const key = span.group !== undefined ? flatCacheKey(span.group, span.key, value) : span.key;
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new SourceFormatError(
+          'INVALID_RECORD',
+          `${file}: record ${firstRecord + i} (${JSON.stringify(key)}) is not an object; restore the file from a backup.`,
+          {
+            file,
+            recordIndex: firstRecord + i,
+          },
+        );
+      }
+      yield { key, value };
+    }
+  }
+  return { count: spans.length, records: records() };
 }

@@ -11,21 +11,33 @@ import type { JsonObject, VectorRecord } from './records';
 import { JsonScanner, WATCH_VALUE, firstInvalidUtf8 } from './scan';
 import { base64DecodedLength, base64RangeForBytes, decodeRecordVector, findInvalidBase64 } from './vectors';
 
+/**
+ * A batch whose records are parsed one at a time as they are iterated (once): the file slice is
+ * read, its structure split, its UTF-8 and its matrix rows checked and decoded up front, and each
+ * record's JSON is parsed only when the consumer reaches it. A consumer that encodes each record
+ * and drops it (the loader) then holds one record's objects at a time instead of the batch's, which
+ * keeps them in V8's young generation (measured in docs/benchmarks.md: most of the worker's GC).
+ * A record that is not valid JSON throws when it is reached.
+ */
+export interface LazyBatch<T> {
+  count: number;
+  records: Iterable<T>;
+}
+
 export async function readVectorBatch(plan: VdbPlan, batchIndex: number): Promise<VectorRecord[]> {
+  return [...(await openVectorBatch(plan, batchIndex)).records];
+}
+
+export async function openVectorBatch(plan: VdbPlan, batchIndex: number): Promise<LazyBatch<VectorRecord>> {
   const batch = plan.batches[batchIndex];
   if (!batch) throw new RangeError(`${plan.file} has ${plan.batches.length} batches; there is no batch ${batchIndex}.`);
   const file = plan.file;
   const fh = await openForRead(file);
+  let buf: Buffer | undefined;
   try {
     await assertUnchanged(fh, file, plan);
-    const buf = await readRangePooled(fh, batch.startOffset, batch.endOffset);
-    let records: JsonObject[];
-    try {
-      records = parseDataSlice(file, batch.startOffset, buf, batch.firstRecord, batch.recordCount);
-    } finally {
-      bufferPool.release(buf);
-    }
-    const pooled: Buffer[] = [];
+    buf = await readRangePooled(fh, batch.startOffset, batch.endOffset);
+    const offsets = splitDataSlice(file, batch.startOffset, buf, batch.firstRecord, batch.recordCount);
     let rows: Float32Array | undefined;
     if (plan.vectorSource === 'matrix' && batch.recordCount > 0) {
       const D = plan.dim;
@@ -35,52 +47,80 @@ export async function readVectorBatch(plan: VdbPlan, batchIndex: number): Promis
         plan.matrixLength,
       );
       const chars = await readRangePooled(fh, plan.matrixOffset + charStart, plan.matrixOffset + charEnd);
-      pooled.push(chars);
-      const isEnd = charEnd === plan.matrixLength;
-      // decoded straight into the batch's vector memory, placed so that row 0 is 4-byte aligned:
-      // each record's vector is then a view of its row (one allocation per batch, no copy)
-      const lead = (4 - (skip % 4)) % 4;
-      const memory = new ArrayBuffer(lead + Math.floor(chars.length / 4) * 3 + 4);
-      const decoded = decodeBase64Pieces(chars, Buffer.from(memory, lead));
-      // Node's decoder skips what is not base64, so any such character makes the output shorter
-      // than the text's length says: a cheap check (decoding is ~5× faster than scanning the
-      // characters), and the slow scan only to name the byte.
-      const expected = isEnd
-        ? chars.length % 4 === 0
-          ? base64DecodedLength(chars.length, chars.subarray(-2))
-          : -1
-        : (chars.length / 4) * 3;
-      if (decoded.length !== expected) {
-        const found = findInvalidBase64(chars, isEnd);
-        const bad = found >= 0 ? found : chars.length;
-        throw new SourceFormatError(
-          'INVALID_BASE64',
-          `${file}: "matrix" is not valid base64 at byte ${plan.matrixOffset + charStart + bad}; the file is damaged — restore it from a backup.`,
-          {
-            file,
-            byteOffset: plan.matrixOffset + charStart + bad,
-          },
-        );
+      try {
+        const isEnd = charEnd === plan.matrixLength;
+        // decoded straight into the batch's vector memory, placed so that row 0 is 4-byte aligned:
+        // each record's vector is then a view of its row (one allocation per batch, no copy)
+        const lead = (4 - (skip % 4)) % 4;
+        const memory = new ArrayBuffer(lead + Math.floor(chars.length / 4) * 3 + 4);
+        const decoded = decodeBase64Pieces(chars, Buffer.from(memory, lead));
+        // Node's decoder skips what is not base64, so any such character makes the output shorter
+        // than the text's length says: a cheap check (decoding is ~5× faster than scanning the
+        // characters), and the slow scan only to name the byte.
+        const expected = isEnd
+          ? chars.length % 4 === 0
+            ? base64DecodedLength(chars.length, chars.subarray(-2))
+            : -1
+          : (chars.length / 4) * 3;
+        if (decoded.length !== expected) {
+          const found = findInvalidBase64(chars, isEnd);
+          const bad = found >= 0 ? found : chars.length;
+          throw new SourceFormatError(
+            'INVALID_BASE64',
+            `${file}: "matrix" is not valid base64 at byte ${plan.matrixOffset + charStart + bad}; the file is damaged — restore it from a backup.`,
+            {
+              file,
+              byteOffset: plan.matrixOffset + charStart + bad,
+            },
+          );
+        }
+        if (decoded.length - skip < batch.recordCount * D * 4) {
+          throw new SourceFormatError(
+            'MATRIX_LENGTH',
+            `${file}: "matrix" ends before the rows of records ${batch.firstRecord}–${batch.firstRecord + batch.recordCount - 1}; the file is truncated or changed — plan the migration again or restore it from a backup.`,
+            {
+              file,
+              recordIndex: batch.firstRecord,
+            },
+          );
+        }
+        rows = new Float32Array(memory, lead + skip, batch.recordCount * D);
+      } finally {
+        bufferPool.release(chars);
       }
-      if (decoded.length - skip < batch.recordCount * D * 4) {
-        throw new SourceFormatError(
-          'MATRIX_LENGTH',
-          `${file}: "matrix" ends before the rows of records ${batch.firstRecord}–${batch.firstRecord + batch.recordCount - 1}; the file is truncated or changed — plan the migration again or restore it from a backup.`,
-          {
-            file,
-            recordIndex: batch.firstRecord,
-          },
-        );
-      }
-      rows = new Float32Array(memory, lead + skip, batch.recordCount * D);
     }
-    try {
-      return records.map((rec, i) => toVectorRecord(plan, rec, batch.firstRecord + i, rows, i));
-    } finally {
-      for (const b of pooled) bufferPool.release(b);
+    const slice = buf;
+    buf = undefined; // owned by the iterator from here
+    return { count: batch.recordCount, records: vectorRecords(plan, batchIndex, slice, offsets, rows) };
+  } finally {
+    if (buf) bufferPool.release(buf);
+    await fh.close();
+  }
+}
+
+/** Parses and yields the records of a split slice; the pooled slice goes back when the iteration ends. */
+function* vectorRecords(
+  plan: VdbPlan,
+  batchIndex: number,
+  buf: Buffer,
+  offsets: number[],
+  rows: Float32Array | undefined,
+): Generator<VectorRecord> {
+  const batch = plan.batches[batchIndex]!;
+  try {
+    for (let i = 0; i < batch.recordCount; i++) {
+      const rec = parseRecordAt(
+        plan.file,
+        batch.startOffset,
+        buf,
+        offsets[2 * i]!,
+        offsets[2 * i + 1]!,
+        batch.firstRecord + i,
+      );
+      yield toVectorRecord(plan, rec, batch.firstRecord + i, rows, i);
     }
   } finally {
-    await fh.close();
+    bufferPool.release(buf);
   }
 }
 
@@ -142,6 +182,20 @@ export function parseDataSlice(
   firstRecord: number,
   expected: number,
 ): JsonObject[] {
+  const offsets = splitDataSlice(file, base, buf, firstRecord, expected);
+  const out: JsonObject[] = [];
+  for (let i = 0; i < expected; i++)
+    out.push(parseRecordAt(file, base, buf, offsets[2 * i]!, offsets[2 * i + 1]!, firstRecord + i));
+  return out;
+}
+
+/**
+ * Checks the slice is UTF-8 and splits it into records with the structure scanner (records are
+ * parsed one by one later: many small short-lived strings are collected by the young-generation
+ * GC, whereas one batch-sized string would sit in V8's large-object space until a full GC).
+ * Returns [start, end) absolute offsets, two per record.
+ */
+function splitDataSlice(file: string, base: number, buf: Buffer, firstRecord: number, expected: number): number[] {
   if (!isUtf8(buf)) {
     const at = base + firstInvalidUtf8(buf);
     throw new SourceFormatError('INVALID_UTF8', `${file} is not valid UTF-8 at byte ${at}; restore it from a backup.`, {
@@ -149,36 +203,7 @@ export function parseDataSlice(
       byteOffset: at,
     });
   }
-  // Records are parsed one by one (the scanner splits the slice): many small short-lived strings
-  // are collected by the young-generation GC, whereas one batch-sized string would sit in V8's
-  // large-object space until a full GC and inflate RSS.
-  const parsed = parseOneByOne(file, base, buf, firstRecord);
-  const arr = parsed;
-  if (!Array.isArray(arr) || arr.length !== expected) {
-    throw new SourceFormatError(
-      'INVALID_JSON',
-      `${file}: the batch at byte ${base} holds ${Array.isArray(arr) ? arr.length : 0} records where the plan expects ${expected}; the file changed or is damaged — plan the migration again.`,
-      {
-        file,
-        byteOffset: base,
-      },
-    );
-  }
-  for (const [i, r] of arr.entries()) {
-    if (r === null || typeof r !== 'object' || Array.isArray(r)) {
-      throw new SourceFormatError(
-        'INVALID_RECORD',
-        `${file}: record ${firstRecord + i} of "data" is not an object; restore the file from a backup.`,
-        { file, recordIndex: firstRecord + i },
-      );
-    }
-  }
-  return arr as JsonObject[];
-}
-
-/** Splits the slice into records with the structure scanner and parses each. */
-function parseOneByOne(file: string, base: number, buf: Buffer, firstRecord: number): unknown[] {
-  const out: unknown[] = [];
+  const offsets: number[] = [];
   let start = 0;
   const scanner = new JsonScanner(
     file,
@@ -187,28 +212,52 @@ function parseOneByOne(file: string, base: number, buf: Buffer, firstRecord: num
         start = offset;
       },
       onValueEnd(_d, end) {
-        try {
-          out.push(JSON.parse(buf.toString('utf8', start - base, end - base)));
-        } catch (e) {
-          throw new SourceFormatError(
-            'INVALID_JSON',
-            `${file}: record ${firstRecord + out.length} at byte ${start} is not valid JSON (${(e as Error).message}); the file is damaged — restore it from a backup.`,
-            {
-              file,
-              recordIndex: firstRecord + out.length,
-              byteOffset: start,
-            },
-          );
-        }
+        offsets.push(start, end);
       },
     },
     [[2, WATCH_VALUE]],
     base,
     { stack: ['object', 'array'], expect: 'value' },
-    () => firstRecord + out.length,
+    () => firstRecord + offsets.length / 2,
   );
   scanner.write(buf);
-  return out;
+  if (offsets.length / 2 !== expected) {
+    throw new SourceFormatError(
+      'INVALID_JSON',
+      `${file}: the batch at byte ${base} holds ${offsets.length / 2} records where the plan expects ${expected}; the file changed or is damaged — plan the migration again.`,
+      {
+        file,
+        byteOffset: base,
+      },
+    );
+  }
+  return offsets;
+}
+
+/** JSON.parse of the record at absolute [start, end), which must be an object. */
+function parseRecordAt(file: string, base: number, buf: Buffer, start: number, end: number, index: number): JsonObject {
+  let r: unknown;
+  try {
+    r = JSON.parse(buf.toString('utf8', start - base, end - base));
+  } catch (e) {
+    throw new SourceFormatError(
+      'INVALID_JSON',
+      `${file}: record ${index} at byte ${start} is not valid JSON (${(e as Error).message}); the file is damaged — restore it from a backup.`,
+      {
+        file,
+        recordIndex: index,
+        byteOffset: start,
+      },
+    );
+  }
+  if (r === null || typeof r !== 'object' || Array.isArray(r)) {
+    throw new SourceFormatError(
+      'INVALID_RECORD',
+      `${file}: record ${index} of "data" is not an object; restore the file from a backup.`,
+      { file, recordIndex: index },
+    );
+  }
+  return r as JsonObject;
 }
 
 /** base64 → bytes in 64 KiB pieces, so no batch-sized JS string is ever created. */

@@ -13,6 +13,8 @@ import {
   planGraphml,
   planKv,
   planVdb,
+  openKvBatch,
+  openVectorBatch,
   readBatch,
   readKvBatch,
   readVectorBatch,
@@ -96,6 +98,32 @@ describe('JSON structure', () => {
     const plan = await planKv(p, 'text_chunks', { batchSize: 10 });
     const e = await expectError(readKvBatch(plan, 0), 'INVALID_JSON');
     expect(e.recordIndex).toBe(1);
+  });
+  it('a lazily parsed batch opens, yields the good records, then throws at the damaged one', async () => {
+    const kv = file('kv_store_text_chunks.json', '{\n  "a": {"x": "ok"},\n  "b": {"x": "bad \\q escape"}\n}');
+    const batch = await openKvBatch(await planKv(kv, 'text_chunks', { batchSize: 10 }), 0);
+    expect(batch.count).toBe(2);
+    const it = batch.records[Symbol.iterator]();
+    expect(it.next().value).toEqual({ key: 'a', value: { x: 'ok' } });
+    let thrown: unknown;
+    try {
+      it.next();
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(SourceError);
+    expect((thrown as SourceError).code).toBe('INVALID_JSON');
+    expect((thrown as SourceError).recordIndex).toBe(1);
+
+    const vd = file(
+      'vdb_chunks.json',
+      vdb(2, [{ __id__: 'a' }, { __id__: 'b', content: 'x' }], f32b64([1, 2, 3, 4])).replace('"x"', '"bad \\q"'),
+    );
+    const vbatch = await openVectorBatch(await planVdb(vd, 'vdb_chunks', { batchSize: 10 }), 0);
+    expect(vbatch.count).toBe(2);
+    const records = vbatch.records[Symbol.iterator]();
+    expect(records.next().value).toMatchObject({ id: 'a', vector: new Float32Array([1, 2]) });
+    expect(() => records.next()).toThrow(/record 1 at byte \d+ is not valid JSON/);
   });
   it('empty file and whitespace-only file → EMPTY_FILE', async () => {
     await expectError(planKv(file('kv_store_full_docs.json', ''), 'full_docs'), 'EMPTY_FILE');

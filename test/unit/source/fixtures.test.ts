@@ -9,6 +9,7 @@ import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
   discover,
+  openBatch,
   parsePlan,
   planWorkspace,
   readBatch,
@@ -58,7 +59,14 @@ async function readAllOf(plan: CollectionPlan): Promise<unknown[]> {
   const out: unknown[] = [];
   // round-trip through JSON like a Temporal payload
   const p = parsePlan(JSON.parse(JSON.stringify(plan)));
-  for (let k = 0; k < p.batches.length; k++) out.push(...(await readBatch(p, k)));
+  for (let k = 0; k < p.batches.length; k++) {
+    const whole = await readBatch(p, k);
+    // the loader's lazily parsed batch yields the very same records
+    const lazy = await openBatch(p, k);
+    expect(lazy.count).toBe(whole.length);
+    expect([...lazy.records]).toEqual(whole);
+    out.push(...whole);
+  }
   return out;
 }
 
