@@ -15,7 +15,12 @@ import type { Duration } from '@temporalio/common';
 import type { MigrationActivities } from '../activities/migration';
 import { cancelSignal, pauseSignal, resumeSignal } from './control';
 import { batchesPerActivity } from '../core/migration/batchRanges';
-import { DEFAULT_HEARTBEAT_TIMEOUT, type CollectionSummary, type TargetContext } from '../core/migration/types';
+import {
+  DEFAULT_HEARTBEAT_TIMEOUT,
+  type CollectionSummary,
+  type LoadKnobs,
+  type TargetContext,
+} from '../core/migration/types';
 
 export { cancelSignal, pauseSignal, resumeSignal };
 
@@ -31,28 +36,23 @@ export const batchLoadedSignal =
  */
 export const loadsStoppedSignal = defineSignal<[{ collection: string }]>('loadsStopped');
 
-/** A range of consecutive batches: one load activity. */
+/** A range of consecutive batches: one `loadBatchRange` activity. */
 export interface BatchRange {
   batchIndex: number;
   count: number;
 }
 
-export interface CollectionLoadInput {
+/** One collection's load; `parallelism`, `batchesPerActivity` and `batchesPerRun` as in LoadKnobs. */
+export interface CollectionLoadInput extends Omit<LoadKnobs, 'collectionParallelism'> {
   ctx: TargetContext;
   collection: CollectionSummary;
   /** parent workflow id, for progress signals */
   parentWorkflowId: string;
-  /** batches loaded at once */
-  parallelism: number;
   /** first batch this run starts at (all before it are done): set by continue-as-new */
   nextBatch?: number;
   paused?: boolean;
   /** ranges below `nextBatch` whose load activity was cancelled before it ran (by a pause): loaded first */
   requeued?: BatchRange[];
-  /** test hook: continue-as-new after this many batches in one run (default: when Temporal suggests it) */
-  batchesPerRun?: number;
-  /** consecutive batches per load activity (default: core/migration/batchRanges.ts sizes them by bytes) */
-  batchesPerActivity?: number;
   /** how soon a batch of a crashed worker is retried elsewhere (MigrationInput.heartbeatTimeout) */
   heartbeatTimeout?: Duration;
 }
@@ -81,7 +81,7 @@ function batchActivities(heartbeatTimeout: Duration) {
  * new before its history grows large, carrying only the index of the next batch.
  */
 export async function collectionLoadWorkflow(input: CollectionLoadInput): Promise<CollectionLoadResult> {
-  const { loadBatch } = batchActivities(input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT);
+  const { loadBatchRange } = batchActivities(input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT);
   // Before this patch a pause let every scheduled load activity run, queued ones included (a pause
   // took as long as the queue), and the parent was not told when loading had stopped.
   const stopQueued = patched('pause-stops-queued-loads');
@@ -135,7 +135,7 @@ export async function collectionLoadWorkflow(input: CollectionLoadInput): Promis
     };
     const scope = new CancellationScope();
     running.add(scope);
-    const loaded = scope.run(() => loadBatch(ranges ? { ...args, batchCount } : args));
+    const loaded = scope.run(() => loadBatchRange({ ...args, batchCount: ranges ? batchCount : 1 }));
     void loaded.finally(() => running.delete(scope)).catch(() => undefined);
     const progress = (result: { rows: number; rejected: number }) =>
       parent.signal(batchLoadedSignal, {

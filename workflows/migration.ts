@@ -23,6 +23,7 @@ import { MigrationTracker } from './tracker';
 import {
   DEFAULT_HEARTBEAT_TIMEOUT,
   type JobContext,
+  type LoadKnobs,
   type MigrationProgress,
   type SourceSummary,
   type StepKind,
@@ -53,7 +54,8 @@ function stagingStep(loading: string[]): string {
   return `staging ${shown}${loading.length > 3 ? ` and ${loading.length - 3} more` : ''}`;
 }
 
-export interface MigrationInput {
+/** One job; how it loads (collections at once, parallelism, batches per activity and per run): LoadKnobs. */
+export interface MigrationInput extends LoadKnobs {
   job: JobContext;
   /** staged: backup → staging → verify → promote; direct: the same without the backup */
   mode: 'staged' | 'direct';
@@ -61,18 +63,10 @@ export interface MigrationInput {
   skipVerify: boolean;
   /** refuse to promote when the verification found fitted values or left-out records (--strict) */
   strict?: boolean;
-  /** batches loaded at once per collection */
-  parallelism: number;
-  /** collections loaded at once */
-  collectionParallelism: number;
   /** a backup made by an earlier run of the same job (resume): Phase 1 is not repeated */
   existingBackupId?: string | null;
   /** the HybridRAG registry entry switched to PostgreSQL after promote */
   registry?: { path: string; name: string };
-  /** test hook passed to the collection children */
-  batchesPerRun?: number;
-  /** consecutive batches per load activity (default: sized by bytes, see core/migration/batchRanges.ts) */
-  batchesPerActivity?: number;
   /**
    * How long a long activity may go without a heartbeat before Temporal retries it elsewhere,
    * i.e. how soon the work of a crashed worker is picked up (default 30 seconds; activities

@@ -34,7 +34,7 @@ afterAll(async () => {
 
 const POINTS = [
   { name: 'during backup', hang: 'backupDatabase' },
-  { name: 'mid-collection (6th load activity)', hang: 'loadBatch:6' },
+  { name: 'mid-collection (6th load activity)', hang: 'loadBatchRange:6' },
   { name: 'during index build (indexes built, result not reported)', hang: 'buildIndexes:1:after' },
   { name: 'between verify and promote', hang: 'promote' },
   { name: 'during promote (committed, result not reported)', hang: 'promote:1:after' },
