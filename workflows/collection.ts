@@ -5,7 +5,6 @@ import {
   continueAsNew,
   defineSignal,
   getExternalWorkflowHandle,
-  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -24,9 +23,9 @@ import {
 
 export { cancelSignal, pauseSignal, resumeSignal };
 
-/** Sent to the parent migration after every load activity: `batches` batches from `batchIndex` (1 when absent). */
+/** Sent to the parent migration after every load activity: `batches` batches from `batchIndex`. */
 export const batchLoadedSignal =
-  defineSignal<[{ collection: string; batchIndex: number; rows: number; rejected: number; batches?: number }]>(
+  defineSignal<[{ collection: string; batchIndex: number; rows: number; rejected: number; batches: number }]>(
     'batchLoaded',
   );
 
@@ -82,16 +81,13 @@ function batchActivities(heartbeatTimeout: Duration) {
  */
 export async function collectionLoadWorkflow(input: CollectionLoadInput): Promise<CollectionLoadResult> {
   const { loadBatchRange } = batchActivities(input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT);
-  // Before this patch a pause let every scheduled load activity run, queued ones included (a pause
-  // took as long as the queue), and the parent was not told when loading had stopped.
-  const stopQueued = patched('pause-stops-queued-loads');
   let paused = input.paused ?? false;
   let cancelled = false;
   /** the pause this run has told the parent about (reset by a resume) */
   let stopReported = false;
   const running = new Set<CancellationScope>();
   const stopRunning = () => {
-    if (stopQueued) for (const scope of running) scope.cancel();
+    for (const scope of running) scope.cancel();
   };
   setHandler(pauseSignal, () => {
     paused = true;
@@ -118,24 +114,20 @@ export async function collectionLoadWorkflow(input: CollectionLoadInput): Promis
   const hasWork = () => requeued.length > 0 || next < total;
 
   let signalling = 0;
-  // Before this patch a batch held its slot until its progress signal reached the parent (one
-  // more workflow task per batch, batches serialised behind signals), and a failed progress
-  // signal failed the collection. Histories of running workflows keep the old order.
-  const progressOffSlot = patched('progress-signal-off-batch-slot');
-  // Before this patch every activity loaded one batch; histories recorded then replay that way.
-  const ranges = patched('batch-ranges-per-activity');
-  const perActivity = ranges ? batchesPerActivity(input.collection, input.batchesPerActivity) : 1;
+  const perActivity = batchesPerActivity(input.collection, input.batchesPerActivity);
   const launch = (batchIndex: number, batchCount: number) => {
     inFlight += 1;
-    const args = {
-      ctx: input.ctx,
-      collection: input.collection.collection,
-      planFile: input.collection.planFile,
-      batchIndex,
-    };
     const scope = new CancellationScope();
     running.add(scope);
-    const loaded = scope.run(() => loadBatchRange({ ...args, batchCount: ranges ? batchCount : 1 }));
+    const loaded = scope.run(() =>
+      loadBatchRange({
+        ctx: input.ctx,
+        collection: input.collection.collection,
+        planFile: input.collection.planFile,
+        batchIndex,
+        batchCount,
+      }),
+    );
     void loaded.finally(() => running.delete(scope)).catch(() => undefined);
     const progress = (result: { rows: number; rejected: number }) =>
       parent.signal(batchLoadedSignal, {
@@ -143,21 +135,8 @@ export async function collectionLoadWorkflow(input: CollectionLoadInput): Promis
         batchIndex,
         rows: result.rows,
         rejected: result.rejected,
-        ...(ranges ? { batches: batchCount } : {}),
+        batches: batchCount,
       });
-    if (!progressOffSlot) {
-      void loaded
-        .then(async (result) => {
-          await progress(result);
-        })
-        .catch((error: unknown) => {
-          failure ??= error;
-        })
-        .finally(() => {
-          inFlight -= 1;
-        });
-      return;
-    }
     void loaded.then(
       (result) => {
         inFlight -= 1;
@@ -174,7 +153,7 @@ export async function collectionLoadWorkflow(input: CollectionLoadInput): Promis
         // Stopped by a pause or cancel: cancelled before it ran, or it failed after the stop was
         // requested (Temporal does not retry an activity whose cancellation was requested). Either
         // way its range loads again after a resume; a lasting failure then fails it for real.
-        if (stopQueued && scope.consideredCancelled) requeued.push({ batchIndex, count: batchCount });
+        if (scope.consideredCancelled) requeued.push({ batchIndex, count: batchCount });
         else failure ??= error;
       },
     );
@@ -188,12 +167,12 @@ export async function collectionLoadWorkflow(input: CollectionLoadInput): Promis
       continue;
     }
     if (runOver()) break;
-    const stopToReport = () => stopQueued && paused && inFlight === 0 && !stopReported;
+    const stopToReport = () => paused && inFlight === 0 && !stopReported;
     await condition(
       () => (!paused && inFlight < input.parallelism) || stopToReport() || cancelled || failure !== undefined,
     );
     if (cancelled || failure !== undefined) break;
-    if (stopQueued && paused) {
+    if (paused) {
       if (stopToReport()) {
         stopReported = true;
         await parent.signal(loadsStoppedSignal, { collection: input.collection.collection }).catch(() => undefined);

@@ -2,7 +2,6 @@ import {
   condition,
   isCancellation,
   getExternalWorkflowHandle,
-  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -112,9 +111,7 @@ export async function migrationWorkflow(input: MigrationInput): Promise<Migratio
   try {
     return await migrationPhases(input, failed);
   } catch (error) {
-    // Before this patch a failed job left the state file at its last phase with no error in it.
-    if (!isCancellation(error) && failed.record && patched('record-failure-in-state'))
-      await failed.record(innermostFailureMessage(error));
+    if (!isCancellation(error) && failed.record) await failed.record(innermostFailureMessage(error));
     throw error;
   }
 }
@@ -135,10 +132,6 @@ async function migrationPhases(
   const notes: string[] = [];
   const totalPhases = input.mode === 'staged' ? 4 : 3;
 
-  // Before this patch a pause or cancel acted on loading only: a job paused or cancelled during its
-  // backup, index build or verification went on to verify and promote, and its children did not
-  // report when loading had stopped (so `pausing` is only tracked with the patch).
-  const holdsBetweenPhases = patched('pause-and-cancel-between-phases');
   setHandler(progressQuery, () => tracker.progress(Date.now()));
   setHandler(stepProgressSignal, (report) => {
     tracker.stepProgress(report);
@@ -160,7 +153,7 @@ async function migrationPhases(
     refreshDetails();
   });
   setHandler(pauseSignal, async () => {
-    tracker.pause(holdsBetweenPhases ? children.keys() : []);
+    tracker.pause(children.keys());
     refreshDetails();
     await forward(pauseSignal);
   });
@@ -234,7 +227,6 @@ async function migrationPhases(
   async function longStep<T>(segment: Segment, body: () => Promise<T>, reports?: StepKind): Promise<T> {
     tracker.segmentStarted(segment, Date.now());
     tracker.expectStep(reports ?? null);
-    if (!holdsBetweenPhases) return body().finally(() => tracker.expectStep(null));
     tracker.stepsRunning += 1;
     try {
       return await body();
@@ -246,7 +238,6 @@ async function migrationPhases(
   }
   /** Between phases a pause holds the job until resumed; true when the job is to stop (cancelled). */
   async function betweenPhases(): Promise<boolean> {
-    if (!holdsBetweenPhases) return false;
     await condition(() => !tracker.paused || tracker.cancelRequested);
     return tracker.cancelRequested;
   }
