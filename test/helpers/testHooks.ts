@@ -1,6 +1,7 @@
 /**
- * Fault-injection hooks for the fault tests (test/faults). Inert unless the worker process's
- * environment sets them; nothing in production sets them.
+ * Fault-injection hooks for the fault and control tests, applied only by the test worker
+ * (./faultWorker.ts, started by ./workerProcess.ts): the production worker has no such code path.
+ * Read from the worker process's environment:
  *
  *   HYBRIDRAG_TEST_HANG=<activity>[:<n>][:after]
  *       the n-th call (default 1) of that activity in this worker process writes the file named by
