@@ -283,7 +283,8 @@ class CollectionLoad {
       ...this.input,
       nextBatch: this.next,
       paused: this.paused,
-      ...(this.requeued.length ? { requeued: this.requeued } : {}),
+      // always set: an empty list must replace the ranges this run was handed (and has loaded)
+      requeued: [...this.requeued],
     };
   }
 }
