@@ -10,7 +10,7 @@ import {
   buildIndexes,
   checkTarget,
   finishStaging,
-  loadBatch as loadStagingBatch,
+  loadBatch,
   prepareStaging,
   promote,
   promoteNotes,
@@ -39,7 +39,16 @@ export interface MigrationActivityDependencies {
   now?: () => Date;
 }
 
-/** What a batch range activity did: records read (loaded or rejected), rejects, batches by outcome. */
+/** A range of consecutive batches of one collection: what one `loadBatchRange` activity loads. */
+export interface BatchRangeInput {
+  ctx: TargetContext;
+  collection: string;
+  planFile: string;
+  batchIndex: number;
+  batchCount: number;
+}
+
+/** What a `loadBatchRange` activity did: records read (loaded or rejected), rejects, batches by outcome. */
 export interface BatchRangeResult {
   rows: number;
   rejected: number;
@@ -47,13 +56,13 @@ export interface BatchRangeResult {
   alreadyLoaded: number;
 }
 
-/** Heartbeat details of a batch range: the next batch to load and the totals so far (read back on a retry). */
-const SegmentProgressSchema = z.object({
+/** Heartbeat details of a `loadBatchRange`: the next batch to load and the totals so far (read back on a retry). */
+const BatchRangeProgressSchema = z.object({
   next: z.number().int().nonnegative(),
   step: z.string(),
   done: z.object({ rows: z.number(), rejected: z.number(), loaded: z.number(), alreadyLoaded: z.number() }),
 });
-type SegmentProgress = z.infer<typeof SegmentProgressSchema>;
+type BatchRangeProgress = z.infer<typeof BatchRangeProgressSchema>;
 
 export function createMigrationActivities(deps: MigrationActivityDependencies) {
   const now = deps.now ?? (() => new Date());
@@ -117,29 +126,23 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
     },
 
     /**
-     * Loads `batchCount` consecutive batches (default 1) of a collection, one after another, each
+     * Loads `batchCount` consecutive batches of a collection, one after another, each
      * read by its byte range and committed exactly once with its marker. Several batches per
      * activity spread Temporal's fixed cost per task (its events, the workflow tasks, the progress
      * signal) over more rows. A retry starts at the batch after the last one its heartbeat reported
      * committed; batches loaded before that are found by their markers and not loaded again.
      */
-    async loadBatch(input: {
-      ctx: TargetContext;
-      collection: string;
-      planFile: string;
-      batchIndex: number;
-      batchCount?: number;
-    }): Promise<BatchRangeResult> {
+    async loadBatchRange(input: BatchRangeInput): Promise<BatchRangeResult> {
       return classified(input.ctx.job.target, async () => {
         const ctx = Context.current();
-        const end = input.batchIndex + (input.batchCount ?? 1);
-        const parsed = SegmentProgressSchema.safeParse(ctx.info.heartbeatDetails);
+        const end = input.batchIndex + input.batchCount;
+        const parsed = BatchRangeProgressSchema.safeParse(ctx.info.heartbeatDetails);
         const resumed =
           parsed.success && parsed.data.next > input.batchIndex && parsed.data.next <= end ? parsed.data : undefined;
         const done: BatchRangeResult = resumed?.done ?? { rows: 0, rejected: 0, loaded: 0, alreadyLoaded: 0 };
         let next = resumed?.next ?? input.batchIndex;
         let step = 'reading';
-        const progress = (): SegmentProgress => ({ next, step, done });
+        const progress = (): BatchRangeProgress => ({ next, step, done });
         return withHeartbeat(progress, async () => {
           const sourcePlan = await loadPlan(input.planFile);
           const pool = await startStep(deps.pools, input.ctx.job, `load/${input.collection}/${input.batchIndex}`);
@@ -149,7 +152,7 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
             // records are parsed as the COPY takes them (one record's objects alive at a time)
             const batch = await openBatch(sourcePlan, next);
             step = 'loading';
-            const result = await loadStagingBatch(pool, targetPlan, {
+            const result = await loadBatch(pool, targetPlan, {
               collection: input.collection as CollectionName,
               batchIndex: next,
               records: batch.records as Iterable<AnyRecord>,

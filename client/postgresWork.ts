@@ -3,6 +3,7 @@ import type { WorkflowExecutionDescription } from '@temporalio/client';
 import { parseConnectionString } from '../core/connection';
 import type { CredentialStore } from '../core/credentials';
 import { openPool } from '../core/database/connect';
+import { describeDatabaseError } from '../core/database/errors';
 import { findOrphans, jobSessionPrefixes } from '../core/postgres/sessions';
 import { isProcessAlive } from '../core/processes';
 import type { MigrationState } from '../core/state/stateFile';
@@ -39,8 +40,9 @@ function attemptAlive(described: WorkflowExecutionDescription | undefined, now: 
 
 /**
  * What PostgreSQL is doing for the job (its sessions are named after the job and the step), and
- * for work an earlier attempt left running, what is being done about it. Undefined when the
- * target cannot be asked (no target yet, no password here, server down): status still answers.
+ * for work an earlier attempt left running, what is being done about it. Undefined before the job
+ * has a target; when PostgreSQL cannot be asked (no password here, server down), a DatabaseError
+ * that says why.
  */
 export async function postgresWorkOf(
   state: MigrationState,
@@ -48,7 +50,8 @@ export async function postgresWorkOf(
   credentials: CredentialStore,
 ): Promise<PostgresWork[] | undefined> {
   if (!state.target) return undefined;
-  const pool = openPool(parseConnectionString(state.target).target, credentials, {
+  const { target } = parseConnectionString(state.target);
+  const pool = openPool(target, credentials, {
     max: 1,
     connectionTimeoutMillis: 3_000,
     applicationName: 'hybridrag-migrate status',
@@ -71,8 +74,8 @@ export async function postgresWorkOf(
           ? "its worker is gone; the step's next attempt terminates it and waits until it is gone before it starts"
           : `no attempt is running; the next run of this migration terminates it before that step starts (or now: SELECT pg_terminate_backend(${b.pid}))`,
     }));
-  } catch {
-    return undefined;
+  } catch (error) {
+    throw describeDatabaseError(error, target);
   } finally {
     await pool.end().catch(() => undefined);
   }

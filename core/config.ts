@@ -10,12 +10,8 @@ export const TASK_QUEUE = 'hybridrag-migration';
 export const DEFAULT_COLLECTION_PARALLELISM = 16;
 
 /**
- * A job's defaults, for the CLI and the API alike. The knobs that shape loading:
- * - batchSize: records per batch, the unit that commits exactly once with its marker;
- * - batchesPerActivity: consecutive batches one load activity takes (default: about 64 MiB of
- *   source), the step at which pause and cancel act;
- * - parallelism: load activities queued per collection; the workers' activity slots bound what runs;
- * - DEFAULT_COLLECTION_PARALLELISM: collections loading at once (all of them).
+ * A job's defaults, for the CLI and the API alike. What the loading knobs (parallelism,
+ * batches per activity, collections at once) mean: LoadKnobs in core/migration/types.ts.
  */
 export const JOB_DEFAULTS = {
   batchSize: 1000,

@@ -309,7 +309,7 @@ interface Phases {
   /** staging window, server clock (ms since the epoch) */
   stagingFrom: number;
   stagingTo: number;
-  /** share of the worker's slot time in the load window not spent inside a loadBatch activity */
+  /** share of the worker's slot time in the load window not spent inside a loadBatchRange activity */
   slotIdle: number;
   scheduleToStartMedianMs: number;
 }
@@ -325,11 +325,11 @@ async function phasesOf(client: Client, workflowId: string, runId: string, slots
   const childStarts = evs.filter((e) => e.eventType === 'childWorkflowExecutionStarted');
   const childDone = evs.filter((e) => e.eventType === 'childWorkflowExecutionCompleted');
   const stagingEnd = Math.max(...childDone.map((e) => e.time));
-  // every loadBatch of every child run
+  // every loadBatchRange of every child run
   const loads: Act[] = [];
   for (const s of childStarts) {
     for (const run of await childRuns(client, s.attrs.workflowExecution.workflowId, s.attrs.workflowExecution.runId))
-      loads.push(...activities(run).filter((a) => a.name === 'loadBatch' && a.completed));
+      loads.push(...activities(run).filter((a) => a.name === 'loadBatchRange' && a.completed));
   }
   const durations = loads.map((a) => a.completed! - a.started!).sort((x, y) => x - y);
   const s2s = loads.map((a) => a.started! - a.scheduled).sort((x, y) => x - y);

@@ -4,10 +4,9 @@ import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { TASK_QUEUE } from '../core/config';
 import type { CredentialStore } from '../core/credentials';
-import { createActivities } from '../activities';
+import { createActivities, type Activities } from '../activities';
 import { PoolRegistry } from '../activities/pools';
 import { applyHeapGrowth } from './heap';
-import { withTestHooks } from './testHooks';
 
 export interface WorkerOptions {
   connection: NativeConnection;
@@ -20,8 +19,8 @@ export interface WorkerOptions {
   identity?: string;
   /** tests isolate themselves on a queue of their own */
   taskQueue?: string;
-  /** where the fault-injection hooks of workers/testHooks.ts are read from (default: process.env) */
-  hooksEnv?: NodeJS.ProcessEnv;
+  /** tests wrap the activities with their fault hooks (test/helpers/testHooks.ts); production does not */
+  wrapActivities?: (activities: Activities) => Activities;
 }
 
 /** dist/workflow-bundle.js, found from the compiled worker (dist/workers) or from the sources (workers/). */
@@ -46,15 +45,13 @@ export async function createWorker(options: WorkerOptions): Promise<HybridragWor
   const slots = options.activitySlots ?? defaultActivitySlots();
   // One connection per activity slot, plus one for the occasional quick activity.
   const pools = new PoolRegistry(options.credentials, slots + 1);
+  const wrap = options.wrapActivities ?? ((activities: Activities) => activities);
   const worker = await Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     workflowBundle: { codePath: options.workflowBundlePath ?? DEFAULT_WORKFLOW_BUNDLE },
-    activities: withTestHooks(
-      createActivities({ credentials: options.credentials, pools }),
-      options.hooksEnv ?? process.env,
-    ),
+    activities: wrap(createActivities({ credentials: options.credentials, pools })),
     maxConcurrentActivityTaskExecutions: slots,
     shutdownGraceTime: '30 seconds',
     ...(options.identity ? { identity: options.identity } : {}),

@@ -5,7 +5,6 @@ import {
   continueAsNew,
   defineSignal,
   getExternalWorkflowHandle,
-  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -15,13 +14,18 @@ import type { Duration } from '@temporalio/common';
 import type { MigrationActivities } from '../activities/migration';
 import { cancelSignal, pauseSignal, resumeSignal } from './control';
 import { batchesPerActivity } from '../core/migration/batchRanges';
-import { DEFAULT_HEARTBEAT_TIMEOUT, type CollectionSummary, type TargetContext } from '../core/migration/types';
+import {
+  DEFAULT_HEARTBEAT_TIMEOUT,
+  type CollectionSummary,
+  type LoadKnobs,
+  type TargetContext,
+} from '../core/migration/types';
 
 export { cancelSignal, pauseSignal, resumeSignal };
 
-/** Sent to the parent migration after every load activity: `batches` batches from `batchIndex` (1 when absent). */
+/** Sent to the parent migration after every load activity: `batches` batches from `batchIndex`. */
 export const batchLoadedSignal =
-  defineSignal<[{ collection: string; batchIndex: number; rows: number; rejected: number; batches?: number }]>(
+  defineSignal<[{ collection: string; batchIndex: number; rows: number; rejected: number; batches: number }]>(
     'batchLoaded',
   );
 
@@ -31,28 +35,23 @@ export const batchLoadedSignal =
  */
 export const loadsStoppedSignal = defineSignal<[{ collection: string }]>('loadsStopped');
 
-/** A range of consecutive batches: one load activity. */
+/** A range of consecutive batches: one `loadBatchRange` activity. */
 export interface BatchRange {
   batchIndex: number;
   count: number;
 }
 
-export interface CollectionLoadInput {
+/** One collection's load; `parallelism`, `batchesPerActivity` and `batchesPerRun` as in LoadKnobs. */
+export interface CollectionLoadInput extends Omit<LoadKnobs, 'collectionParallelism'> {
   ctx: TargetContext;
   collection: CollectionSummary;
   /** parent workflow id, for progress signals */
   parentWorkflowId: string;
-  /** batches loaded at once */
-  parallelism: number;
   /** first batch this run starts at (all before it are done): set by continue-as-new */
   nextBatch?: number;
   paused?: boolean;
   /** ranges below `nextBatch` whose load activity was cancelled before it ran (by a pause): loaded first */
   requeued?: BatchRange[];
-  /** test hook: continue-as-new after this many batches in one run (default: when Temporal suggests it) */
-  batchesPerRun?: number;
-  /** consecutive batches per load activity (default: core/migration/batchRanges.ts sizes them by bytes) */
-  batchesPerActivity?: number;
   /** how soon a batch of a crashed worker is retried elsewhere (MigrationInput.heartbeatTimeout) */
   heartbeatTimeout?: Duration;
 }
@@ -81,158 +80,211 @@ function batchActivities(heartbeatTimeout: Duration) {
  * new before its history grows large, carrying only the index of the next batch.
  */
 export async function collectionLoadWorkflow(input: CollectionLoadInput): Promise<CollectionLoadResult> {
-  const { loadBatch } = batchActivities(input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT);
-  // Before this patch a pause let every scheduled load activity run, queued ones included (a pause
-  // took as long as the queue), and the parent was not told when loading had stopped.
-  const stopQueued = patched('pause-stops-queued-loads');
-  let paused = input.paused ?? false;
-  let cancelled = false;
-  /** the pause this run has told the parent about (reset by a resume) */
-  let stopReported = false;
-  const running = new Set<CancellationScope>();
-  const stopRunning = () => {
-    if (stopQueued) for (const scope of running) scope.cancel();
-  };
-  setHandler(pauseSignal, () => {
-    paused = true;
-    stopRunning();
-  });
-  setHandler(resumeSignal, () => {
-    paused = false;
-    stopReported = false;
-  });
-  setHandler(cancelSignal, () => {
-    cancelled = true;
-    stopRunning();
-  });
-
-  const total = input.collection.batches;
-  const parent = getExternalWorkflowHandle(input.parentWorkflowId);
-  const start = input.nextBatch ?? 0;
-  let next = start;
-  const requeued: BatchRange[] = [...(input.requeued ?? [])];
-  let inFlight = 0;
-  let failure: unknown;
-  const runLimit = input.batchesPerRun ?? Number.POSITIVE_INFINITY;
-  const runOver = () => next - start >= runLimit || workflowInfo().continueAsNewSuggested;
-  const hasWork = () => requeued.length > 0 || next < total;
-
-  let signalling = 0;
-  // Before this patch a batch held its slot until its progress signal reached the parent (one
-  // more workflow task per batch, batches serialised behind signals), and a failed progress
-  // signal failed the collection. Histories of running workflows keep the old order.
-  const progressOffSlot = patched('progress-signal-off-batch-slot');
-  // Before this patch every activity loaded one batch; histories recorded then replay that way.
-  const ranges = patched('batch-ranges-per-activity');
-  const perActivity = ranges ? batchesPerActivity(input.collection, input.batchesPerActivity) : 1;
-  const launch = (batchIndex: number, batchCount: number) => {
-    inFlight += 1;
-    const args = {
-      ctx: input.ctx,
-      collection: input.collection.collection,
-      planFile: input.collection.planFile,
-      batchIndex,
-    };
-    const scope = new CancellationScope();
-    running.add(scope);
-    const loaded = scope.run(() => loadBatch(ranges ? { ...args, batchCount } : args));
-    void loaded.finally(() => running.delete(scope)).catch(() => undefined);
-    const progress = (result: { rows: number; rejected: number }) =>
-      parent.signal(batchLoadedSignal, {
-        collection: input.collection.collection,
-        batchIndex,
-        rows: result.rows,
-        rejected: result.rejected,
-        ...(ranges ? { batches: batchCount } : {}),
-      });
-    if (!progressOffSlot) {
-      void loaded
-        .then(async (result) => {
-          await progress(result);
-        })
-        .catch((error: unknown) => {
-          failure ??= error;
-        })
-        .finally(() => {
-          inFlight -= 1;
-        });
-      return;
-    }
-    void loaded.then(
-      (result) => {
-        inFlight -= 1;
-        signalling += 1;
-        // Progress is informative: it never holds a batch slot, and a lost signal fails nothing.
-        void progress(result)
-          .catch(() => undefined)
-          .finally(() => {
-            signalling -= 1;
-          });
-      },
-      (error: unknown) => {
-        inFlight -= 1;
-        // Stopped by a pause or cancel: cancelled before it ran, or it failed after the stop was
-        // requested (Temporal does not retry an activity whose cancellation was requested). Either
-        // way its range loads again after a resume; a lasting failure then fails it for real.
-        if (stopQueued && scope.consideredCancelled) requeued.push({ batchIndex, count: batchCount });
-        else failure ??= error;
-      },
-    );
-  };
-
-  while (!cancelled && failure === undefined) {
-    if (!hasWork()) {
-      if (inFlight === 0) break;
+  const load = new CollectionLoad(input);
+  while (!load.stopped()) {
+    if (!load.hasWork()) {
+      if (load.idle()) break;
       // a pause or cancel can hand ranges back while the last ones run
-      await condition(() => inFlight === 0 || hasWork() || cancelled || failure !== undefined);
+      await load.untilIdleOrWork();
       continue;
     }
-    if (runOver()) break;
-    const stopToReport = () => stopQueued && paused && inFlight === 0 && !stopReported;
+    if (load.runOver()) break;
+    await load.untilSlotFree();
+    if (load.stopped()) break;
+    if (load.paused) await load.reportLoadsStopped();
+    else load.launch(load.nextRange());
+  }
+  // Running batches always finish: nothing is left half-done, and `next` is then a clean resume point.
+  await load.drained();
+  if (load.failure !== undefined) throw load.failure;
+  if (load.cancelled) return load.result('cancelled');
+  if (load.hasWork()) await continueAsNew<typeof collectionLoadWorkflow>(load.continuation());
+  return load.result('done');
+}
+
+/** The collection workflow's state and handlers: the ranges loaded, running and handed back, pause and cancel. */
+class CollectionLoad {
+  paused: boolean;
+  cancelled = false;
+  failure: unknown;
+  private readonly activities: ReturnType<typeof batchActivities>;
+  private readonly parent: ReturnType<typeof getExternalWorkflowHandle>;
+  private readonly total: number;
+  private readonly start: number;
+  private readonly runLimit: number;
+  private readonly perActivity: number;
+  /** first batch not yet scheduled in this run */
+  private next: number;
+  /** ranges whose activity a pause or cancel stopped before it ran: loaded first */
+  private readonly requeued: BatchRange[];
+  private readonly running = new Set<CancellationScope>();
+  private inFlight = 0;
+  /** progress signals on their way to the parent */
+  private signalling = 0;
+  /** the pause this run has told the parent about (reset by a resume) */
+  private stopReported = false;
+
+  constructor(private readonly input: CollectionLoadInput) {
+    this.activities = batchActivities(input.heartbeatTimeout ?? DEFAULT_HEARTBEAT_TIMEOUT);
+    this.parent = getExternalWorkflowHandle(input.parentWorkflowId);
+    this.paused = input.paused ?? false;
+    this.total = input.collection.batches;
+    this.start = input.nextBatch ?? 0;
+    this.next = this.start;
+    this.requeued = [...(input.requeued ?? [])];
+    this.runLimit = input.batchesPerRun ?? Number.POSITIVE_INFINITY;
+    this.perActivity = batchesPerActivity(input.collection, input.batchesPerActivity);
+    setHandler(pauseSignal, () => {
+      this.paused = true;
+      this.stopRunning();
+    });
+    setHandler(resumeSignal, () => {
+      this.paused = false;
+      this.stopReported = false;
+    });
+    setHandler(cancelSignal, () => {
+      this.cancelled = true;
+      this.stopRunning();
+    });
+  }
+
+  private stopRunning(): void {
+    for (const scope of this.running) scope.cancel();
+  }
+
+  private get name(): string {
+    return this.input.collection.collection;
+  }
+
+  stopped(): boolean {
+    return this.cancelled || this.failure !== undefined;
+  }
+
+  hasWork(): boolean {
+    return this.requeued.length > 0 || this.next < this.total;
+  }
+
+  idle(): boolean {
+    return this.inFlight === 0;
+  }
+
+  runOver(): boolean {
+    return this.next - this.start >= this.runLimit || workflowInfo().continueAsNewSuggested;
+  }
+
+  async untilIdleOrWork(): Promise<void> {
+    await condition(() => this.idle() || this.hasWork() || this.stopped());
+  }
+
+  /** Until a load may start, or a pause has to be reported, or the load stops. */
+  async untilSlotFree(): Promise<void> {
     await condition(
-      () => (!paused && inFlight < input.parallelism) || stopToReport() || cancelled || failure !== undefined,
+      () => (!this.paused && this.inFlight < this.input.parallelism) || this.stopToReport() || this.stopped(),
     );
-    if (cancelled || failure !== undefined) break;
-    if (stopQueued && paused) {
-      if (stopToReport()) {
-        stopReported = true;
-        await parent.signal(loadsStoppedSignal, { collection: input.collection.collection }).catch(() => undefined);
-      }
-      continue;
-    }
-    requeued.sort((a, b) => a.batchIndex - b.batchIndex);
-    const again = requeued.shift();
+  }
+
+  private stopToReport(): boolean {
+    return this.paused && this.inFlight === 0 && !this.stopReported;
+  }
+
+  /** Paused: once nothing runs, the parent hears that this collection's loads have stopped (once per pause). */
+  async reportLoadsStopped(): Promise<void> {
+    if (!this.stopToReport()) return;
+    this.stopReported = true;
+    await this.parent.signal(loadsStoppedSignal, { collection: this.name }).catch(() => undefined);
+  }
+
+  /** The next range to load: a handed-back one first, else the next batches of this run. */
+  nextRange(): BatchRange {
+    this.requeued.sort((a, b) => a.batchIndex - b.batchIndex);
+    const again = this.requeued.shift();
     if (again) {
-      setCurrentDetails(
-        `${input.collection.collection}: batch ${again.batchIndex + 1}${again.count > 1 ? `–${again.batchIndex + again.count}` : ''} of ${total} (again, after a pause)`,
-      );
-      launch(again.batchIndex, again.count);
-      continue;
+      setCurrentDetails(`${this.name}: batch ${this.batches(again)} of ${this.total} (again, after a pause)`);
+      return again;
     }
     // a range never crosses the run's batch limit, so continue-as-new happens where the test asks
     const count = Math.min(
-      perActivity,
-      total - next,
-      Number.isFinite(runLimit) ? start + runLimit - next : perActivity,
+      this.perActivity,
+      this.total - this.next,
+      Number.isFinite(this.runLimit) ? this.start + this.runLimit - this.next : this.perActivity,
     );
-    setCurrentDetails(
-      `${input.collection.collection}: batch ${next + 1}${count > 1 ? `–${next + count}` : ''} of ${total}${paused ? ' (paused)' : ''}`,
+    const range = { batchIndex: this.next, count };
+    setCurrentDetails(`${this.name}: batch ${this.batches(range)} of ${this.total}${this.paused ? ' (paused)' : ''}`);
+    this.next += count;
+    return range;
+  }
+
+  /** "3" or "3–10" (1-based) */
+  private batches({ batchIndex, count }: BatchRange): string {
+    return `${batchIndex + 1}${count > 1 ? `–${batchIndex + count}` : ''}`;
+  }
+
+  /** Starts the range's load activity in a scope a pause or cancel can cancel while it waits to run. */
+  launch(range: BatchRange): void {
+    this.inFlight += 1;
+    const scope = new CancellationScope();
+    this.running.add(scope);
+    const { ctx, collection } = this.input;
+    const loaded = scope.run(() =>
+      this.activities.loadBatchRange({
+        ctx,
+        collection: collection.collection,
+        planFile: collection.planFile,
+        batchIndex: range.batchIndex,
+        batchCount: range.count,
+      }),
     );
-    launch(next, count);
-    next += count;
+    void loaded.finally(() => this.running.delete(scope)).catch(() => undefined);
+    void loaded.then(
+      (result) => {
+        this.inFlight -= 1;
+        this.reportProgress(range, result);
+      },
+      (error: unknown) => {
+        this.inFlight -= 1;
+        // Stopped by a pause or cancel: cancelled before it ran, or it failed after the stop was
+        // requested (Temporal does not retry an activity whose cancellation was requested). Either
+        // way its range loads again after a resume; a lasting failure then fails it for real.
+        if (scope.consideredCancelled) this.requeued.push(range);
+        else this.failure ??= error;
+      },
+    );
   }
-  // Running batches always finish: nothing is left half-done, and `next` is then a clean resume point.
-  await condition(() => inFlight === 0 && signalling === 0);
-  if (failure !== undefined) throw failure;
-  const firstNotLoaded = Math.min(next, ...requeued.map((r) => r.batchIndex));
-  if (cancelled) return { collection: input.collection.collection, state: 'cancelled', nextBatch: firstNotLoaded };
-  if (hasWork()) {
-    await continueAsNew<typeof collectionLoadWorkflow>({
-      ...input,
-      nextBatch: next,
-      paused,
-      ...(requeued.length ? { requeued } : {}),
-    });
+
+  /** Progress is informative: it never holds a batch slot, and a lost signal fails nothing. */
+  private reportProgress(range: BatchRange, result: { rows: number; rejected: number }): void {
+    this.signalling += 1;
+    void this.parent
+      .signal(batchLoadedSignal, {
+        collection: this.name,
+        batchIndex: range.batchIndex,
+        rows: result.rows,
+        rejected: result.rejected,
+        batches: range.count,
+      })
+      .catch(() => undefined)
+      .finally(() => {
+        this.signalling -= 1;
+      });
   }
-  return { collection: input.collection.collection, state: 'done', nextBatch: next };
+
+  async drained(): Promise<void> {
+    await condition(() => this.inFlight === 0 && this.signalling === 0);
+  }
+
+  result(state: 'done' | 'cancelled'): CollectionLoadResult {
+    const firstNotLoaded = Math.min(this.next, ...this.requeued.map((r) => r.batchIndex));
+    return { collection: this.name, state, nextBatch: state === 'cancelled' ? firstNotLoaded : this.next };
+  }
+
+  /** The next run's input: where this one stopped, still paused or not, with the ranges handed back. */
+  continuation(): CollectionLoadInput {
+    return {
+      ...this.input,
+      nextBatch: this.next,
+      paused: this.paused,
+      // always set: an empty list must replace the ranges this run was handed (and has loaded)
+      requeued: [...this.requeued],
+    };
+  }
 }

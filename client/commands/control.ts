@@ -20,6 +20,8 @@ export interface StatusReport {
   progress: MigrationProgress | null;
   /** the job's PostgreSQL backends at work (null when PostgreSQL could not be asked) */
   postgres: PostgresWork[] | null;
+  /** why PostgreSQL could not be asked (no password on this machine, server down) */
+  postgresUnavailable: string | null;
   /** after a promote: how to open the workspace in LightRAG, and the registry entry */
   open: OpenResult | null;
 }
@@ -47,6 +49,7 @@ export async function statusCommand(
     workflow: null,
     progress: null,
     postgres: null,
+    postgresUnavailable: null,
     open: null,
   };
   let described: WorkflowExecutionDescription | undefined;
@@ -68,7 +71,13 @@ export async function statusCommand(
       await session.close();
     }
   }
-  if (state) report.postgres = (await postgresWorkOf(state, described, new CredentialStore())) ?? null;
+  if (state) {
+    try {
+      report.postgres = (await postgresWorkOf(state, described, new CredentialStore())) ?? null;
+    } catch (error) {
+      report.postgresUnavailable = (error as Error).message;
+    }
+  }
   report.open = await openPromoted(db);
   if (!json) {
     io.out(`Database:  ${db.name} (${db.path})\n`);
@@ -85,6 +94,8 @@ export async function statusCommand(
     if (report.workflow) io.out(`Workflow:  ${report.workflow.status} · ${report.workflow.url}\n`);
     if (report.progress) io.out(progressText(report.progress));
     for (const line of postgresWorkLines(report.postgres ?? [])) io.out(`${line}\n`);
+    if (report.postgresUnavailable)
+      io.out(`PostgreSQL: not asked about the job's backends: ${report.postgresUnavailable}\n`);
     for (const error of state.errors) io.out(`Error:     ${error}\n`);
     if (report.open) io.out(`\n${openResultText(report.open)}`);
   }

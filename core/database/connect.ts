@@ -8,6 +8,29 @@ export interface PoolOptions {
   applicationName?: string;
 }
 
+/**
+ * node-postgres leaves the socket of a failed authentication (no or a wrong password) open until the
+ * server's authentication_timeout closes it, 60 s by default, and the process cannot exit before
+ * that: `backend status` on a machine without the password took as long as the whole job. A client
+ * that fails to connect closes its socket at once.
+ */
+class ClosingClient extends pg.Client {
+  override connect(): Promise<void>;
+  override connect(callback: (err: Error) => void): void;
+  override connect(callback?: (err: Error) => void): Promise<void> | void {
+    const close = () => this.connection.stream.destroy();
+    if (!callback)
+      return super.connect().catch((err: unknown) => {
+        close();
+        throw err;
+      });
+    super.connect((err) => {
+      if (err) close();
+      callback(err);
+    });
+  }
+}
+
 /** A pool for a target; the password comes from the credential store, never from the target. */
 export function openPool(target: DatabaseTarget, credentials: CredentialStore, options: PoolOptions = {}): pg.Pool {
   const password = credentials.passwordFor(target);
@@ -16,6 +39,7 @@ export function openPool(target: DatabaseTarget, credentials: CredentialStore, o
       ? { rejectUnauthorized: target.params.sslmode === 'verify-full' }
       : undefined;
   return new pg.Pool({
+    Client: ClosingClient,
     host: target.host,
     port: target.port,
     database: target.database,

@@ -139,3 +139,32 @@ export interface PhaseTiming {
   startedAt: number;
   endedAt: number | null;
 }
+
+/**
+ * The knobs that shape loading, defined here once (the migration workflow takes all four and hands
+ * the last three to each collection child). Batch size (records per batch, the unit that commits
+ * exactly once with its marker) is the job's `batchSize`; these decide how batches are grouped
+ * and run. docs/loading.md says the same for users.
+ */
+export interface LoadKnobs {
+  /**
+   * Collections loading at once, each in its own child workflow. Always all of them
+   * (DEFAULT_COLLECTION_PARALLELISM in core/config.ts); no CLI flag.
+   */
+  collectionParallelism: number;
+  /**
+   * Load activities queued at once per collection (`--parallelism`, JOB_DEFAULTS.parallelism);
+   * the workers' activity slots bound what really runs.
+   */
+  parallelism: number;
+  /**
+   * Consecutive batches one load activity (`loadBatchRange`) takes, the step at which pause and
+   * cancel act (`--batches-per-activity`; default about 64 MiB of source, core/migration/batchRanges.ts).
+   */
+  batchesPerActivity?: number;
+  /**
+   * Batches one run of a collection workflow loads before it continues as new (default: when
+   * Temporal suggests it). Not a user setting: tests set it small to exercise continue-as-new.
+   */
+  batchesPerRun?: number;
+}

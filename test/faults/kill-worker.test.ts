@@ -13,7 +13,7 @@ import { startWorkerProcess, until, type WorkerProcess } from '../helpers/worker
 /**
  * kill -9 of the worker process at five points of a staged migration; each time a new worker
  * process finishes the job exactly. The point is hit deterministically by the worker's
- * HYBRIDRAG_TEST_HANG hook (workers/testHooks.ts): the chosen activity call writes a marker and
+ * HYBRIDRAG_TEST_HANG hook (test/helpers/testHooks.ts): the chosen activity call writes a marker and
  * hangs; the test sees the marker and kills the process.
  */
 const FIXTURE = 'kunj-10__HackRx-6.0__data';
@@ -34,7 +34,7 @@ afterAll(async () => {
 
 const POINTS = [
   { name: 'during backup', hang: 'backupDatabase' },
-  { name: 'mid-collection (6th load activity)', hang: 'loadBatch:6' },
+  { name: 'mid-collection (6th load activity)', hang: 'loadBatchRange:6' },
   { name: 'during index build (indexes built, result not reported)', hang: 'buildIndexes:1:after' },
   { name: 'between verify and promote', hang: 'promote' },
   { name: 'during promote (committed, result not reported)', hang: 'promote:1:after' },

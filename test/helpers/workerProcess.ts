@@ -3,6 +3,8 @@ import path from 'node:path';
 
 const root = path.resolve(__dirname, '../..');
 export const WORKER_MAIN = path.join(root, 'dist/workers/main.js');
+/** the same worker with the fault hooks of ./testHooks.ts (./faultWorker.ts, compiled by npm run build) */
+export const FAULT_WORKER = path.join(root, 'dist/test/helpers/faultWorker.js');
 
 export interface WorkerProcess {
   child: ChildProcess;
@@ -16,7 +18,8 @@ export interface WorkerProcess {
 /**
  * `node dist/workers/main.js` as its own OS process (npm run build first), on the test's task
  * queue. The password reaches it through the environment only (HYBRIDRAG_PG_PASSWORD), as in
- * production; `env` adds fault hooks (workers/testHooks.ts).
+ * production. A HYBRIDRAG_TEST_* hook in `env` (./testHooks.ts) starts the test worker
+ * (dist/test/helpers/faultWorker.js) instead, the production worker with those hooks.
  */
 export async function startWorkerProcess(options: {
   temporalAddress: string;
@@ -24,7 +27,8 @@ export async function startWorkerProcess(options: {
   password?: string;
   env?: NodeJS.ProcessEnv;
 }): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [WORKER_MAIN], {
+  const hooked = Object.keys(options.env ?? {}).some((name) => name.startsWith('HYBRIDRAG_TEST_'));
+  const child = spawn(process.execPath, [hooked ? FAULT_WORKER : WORKER_MAIN], {
     cwd: root,
     env: {
       PATH: process.env.PATH,

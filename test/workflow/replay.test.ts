@@ -18,9 +18,10 @@ import { connectTestTemporal, credentialsFor, type TestTemporal } from '../helpe
 /**
  * Histories of real runs of every workflow, kept in test/workflow/histories/*.json, replayed
  * against the current workflow bundle: a change that breaks determinism for running
- * workflows fails here. Record them again (after an intended, versioned change) with
- *   HYBRIDRAG_RECORD_HISTORIES=1 npx vitest run test/workflow/replay.test.ts
- * after copying the histories to keep to v1-*.json (or v2-…) with their ids in workflow-ids.txt.
+ * workflows fails here. Record them again (after an intended change, docs/versioning.md) with
+ *   npm run build && HYBRIDRAG_RECORD_HISTORIES=1 npx vitest run test/workflow/replay.test.ts
+ * Once a version is released, copy its histories to v1-*.json (v2-…) first, with their ids in
+ * workflow-ids.txt: they are replayed too, until the patch that kept their code path is removed.
  */
 const HISTORIES = path.join(__dirname, 'histories');
 
@@ -104,7 +105,7 @@ describe.skipIf(!RECORD)('recording the histories (HYBRIDRAG_RECORD_HISTORIES=1)
     recorded[`${name}.json`] = handle.workflowId;
     writeFileSync(path.join(HISTORIES, 'workflow-ids.txt'), `${JSON.stringify(recorded, null, 1)}\n`);
   }
-  // Histories of earlier versions (v1-*.json: one batch per activity) stay and keep being replayed.
+  // Histories of released versions (v1-*.json, …), if any, keep their ids and keep being replayed.
   const recorded: Record<string, string> = JSON.parse(
     readFileSync(path.join(HISTORIES, 'workflow-ids.txt'), 'utf8'),
   ) as Record<string, string>;

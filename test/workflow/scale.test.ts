@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, beforeAll, describe, it, inject } from 'vitest';
 import { parseConnectionString } from '../../core/connection';
+import { pauseSignal, progressQuery, resumeSignal } from '../../workflows/control';
 import type { MigrationInput, migrationWorkflow } from '../../workflows/migration';
 import { createScratchDatabase, type ScratchDatabase } from '../helpers/db';
 import { copyFixture } from '../helpers/fixtures';
@@ -94,6 +95,41 @@ describe.concurrent('many batches', () => {
         rowsDone: 13,
         state: 'done',
       });
+    },
+  );
+
+  it(
+    'a pause between continue-as-new runs loads each handed-back range once: rows and batches counted once',
+    { timeout: 240_000 },
+    async ({ expect }) => {
+      const taskQueue = `requeue-${Math.random().toString(16).slice(2, 10)}`;
+      // one slot and slow batches: of the ranges a run schedules, a pause finds some still queued and hands them back
+      const env = { HYBRIDRAG_ACTIVITY_SLOTS: '1', HYBRIDRAG_TEST_BATCH_DELAY_MS: '400' };
+      const password = parseConnectionString(canDb.url).password!;
+      workers.push(await startWorkerProcess({ temporalAddress: inject('temporalAddress'), taskQueue, password, env }));
+      const input: MigrationInput = {
+        ...migration('job-requeue', 'requeue', 1, CAN_FIXTURE, canDb),
+        batchesPerRun: 4,
+        batchesPerActivity: 1,
+        parallelism: 3,
+        collectionParallelism: 1,
+      };
+      const handle = await client.workflow.start<typeof migrationWorkflow>('migrationWorkflow', {
+        taskQueue,
+        workflowId: `test-requeue/${taskQueue}`,
+        args: [input],
+      });
+      const edgesDone = async () =>
+        (await handle.query(progressQuery)).collections.find((c) => c.collection === 'vdb_relationships')
+          ?.batchesDone ?? 0;
+      await until(async () => (await edgesDone()) >= 1, 120_000, 'the first batch of vdb_relationships');
+      await handle.signal(pauseSignal);
+      await until(async () => !(await handle.query(progressQuery)).pausing, 60_000, 'the pause to settle');
+      await handle.signal(resumeSignal);
+      const result = await handle.result();
+      await expectExactMigration(canDb.pool, CAN_FIXTURE, input.job, result);
+      for (const c of result.progress.collections)
+        expect(c, c.collection).toMatchObject({ batchesDone: c.batches, rowsDone: c.records, state: 'done' });
     },
   );
 

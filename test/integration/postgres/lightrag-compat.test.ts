@@ -3,7 +3,7 @@ import { createScratchDatabase, type ScratchDatabase } from '../../helpers/db';
 import { planTarget, promote } from '../../../core/postgres';
 import { canonicalPair } from '../../../core/postgres/layouts/common';
 import { readFixture, realDir } from './fixtureRecords';
-import { cosineTopK, lightragPython, runProbe } from './lightragProbe';
+import { cosineTopK, lightragPython, runLightragProbe } from './lightragProbe';
 import { stageFixture } from './stageHelper';
 
 let db: ScratchDatabase;
@@ -41,7 +41,7 @@ describe('LightRAG (lightrag-hku 1.5.7) opens a migrated workspace', () => {
       query_vector: Array.from(q),
       top_k: topK,
     };
-    const out = runProbe(python, 'lightrag_probe.py', spec, db.url);
+    const out = runLightragProbe(python, 'lightrag_probe.py', spec, db.url).result;
 
     expect(out.log_errors).toEqual([]);
     // documents

@@ -13,7 +13,7 @@ import { buildIndexes, finishStaging, planTarget, promote, type TargetPlan } fro
 import { verifyStaging, type VerificationReport, type VerifySource } from '../../../core/verify';
 import { planFixture, stageSources } from '../verify/stageSources';
 import { realDir } from './fixtureRecords';
-import { lightragPython, runProbe } from './lightragProbe';
+import { lightragPython, runLightragProbe } from './lightragProbe';
 
 let db: ScratchDatabase;
 let python = '';
@@ -111,7 +111,7 @@ describe('a hostile store migrates whole (layout lightrag)', () => {
   it('LightRAG reads the fitted rows, finds the long-named entity by name (vectors and graph), and logs no ERROR', () => {
     const md5 = (s: string) => createHash('md5').update(s, 'utf8').digest('hex');
     expect(store.renamedEntity.id).toBe(`ent-${md5(store.renamedEntity.to)}`);
-    const out = runProbe(
+    const out = runLightragProbe(
       python,
       'lightrag_probe.py',
       {
@@ -128,7 +128,7 @@ describe('a hostile store migrates whole (layout lightrag)', () => {
         entity_names: [store.renamedEntity.to],
       },
       db.url,
-    );
+    ).result;
     expect(out.log_errors).toEqual([]);
     expect(out.docs[0].content.startsWith('lone \ufffd here')).toBe(true);
     expect(out.docs[1].content).toBe(`a document with a long id${EXOTIC}`);

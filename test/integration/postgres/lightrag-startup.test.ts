@@ -12,7 +12,7 @@ import { hostileCopy } from '../../helpers/hostile';
 import { buildIndexes, planTarget, promote } from '../../../core/postgres';
 import { planFixture, stageSources } from '../verify/stageSources';
 import { realDir } from './fixtureRecords';
-import { lightragPython, runProbe } from './lightragProbe';
+import { lightragPython, runLightragProbe } from './lightragProbe';
 
 const MODEL = 'startup-check-model';
 let db: ScratchDatabase;
@@ -60,7 +60,7 @@ describe('LightRAG 1.5.7 starts on a database holding every fixture store', () =
     ];
     expect(runs[1]!.stores.length).toBeGreaterThan(0);
     for (const run of runs) {
-      const out = runProbe(python, 'lightrag_startup_probe.py', { stores: run.stores }, db.url, run.env);
+      const out = runLightragProbe(python, 'lightrag_startup_probe.py', { stores: run.stores }, db.url, run.env).result;
       expect(out.log_errors).toEqual([]);
       expect(out.migration_logs.filter((m: string) => /failed|error/i.test(m))).toEqual([]);
     }
@@ -70,7 +70,7 @@ describe('LightRAG 1.5.7 starts on a database holding every fixture store', () =
     await db.pool.query(
       `INSERT INTO lightrag_llm_cache (workspace, id, original_prompt, return_value, cache_type) VALUES ('legacy', 'f00d', '', '', 'extract')`,
     );
-    const out = runProbe(python, 'lightrag_startup_probe.py', { stores: stores.slice(0, 1) }, db.url);
+    const out = runLightragProbe(python, 'lightrag_startup_probe.py', { stores: stores.slice(0, 1) }, db.url).result;
     expect(out.log_errors.join('\n')).toMatch(/column "mode" does not exist|LLM cache migration failed/);
   }, 600_000);
 });

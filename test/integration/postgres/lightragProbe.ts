@@ -57,17 +57,6 @@ export function runLightragProbe<T = ProbeResult>(
   return { result: JSON.parse(line.slice('PROBE-RESULT '.length)) as T, log: run.stderr };
 }
 
-/** The probe's result alone. */
-export function runProbe<T = ProbeResult>(
-  python: string,
-  script: string,
-  spec: unknown,
-  dbUrl: string,
-  env: Record<string, string> = {},
-): T {
-  return runLightragProbe<T>(python, script, spec, dbUrl, env).result;
-}
-
 /** Brute-force cosine top-k ids (what an exact vector search returns). */
 export function cosineTopK(q: Float32Array, rows: { id: string; vector: Float32Array }[], k: number): string[] {
   const norm = (v: Float32Array) => Math.sqrt(v.reduce((s, x) => s + x * x, 0));

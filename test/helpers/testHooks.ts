@@ -1,6 +1,7 @@
 /**
- * Fault-injection hooks for the fault tests (test/faults). Inert unless the worker process's
- * environment sets them; nothing in production sets them.
+ * Fault-injection hooks for the fault and control tests, applied only by the test worker
+ * (./faultWorker.ts, started by ./workerProcess.ts): the production worker has no such code path.
+ * Read from the worker process's environment:
  *
  *   HYBRIDRAG_TEST_HANG=<activity>[:<n>][:after]
  *       the n-th call (default 1) of that activity in this worker process writes the file named by
@@ -8,7 +9,7 @@
  *       after it (its effects committed, its result never reported) with `:after` — so a test can
  *       kill -9 the worker at an exact point of a migration.
  *   HYBRIDRAG_TEST_BATCH_DELAY_MS=<ms>
- *       every loadBatch waits that long per batch it loads first, so a migration stays mid-collection for a while.
+ *       every loadBatchRange waits that long per batch it loads first, so a migration stays mid-collection for a while.
  *   HYBRIDRAG_TEST_STEP_DELAY=<activity>:<ms>
  *       every call of that activity waits that long first, so a migration stays in that step a while.
  */
@@ -58,9 +59,9 @@ export function withTestHooks<T extends object>(activities: T, env: NodeJS.Proce
       return result;
     };
   }
-  if (delay && wrapped.loadBatch) {
-    const original = wrapped.loadBatch;
-    wrapped.loadBatch = async (...args: never[]) => {
+  if (delay && wrapped.loadBatchRange) {
+    const original = wrapped.loadBatchRange;
+    wrapped.loadBatchRange = async (...args: never[]) => {
       const batches = (args[0] as { batchCount?: number } | undefined)?.batchCount ?? 1;
       await new Promise((r) => setTimeout(r, delay * batches));
       return original(...args);
