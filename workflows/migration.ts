@@ -1,4 +1,4 @@
-import { isCancellation, patched, proxyActivities } from '@temporalio/workflow';
+import { isCancellation, proxyActivities } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { Activities } from '../activities';
 import { loadCollections } from './collectionChildren';
@@ -118,7 +118,7 @@ async function backupPhase(run: MigrationRun, input: MigrationInput, early: Earl
     // The planning pass reads the files the backup reads and neither writes them (plans go to
     // .migration_plans, which is not backed up): it runs alongside, so the backup's reading and
     // the planner's scanning share the time. Its result is taken in Phase 2, as before.
-    if (input.stopAfter !== 'prepared' && patched('plan-during-backup')) {
+    if (input.stopAfter !== 'prepared') {
       early.planning = longActivities(input).planSource({ job, batchSize: input.batchSize });
       early.planning.catch(() => undefined); // observed in planPhase; a failed backup ends the job first
     }
@@ -177,8 +177,7 @@ async function stagingPhase(
     !input.stopAfter &&
     !input.startAt &&
     job.vectorIndex !== 'hnsw_halfvec' &&
-    job.highDimensionIndex !== 'halfvec' &&
-    patched('verify-during-index-build')
+    job.highDimensionIndex !== 'halfvec'
   ) {
     early.verification = long.verifyStaging({ ...target, expected: source });
     early.verification.catch(() => undefined); // observed in verifyPhase
