@@ -88,7 +88,8 @@ function elapsed(t: PhaseTiming, now: number): number {
 
 /** The live line of the phase running now: staging rows, or the running step's own progress. */
 function liveLine(title: string | undefined, p: MigrationProgress): string | undefined {
-  if (p.stepProgress) return `${stepLine(p.stepProgress)}${stateSuffix(p)} · ${jobLine(p)}`;
+  if (p.stepProgress)
+    return `${stepLine(p.stepProgress)}${p.alongside ? ` · alongside: ${stepLine(p.alongside).trim()}` : ''}${stateSuffix(p)} · ${jobLine(p)}`;
   if (title === 'Migrating to staging' && p.rowsTotal > 0) return `${progressLine(p)} · ${jobLine(p)}`;
   return undefined;
 }

@@ -179,6 +179,7 @@ async function stagingPhase(
     job.vectorIndex !== 'hnsw_halfvec' &&
     job.highDimensionIndex !== 'halfvec'
   ) {
+    run.tracker.expectAlongside('verify');
     early.verification = long.verifyStaging({ ...target, expected: source });
     early.verification.catch(() => undefined); // observed in verifyPhase
   }

@@ -43,6 +43,9 @@ export class MigrationTracker {
   /** the long step whose activity may report progress now, and what it last reported */
   private expectedStep: StepKind | null = null;
   private stepReport: StepProgress | null = null;
+  /** a step started ahead of its phase: its reports are shown beside the running step's */
+  private alongsideStep: StepKind | null = null;
+  private alongsideReport: StepProgress | null = null;
 
   constructor(
     readonly jobId: string,
@@ -78,12 +81,21 @@ export class MigrationTracker {
   /** A long step starts (its activity's progress reports are taken) or ends (kind null). */
   expectStep(kind: StepKind | null): void {
     this.expectedStep = kind;
-    this.stepReport = null;
+    // the step that ran alongside becomes the running one, with what it last reported
+    this.stepReport = kind !== null && kind === this.alongsideStep ? this.alongsideReport : null;
+    if (kind !== null && kind === this.alongsideStep) this.expectAlongside(null);
+  }
+
+  /** A step starts ahead of its phase, alongside the running one (or none is, kind null). */
+  expectAlongside(kind: StepKind | null): void {
+    this.alongsideStep = kind;
+    this.alongsideReport = null;
   }
 
   /** A long activity reports its progress; a late report of a step that has ended is dropped. */
   stepProgress(report: StepProgress): void {
     if (report.kind === this.expectedStep) this.stepReport = report;
+    else if (report.kind === this.alongsideStep) this.alongsideReport = report;
   }
 
   planned(summary: SourceSummary): void {
@@ -189,9 +201,8 @@ export class MigrationTracker {
       etaSeconds: rate > 0 && left > 0 ? Math.ceil(left / rate) : left === 0 ? 0 : null,
       backupId: this.backupId,
       errors: [...this.errors],
-      stepProgress: this.stepReport
-        ? { ...this.stepReport, parts: this.stepReport.parts.map((x) => ({ ...x })) }
-        : null,
+      stepProgress: copyReport(this.stepReport),
+      alongside: copyReport(this.alongsideReport),
       phases: this.phaseTimings.map((t) => ({ ...t })),
       elapsedSeconds: Math.max(0, Math.round((now - this.startedAt) / 1000)),
       jobEtaSeconds: this.jobEta(now, rate),
@@ -228,10 +239,15 @@ export class MigrationTracker {
     );
     lines.push('', jobLine(p));
     if (p.stepProgress) lines.push('', ...stepLines(p.stepProgress));
+    if (p.alongside) lines.push('', 'alongside:', ...stepLines(p.alongside));
     if (p.collections.length) lines.push('');
     for (const c of p.collections) lines.push(`- ${c.collection}: ${c.rowsDone} of ${c.records} (${c.state})`);
     return lines.join('\n');
   }
+}
+
+function copyReport(r: StepProgress | null): StepProgress | null {
+  return r ? { ...r, parts: r.parts.map((x) => ({ ...x })) } : null;
 }
 
 function clock(seconds: number): string {

@@ -169,9 +169,10 @@ export async function controlCommand(
 function progressText(p: MigrationProgress): string {
   const lines = [`Time:      ${jobTime(p)}`, ...phaseLines(p, Date.now()).map((l) => `           ${l}`), 'Progress:'];
   if (p.rowsTotal > 0) lines.push(progressLine(p));
-  if (p.stepProgress) {
-    lines.push(stepLine(p.stepProgress));
-    for (const part of p.stepProgress.parts)
+  for (const step of [p.stepProgress, p.alongside]) {
+    if (!step) continue;
+    lines.push(step === p.alongside ? `   alongside: ${stepLine(step).trim()}` : stepLine(step));
+    for (const part of step.parts)
       lines.push(
         `     - ${part.name}: ${part.state}${part.total > 0 ? ` · ${part.done.toLocaleString('en-US')}/${part.total.toLocaleString('en-US')}` : ''}`,
       );

@@ -74,6 +74,8 @@ export interface MigrationProgress {
   errors: string[];
   /** the long step running now (backup, index build, verification, promote), as its activity last reported */
   stepProgress: StepProgress | null;
+  /** a step started ahead of its phase and running with this one (the verification, during the index build) */
+  alongside: StepProgress | null;
   phases: PhaseTiming[];
   /** the whole job: time since it started, and the time left (estimated, refined by the rates of this run) */
   elapsedSeconds: number;

@@ -44,6 +44,31 @@ describe('step progress in the tracker', () => {
     expect(t.progress(0).stepProgress).toBeNull();
   });
 
+  it('shows a step started ahead of its phase beside the running one, and hands its last report on when its phase comes', () => {
+    const t = tracker();
+    const verifyReport: StepProgress = {
+      kind: 'verify',
+      detail: 'vdb_chunks: checksumming the source rows',
+      done: 20e6,
+      total: 55e6,
+      unit: 'bytes',
+      perSecond: 10e6,
+      parts: [],
+    };
+    t.expectStep('indexes');
+    t.expectAlongside('verify');
+    t.stepProgress(indexReport(120));
+    t.stepProgress(verifyReport);
+    expect(t.progress(0)).toMatchObject({
+      stepProgress: { kind: 'indexes' },
+      alongside: { kind: 'verify', done: 20e6 },
+    });
+    expect(t.details(0)).toMatch(/alongside:\n.*checksumming the source rows/);
+    t.expectStep(null);
+    t.expectStep('verify');
+    expect(t.progress(0)).toMatchObject({ stepProgress: { kind: 'verify', done: 20e6 }, alongside: null });
+  });
+
   it('times each phase and counts the staging rate from the start of staging', () => {
     const t = tracker();
     t.phaseStarted(1, 'Creating backup', 0);
