@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { createBackup, restoreBackup } from '../core/backup';
+import { createBackup, restoreBackup, type BackupCodec } from '../core/backup';
 import { switchBackend } from '../core/registry/registry';
 import { rollbackPromote } from '../core/postgres';
 import type { TargetContext } from '../core/migration/types';
@@ -39,11 +39,14 @@ export function createBackupActivities({ pools }: BackupActivityDependencies) {
       databaseName: string;
       /** send the progress to the workflow (the migration workflow takes it; the backup-only one has no handler) */
       reportProgress?: boolean;
+      /** how the archive is stored (default: DEFAULT_BACKUP_CODEC) */
+      codec?: BackupCodec;
     }): Promise<{ backupId: string; files: number; bytes: number }> {
       const reports = input.reportProgress ? backupReports() : undefined;
       const result = await withFileProgress((options) =>
         createBackup(input.databasePath, input.databaseName, {
           ...options,
+          ...(input.codec ? { codec: input.codec } : {}),
           onProgress: (p) => {
             options.onProgress(p);
             reports?.onProgress(p);

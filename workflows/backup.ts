@@ -5,6 +5,8 @@ import { DEFAULT_HEARTBEAT_TIMEOUT, type TargetContext } from '../core/migration
 export interface BackupOnlyInput {
   databasePath: string;
   databaseName: string;
+  /** default: a plain tar (DEFAULT_BACKUP_CODEC) */
+  codec?: 'gzip' | 'none';
 }
 
 export interface RollbackInput {

@@ -27,6 +27,8 @@ export interface MigrationInput extends LoadKnobs {
   skipVerify: boolean;
   /** refuse to promote when the verification found fitted values or left-out records (--strict) */
   strict?: boolean;
+  /** the backup archive gzip-compressed (--backup-compression gzip); default a plain tar */
+  backupCodec?: 'gzip';
   /** a backup made by an earlier run of the same job (resume): Phase 1 is not repeated */
   existingBackupId?: string | null;
   /** the HybridRAG registry entry switched to PostgreSQL after promote */
@@ -122,7 +124,12 @@ async function backupPhase(run: MigrationRun, input: MigrationInput, early: Earl
       early.planning = longActivities(input).planSource({ job, batchSize: input.batchSize });
       early.planning.catch(() => undefined); // observed in planPhase; a failed backup ends the job first
     }
-    const backup = { databasePath: job.databasePath, databaseName: job.databaseName, reportProgress: true };
+    const backup = {
+      databasePath: job.databasePath,
+      databaseName: job.databaseName,
+      reportProgress: true,
+      ...(input.backupCodec ? { codec: input.backupCodec } : {}),
+    };
     const made = await run.longStep('backup', () => longActivities(input).backupDatabase(backup), 'backup');
     run.tracker.backupId = made.backupId;
   }

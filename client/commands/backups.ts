@@ -1,3 +1,4 @@
+import type { BackupCodec } from '../../core/backup';
 import { listBackups } from '../../core/backup';
 import { describeTarget } from '../../core/connection';
 import { CredentialStore } from '../../core/credentials';
@@ -16,6 +17,7 @@ interface BackupFlags {
   json: boolean;
   worker: WorkerMode;
   connectionString?: string | undefined;
+  backupCompression?: BackupCodec | undefined;
 }
 
 /** `--list-backups`: the guide's table, newest first. Reads the .backups folder only. */
@@ -50,7 +52,13 @@ export async function backupOnlyCommand(db: DatabaseRef, flags: BackupFlags, io:
   const result = await runWorkflow<{ backupId: string; files: number; bytes: number }>({
     workflowType: 'backupOnlyWorkflow',
     workflowId: `backup/${db.name}`,
-    args: [{ databasePath: db.path, databaseName: db.name }],
+    args: [
+      {
+        databasePath: db.path,
+        databaseName: db.name,
+        ...(flags.backupCompression === 'gzip' ? { codec: 'gzip' as const } : {}),
+      },
+    ],
     credentials: new CredentialStore(),
     worker: flags.worker,
   });

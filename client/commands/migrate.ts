@@ -50,6 +50,7 @@ export const MigrateFlagsSchema = z
     workspace: z.string().min(1).max(255).optional(),
     embeddingModel: z.string().min(1).optional(),
     highDimensionIndex: z.enum(['none', 'halfvec']).default(JOB_DEFAULTS.highDimensionIndex),
+    backupCompression: z.enum(['none', 'gzip']).default('none'),
     json: z.boolean().default(false),
     worker: z.enum(['auto', 'embedded', 'external']).default('auto'),
     // load activities queued per collection: with every collection loading at once this keeps the
@@ -194,6 +195,7 @@ function migrationRequest(flags: MigrateFlags, db: DatabaseRef): MigrationReques
     layout: flags.layout,
     embeddingModel: flags.embeddingModel,
     highDimensionIndex: flags.highDimensionIndex,
+    backupCompression: flags.backupCompression,
     batchSize: flags.batchSize,
     parallelism: flags.parallelism,
     batchesPerActivity: flags.batchesPerActivity,

@@ -1,4 +1,5 @@
 import type { WorkflowHandle } from '@temporalio/client';
+import type { BackupCodec } from '../../core/backup';
 import { describeTarget } from '../../core/connection';
 import { DEFAULT_COLLECTION_PARALLELISM, JOB_DEFAULTS, type TemporalSettings } from '../../core/config';
 import type { JobContext } from '../../core/migration/types';
@@ -22,6 +23,8 @@ export interface MigrationRequest {
   layout?: JobContext['layout'] | undefined;
   embeddingModel?: string | undefined;
   highDimensionIndex?: 'none' | 'halfvec' | undefined;
+  /** how the backup archive is stored (staged): plain tar (default) or gzip */
+  backupCompression?: BackupCodec | undefined;
   batchSize?: number | undefined;
   parallelism?: number | undefined;
   batchesPerActivity?: number | undefined;
@@ -113,6 +116,7 @@ export function migrationInput(
     batchSize: job.batchSize,
     skipVerify: request.skipVerify ?? false,
     ...(request.strict ? { strict: true } : {}),
+    ...(request.backupCompression === 'gzip' ? { backupCodec: 'gzip' as const } : {}),
     parallelism: request.parallelism ?? JOB_DEFAULTS.parallelism,
     ...(request.batchesPerActivity ? { batchesPerActivity: request.batchesPerActivity } : {}),
     collectionParallelism: DEFAULT_COLLECTION_PARALLELISM,

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
@@ -50,7 +50,20 @@ describe('staged migration through the registry, backups and rollback (real bina
     const home = registryHome('teach', dir);
     const env = { HOME: home };
     const run = await hybridrag(
-      ['backend', 'migrate', 'teach', '--staged', '-y', '--connection-string', db.url, '--workspace', 'teach'],
+      // a gzip backup (the default is a plain tar): the rollback below restores from it
+      [
+        'backend',
+        'migrate',
+        'teach',
+        '--staged',
+        '-y',
+        '--connection-string',
+        db.url,
+        '--workspace',
+        'teach',
+        '--backup-compression',
+        'gzip',
+      ],
       env,
     );
     expect(run.stderr).toBe('');
@@ -61,6 +74,7 @@ describe('staged migration through the registry, backups and rollback (real bina
       run.stdout,
     )?.[1];
     expect(backup).toBeDefined();
+    expect(existsSync(path.join(dir, '.backups', `teach_${backup}.tar.gz`))).toBe(true);
     expect(run.stdout).toMatch(/Phase 2\/4: Migrating to staging\.\.\.\n(.*\n)*? {3}✓ Data migrated to staging tables/);
     expect(run.stdout).toMatch(/Phase 3\/4: Verifying staged data\.\.\.\n(.*\n)*? {3}✓ Verification passed/);
     expect(run.stdout).toMatch(
@@ -120,6 +134,24 @@ describe('staged migration through the registry, backups and rollback (real bina
       /^Creating backup of 'portos'\.\.\.\n {3}✓ Backup created: \d{8}_\d{6} \(\d+ files, [\d,.]+ KB\)\n$/,
     );
     expect(existsSync(path.join(dir, '.migration_state.json'))).toBe(false);
+    // a plain tar by default; --backup-compression gzip writes a .tar.gz, and the meta says which
+    const gz = await hybridrag(
+      ['backend', 'migrate', 'portos', '--backup-only', '-y', '--backup-compression', 'gzip'],
+      {
+        HOME: home,
+      },
+    );
+    expect(gz.code, gz.stderr).toBe(0);
+    const archives = readdirSync(path.join(dir, '.backups')).filter((f) => /\.tar(\.gz)?$/.test(f));
+    expect(archives.map((f) => f.replace(/^portos_\d{8}_\d{6}(_\d+)?/, '')).sort()).toEqual(['.tar', '.tar.gz']);
+    const gzArchive = archives.find((f) => f.endsWith('.tar.gz'))!;
+    expect(readFileSync(path.join(dir, '.backups', gzArchive)).subarray(0, 2)).toEqual(Buffer.from([0x1f, 0x8b]));
+    const meta = JSON.parse(
+      readFileSync(path.join(dir, '.backups', gzArchive.replace(/\.tar\.gz$/, '.meta.json')), 'utf8'),
+    ) as { archive: { codec: string } };
+    expect(meta.archive.codec).toBe('gzip');
+    const list = await hybridrag(['backend', 'migrate', 'portos', '--list-backups'], { HOME: home });
+    expect(list.stdout.match(/\d{8}_\d{6}/g)?.length, list.stdout).toBe(2);
   });
 
   it('resumes after the CLI is killed mid-migration and ends with exact counts', async () => {
