@@ -26,11 +26,9 @@ const STAGED_PHASES = [
   'Promoting staging to production',
 ];
 
-/** What the state file says besides the phase (each defaults to what the phase implies). */
+/** What the state file says besides the phase (defaults to what the phase implies). */
 interface PhaseFlags {
-  stagingComplete?: boolean;
   verificationPassed?: boolean;
-  promoted?: boolean;
 }
 
 /** Short activities of the migration (the state mirror, preparing the target, the registry switch). */
@@ -252,9 +250,9 @@ export class MigrationRun {
       state: {
         phase,
         backup_id: backupId,
-        staging_complete: flags.stagingComplete ?? ['staged', 'verified', 'promoted'].includes(phase),
+        staging_complete: ['staged', 'verified', 'promoted'].includes(phase),
         verification_passed: flags.verificationPassed ?? ['verified', 'promoted'].includes(phase),
-        promoted: flags.promoted ?? phase === 'promoted',
+        promoted: phase === 'promoted',
         errors,
         job_id: job.jobId,
         workflow_id: workflowInfo().workflowId,

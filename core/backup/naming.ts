@@ -104,11 +104,11 @@ export function backupsDir(dbPath: string): string {
 }
 
 /** `{id}.tar.gz` or `{id}.tar` */
-export function archiveName(id: string, codec: BackupCodec = 'gzip'): string {
+export function archiveName(id: string, codec: BackupCodec): string {
   return `${id}${ARCHIVE_SUFFIXES[codec]}`;
 }
 
-export function archivePath(dbPath: string, id: string, codec: BackupCodec = 'gzip'): string {
+export function archivePath(dbPath: string, id: string, codec: BackupCodec): string {
   return path.join(backupsDir(dbPath), archiveName(id, codec));
 }
 

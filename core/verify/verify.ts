@@ -49,18 +49,7 @@ export interface VerifyOptions {
   resolveTable?: (table: string) => string;
   /** table of finishStaging's duplicate report (default: the staging schema's `_rejects`; null: none) */
   rejectsTable?: string | null;
-  /** tables verified at once (default DEFAULT_VERIFY_CONCURRENCY) */
-  concurrency?: number;
 }
-
-/**
- * Tables verified at once (VerifyOptions.concurrency). One table's source pass keeps one core busy
- * while PostgreSQL digests its side. Two at a time raised the worker's peak from ~300 to 340–362 MB
- * on the 30k bench store; the migration now runs the verification alongside the index build, which
- * outlasts it (30k: ~16 s of verify inside a ~95 s build), so one at a time costs no wall time there
- * (docs/benchmarks.md, issue 18). Two pays off where nothing hides it (no vector index).
- */
-export const DEFAULT_VERIFY_CONCURRENCY = 1;
 
 export interface VerifySource {
   collection: CollectionName;
@@ -113,30 +102,8 @@ export async function verifyTables(
     pool,
     options.rejectsTable === undefined ? rejectTable(plan) : options.rejectsTable,
   );
-  // Tables are verified `concurrency` at a time, the largest source first (its source pass is the
-  // longest); the report keeps the layout's table order.
-  const bytesOf = (spec: TableSpec) =>
-    sources
-      .filter((s) => plan.layout.collections[s.collection]?.table === spec.name)
-      .reduce((n, s) => n + s.plan.size, 0);
-  const order = plan.layout.tables.map((spec, i) => ({ spec, i, bytes: bytesOf(spec) }));
-  order.sort((a, b) => b.bytes - a.bytes || a.i - b.i);
-  const perTable: CollectionVerification[][] = plan.layout.tables.map(() => []);
-  let next = 0;
-  const failures: unknown[] = [];
-  const lane = async (): Promise<void> => {
-    while (next < order.length && failures.length === 0) {
-      const { spec, i } = order[next++]!;
-      try {
-        perTable[i] = await verifyOneTable(spec);
-      } catch (error) {
-        failures.push(error); // the other lanes finish their table and stop
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, options.concurrency ?? DEFAULT_VERIFY_CONCURRENCY) }, lane));
-  if (failures.length > 0) throw failures[0];
-  const collections = perTable.flat();
+  const collections: CollectionVerification[] = [];
+  for (const spec of plan.layout.tables) collections.push(...(await verifyOneTable(spec)));
 
   async function verifyOneTable(spec: TableSpec): Promise<CollectionVerification[]> {
     const collections: CollectionVerification[] = [];
