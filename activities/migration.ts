@@ -11,6 +11,7 @@ import {
   checkTarget,
   finishStaging,
   loadBatch,
+  mappingFor,
   prepareStaging,
   promote,
   promoteNotes,
@@ -147,10 +148,12 @@ export function createMigrationActivities(deps: MigrationActivityDependencies) {
           const sourcePlan = await loadPlan(input.planFile);
           const pool = await startStep(deps.pools, input.ctx.job, `load/${input.collection}/${input.batchIndex}`);
           const targetPlan = targetPlanOf(input.ctx);
+          const { utf8Fields } = mappingFor(targetPlan, input.collection as CollectionName);
           for (; next < end;) {
             step = 'reading';
-            // records are parsed as the COPY takes them (one record's objects alive at a time)
-            const batch = await openBatch(sourcePlan, next);
+            // records are parsed as the COPY takes them (one record's objects alive at a time), and
+            // the mapping's plain text fields are read as UTF-8 bytes, never decoded
+            const batch = await openBatch(sourcePlan, next, utf8Fields ? { utf8Fields } : {});
             step = 'loading';
             const result = await loadBatch(pool, targetPlan, {
               collection: input.collection as CollectionName,

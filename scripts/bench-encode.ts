@@ -47,7 +47,7 @@ async function encodeCollection(plan: CollectionPlan, dimension: number): Promis
   const cpu0 = cpuNow();
   const t0 = performance.now();
   for (let k = 0; k < plan.batches.length; k++) {
-    const batch = await openBatch(plan, k);
+    const batch = await openBatch(plan, k, { utf8Fields: mapping.utf8Fields ?? [] });
     const seen = new Set<string>();
     for await (const record of batch.records as AsyncIterable<AnyRecord> | Iterable<AnyRecord>) {
       const admitted = admitRecord(mapping, spec.copyColumns, record, now, seen, encoder);

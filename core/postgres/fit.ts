@@ -6,6 +6,7 @@
  * emoji, CJK, right-to-left text — is kept byte for byte. Each change is named so the report can
  * list it; loader, verifier and dry run all go through `fitRow`, so they agree on every value.
  */
+import { Utf8Text } from '../source/records';
 import type { CopyType } from './copy/binaryEncoder';
 
 /** One changed value of one record: which field (column, or column.path inside JSON) and what changed. */
@@ -66,6 +67,7 @@ export function fitText(s: string): { value: string; change?: string } {
 
 /** A JSON value with every string (object keys too) fitted; the same object when nothing changed. */
 export function fitJson(v: unknown, field: string, notes: FitNote[]): unknown {
+  if (v instanceof Utf8Text) return v; // never a NUL or a lone surrogate (records.ts); serialised as its string
   if (typeof v === 'string') {
     const f = fitText(v);
     if (f.change) notes.push({ field, change: f.change });
@@ -108,6 +110,7 @@ export function fitRow(
     const v = row[i];
     const type = types[i];
     let fitted = v;
+    // a Utf8Text (bytes read without `\u` escapes) holds neither a NUL nor a lone surrogate: as it is
     if (type === 'text' && typeof v === 'string') {
       const f = fitText(v);
       if (f.change) fits.push({ field: columns[i]!, change: f.change });

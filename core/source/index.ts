@@ -23,7 +23,7 @@ import {
   type VectorCollection,
   type VectorRecord,
 } from './records';
-import { openVectorBatch, readVectorBatch, type LazyBatch } from './vdbReader';
+import { openVectorBatch, readVectorBatch, type LazyBatch, type OpenBatchOptions } from './vdbReader';
 
 export * from './errors';
 export * from './records';
@@ -49,7 +49,7 @@ export {
 export { planKv, planVdb, DEFAULT_BATCH_SIZE, type PlanOptions } from './planner';
 export { planGraphml, readGraphBatch, readGraphNodeBatch, readGraphEdgeBatch } from './graphml';
 export { openKvBatch, readKvBatch, flatCacheKey } from './kvReader';
-export { openVectorBatch, readVectorBatch, type LazyBatch } from './vdbReader';
+export { openVectorBatch, readVectorBatch, type LazyBatch, type OpenBatchOptions } from './vdbReader';
 export { detectDimension, DEFAULT_DIM } from './dimension';
 
 const isKv = (c: CollectionName): c is KvCollection => (KV_COLLECTIONS as readonly string[]).includes(c);
@@ -106,16 +106,18 @@ export function readBatch(
 /**
  * A batch whose records are parsed as they are iterated (key-value and vector files; the graph's
  * batches are read whole): for consumers that take each record once and drop it, like the loader.
+ * `utf8Fields` names the record fields whose long strings may come as `Utf8Text`.
  */
 export async function openBatch(
   plan: CollectionPlan,
   batchIndex: number,
+  options: OpenBatchOptions = {},
 ): Promise<LazyBatch<KvRecord | VectorRecord | GraphNode | GraphEdge>> {
   switch (plan.kind) {
     case 'kv':
-      return openKvBatch(plan, batchIndex);
+      return openKvBatch(plan, batchIndex, options);
     case 'vdb':
-      return openVectorBatch(plan, batchIndex);
+      return openVectorBatch(plan, batchIndex, options);
     case 'graph': {
       const records = await readGraphBatch(plan, batchIndex);
       return { count: records.length, records };

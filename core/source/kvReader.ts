@@ -8,8 +8,9 @@ import { SourceFormatError } from './errors';
 import { assertUnchanged, openForRead, readRange } from './io';
 import type { KvPlan } from './plan';
 import type { JsonObject, KvRecord } from './records';
+import { FieldCuts, parseRecord } from './fieldCuts';
 import { JsonScanner, WATCH_KEY, WATCH_VALUE, firstInvalidUtf8 } from './scan';
-import type { LazyBatch } from './vdbReader';
+import type { LazyBatch, OpenBatchOptions } from './vdbReader';
 
 /** The flat key LightRAG derives for a legacy nested cache entry (LIGHTRAG_SCHEMA §4.4). */
 export function flatCacheKey(mode: string, hash: string, entry: JsonObject): string {
@@ -33,7 +34,11 @@ export async function readKvBatch(plan: KvPlan, batchIndex: number): Promise<KvR
 }
 
 /** The batch split up front, each record's value parsed when the iteration reaches it (see LazyBatch). */
-export async function openKvBatch(plan: KvPlan, batchIndex: number): Promise<LazyBatch<KvRecord>> {
+export async function openKvBatch(
+  plan: KvPlan,
+  batchIndex: number,
+  options: OpenBatchOptions = {},
+): Promise<LazyBatch<KvRecord>> {
   const batch = plan.batches[batchIndex];
   if (!batch) throw new RangeError(`${plan.file} has ${plan.batches.length} batches; there is no batch ${batchIndex}.`);
   const file = plan.file;
@@ -45,7 +50,9 @@ export async function openKvBatch(plan: KvPlan, batchIndex: number): Promise<Laz
   } finally {
     await fh.close();
   }
-  return splitKvSlice(plan, batch.startOffset, buf, batch.firstRecord, batch.recordCount, batch.group);
+  // the legacy nested cache's records are a level deeper: their fields are parsed with them
+  const cuts = FieldCuts.wanted(options) && batch.group === undefined ? new FieldCuts(options) : undefined;
+  return splitKvSlice(plan, batch.startOffset, buf, batch.firstRecord, batch.recordCount, batch.group, cuts);
 }
 
 /** Splits and parses a slice that starts at a record's key. Exported for tests. */
@@ -76,6 +83,7 @@ function splitKvSlice(
   firstRecord: number,
   expected: number,
   group: string | undefined,
+  cuts?: FieldCuts,
 ): LazyBatch<KvRecord> {
   const file = plan.file;
   if (!isUtf8(buf)) {
@@ -94,9 +102,9 @@ function splitKvSlice(
   let valueStart = 0;
   const recIndex = (): number => firstRecord + spans.length;
 
-  const parse = (start: number, end: number, what: string, index: number): unknown => {
+  const parse = (start: number, end: number, what: string, index: number, read = parseRecord): unknown => {
     try {
-      return JSON.parse(buf.toString('utf8', start - base, end - base));
+      return read(buf, base, start, end);
     } catch (e) {
       throw new SourceFormatError(
         'INVALID_JSON',
@@ -118,21 +126,29 @@ function splitKvSlice(
         keyStart = start;
         keyEnd = start + raw.length + 2;
         if (depth === 1) topKey = keyOf();
+        else if (currentGroup === undefined) cuts?.onKey(raw);
       },
-      onValueStart(depth, offset) {
+      onValueStart(depth, offset, byte) {
         if (depth === 1) {
           valueStart = offset;
           currentGroup = topKey !== undefined && nested.has(topKey) ? topKey : undefined;
-        } else if (depth === 2 && currentGroup !== undefined) {
+        } else if (currentGroup !== undefined) {
           valueStart = offset;
+        } else {
+          cuts?.onValueStart(offset, byte);
         }
       },
       onValueEnd(depth, end) {
         if (depth === 1) {
-          if (currentGroup === undefined) spans.push({ key: topKey!, start: valueStart, end });
+          if (currentGroup === undefined) {
+            spans.push({ key: topKey!, start: valueStart, end });
+            cuts?.endRecord();
+          }
           currentGroup = undefined;
-        } else if (depth === 2 && currentGroup !== undefined) {
+        } else if (currentGroup !== undefined) {
           spans.push({ key: keyOf(), group: currentGroup, start: valueStart, end });
+        } else {
+          cuts?.onValueEnd(end);
         }
       },
     },
@@ -158,7 +174,9 @@ function splitKvSlice(
   function* records(): Generator<KvRecord> {
     for (let i = 0; i < spans.length; i++) {
       const span = spans[i]!;
-      const value = parse(span.start, span.end, 'the value', firstRecord + i) as JsonObject;
+      const value = parse(span.start, span.end, 'the value', firstRecord + i, (b, at, start, end) =>
+        parseRecord(b, at, start, end, cuts, i),
+      ) as JsonObject;
       const key = span.group !== undefined ? flatCacheKey(span.group, span.key, value) : span.key;
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
         throw new SourceFormatError(

@@ -10,7 +10,7 @@ import { SourceFormatError } from './errors';
 import { fileIdentity, forEachChunk, openForRead, readRange, type FileIdentity } from './io';
 import { BatchBuilder, PLAN_VERSION, type KvPlan, type VdbPlan } from './plan';
 import type { KvCollection, VectorCollection } from './records';
-import { JsonScanner, Utf8Checker, WATCH_KEY, WATCH_VALUE, type ScanHooks } from './scan';
+import { JsonScanner, Utf8Checker, WATCH_BASE64, WATCH_KEY, WATCH_VALUE, type ScanHooks } from './scan';
 import { decodeRecordVector } from './vectors';
 
 export const DEFAULT_BATCH_SIZE = 1000;
@@ -384,7 +384,7 @@ async function scanVdb(
     hooks,
     [
       [0, WATCH_VALUE],
-      [1, WATCH_KEY | WATCH_VALUE],
+      [1, WATCH_KEY | WATCH_VALUE | WATCH_BASE64],
       [2, WATCH_VALUE],
       [3, WATCH_KEY],
     ],

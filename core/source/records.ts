@@ -55,3 +55,27 @@ export interface GraphEdge {
   target: string;
   attributes: JsonObject;
 }
+
+/**
+ * A string value read as its UTF-8 bytes, held one byte per character in a latin1 JS string (V8
+ * stores it one byte per character; writing it back with `latin1` is a plain copy). The loader's
+ * readers give long text fields this way (`openBatch` with `utf8Fields`): decoding UTF-8 into a JS
+ * string, checking it and encoding it back was most of the worker's CPU per row (docs/benchmarks.md).
+ * Only values without `\u` escapes become one, so it never holds a NUL or a lone surrogate: nothing
+ * for fit.ts to change. `toString()` gives the decoded string where a value is needed as text.
+ */
+export class Utf8Text {
+  constructor(readonly latin1: string) {}
+
+  get byteLength(): number {
+    return this.latin1.length;
+  }
+
+  toString(): string {
+    return Buffer.from(this.latin1, 'latin1').toString('utf8');
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+}

@@ -22,6 +22,8 @@ import { SourceFormatError } from './errors';
 
 export const WATCH_KEY = 1;
 export const WATCH_VALUE = 2;
+/** String values at this depth are checked against the base64 alphabet (`firstBadBase64`): the vdb matrix. */
+export const WATCH_BASE64 = 4;
 
 export interface ScanHooks {
   /** A key string at a watched depth ended. `raw` is its undecoded body (no quotes). */
@@ -68,7 +70,7 @@ export class JsonScanner {
   private escapeNext = false;
   private capturing = false;
   private captureParts: Buffer[] = [];
-  private watchBackslash = false;
+  private checkBase64 = false;
   private captureNext = false;
   private inScalar = false;
   private scalarStart = 0;
@@ -78,7 +80,7 @@ export class JsonScanner {
   /** absolute offset of the first byte of the next chunk */
   private pos: number;
 
-  /** For the last string value at a watched depth: offset of its first byte outside the base64
+  /** For the last string value at a WATCH_BASE64 depth: offset of its first byte outside the base64
    * alphabet ('=' excluded), or -1; and offset of its first '=', or -1. */
   firstBadBase64 = -1;
   /** text of the last scalar (number / literal) that ended */
@@ -198,7 +200,7 @@ export class JsonScanner {
           if (lo > n) break;
         }
         let q = buf.indexOf(0x22, lo);
-        if (this.watchBackslash && this.firstBadBase64 < 0) {
+        if (this.checkBase64 && this.firstBadBase64 < 0) {
           // watched value strings (the vdb matrix) are checked against the base64 alphabet here,
           // so that a damaged matrix fails planning rather than a batch half-way through a run
           const stop = q < 0 ? n : q;
@@ -272,13 +274,13 @@ export class JsonScanner {
           if (this.state === S.KEY || this.state === S.KEY_OR_CLOSE) {
             this.stringIsKey = true;
             this.capturing = (this.watch[this.depth]! & WATCH_KEY) !== 0;
-            this.watchBackslash = false;
+            this.checkBase64 = false;
           } else {
             this.beginValue(abs, c);
             this.stringIsKey = false;
             this.capturing = this.captureNext;
-            this.watchBackslash = (this.watch[this.depth]! & WATCH_VALUE) !== 0;
-            if (this.watchBackslash) {
+            this.checkBase64 = (this.watch[this.depth]! & WATCH_BASE64) !== 0;
+            if (this.checkBase64) {
               this.firstBadBase64 = -1;
               this.firstEq = -1;
             }

@@ -8,7 +8,8 @@ import { DimensionConflictError, SourceFormatError } from './errors';
 import { assertUnchanged, bufferPool, openForRead, readRangePooled } from './io';
 import type { VdbPlan } from './plan';
 import type { JsonObject, VectorRecord } from './records';
-import { JsonScanner, WATCH_VALUE, firstInvalidUtf8 } from './scan';
+import { FieldCuts, parseRecord, type FieldCutOptions } from './fieldCuts';
+import { JsonScanner, WATCH_KEY, WATCH_VALUE, firstInvalidUtf8 } from './scan';
 import { base64DecodedLength, base64RangeForBytes, decodeRecordVector, findInvalidBase64 } from './vectors';
 
 /**
@@ -17,7 +18,9 @@ import { base64DecodedLength, base64RangeForBytes, decodeRecordVector, findInval
  * record's JSON is parsed only when the consumer reaches it. A consumer that encodes each record
  * and drops it (the loader) then holds one record's objects at a time instead of the batch's, which
  * keeps them in V8's young generation (measured in docs/benchmarks.md: most of the worker's GC).
- * A record that is not valid JSON throws when it is reached.
+ * A record that is not valid JSON throws when it is reached. With `utf8Fields`, long string values of
+ * those fields come as `Utf8Text` (fieldCuts.ts); like the vectors, they are valid while the
+ * iteration runs, to be encoded and dropped.
  */
 export interface LazyBatch<T> {
   count: number;
@@ -28,7 +31,16 @@ export async function readVectorBatch(plan: VdbPlan, batchIndex: number): Promis
   return [...(await openVectorBatch(plan, batchIndex)).records];
 }
 
-export async function openVectorBatch(plan: VdbPlan, batchIndex: number): Promise<LazyBatch<VectorRecord>> {
+export interface OpenBatchOptions {
+  /** record fields whose long string values are given as `Utf8Text` (the target's plain text columns) */
+  utf8Fields?: readonly string[];
+}
+
+export async function openVectorBatch(
+  plan: VdbPlan,
+  batchIndex: number,
+  options: OpenBatchOptions = {},
+): Promise<LazyBatch<VectorRecord>> {
   const batch = plan.batches[batchIndex];
   if (!batch) throw new RangeError(`${plan.file} has ${plan.batches.length} batches; there is no batch ${batchIndex}.`);
   const file = plan.file;
@@ -37,7 +49,13 @@ export async function openVectorBatch(plan: VdbPlan, batchIndex: number): Promis
   try {
     await assertUnchanged(fh, file, plan);
     buf = await readRangePooled(fh, batch.startOffset, batch.endOffset);
-    const offsets = splitDataSlice(file, batch.startOffset, buf, batch.firstRecord, batch.recordCount);
+    // the per-record vector is not used when the matrix holds the vectors: checked, never decoded
+    const cutOptions: FieldCutOptions = {
+      ...options,
+      ...(plan.vectorSource === 'matrix' ? { dropFields: ['vector'] } : {}),
+    };
+    const cuts = FieldCuts.wanted(cutOptions) ? new FieldCuts(cutOptions) : undefined;
+    const offsets = splitDataSlice(file, batch.startOffset, buf, batch.firstRecord, batch.recordCount, cuts);
     let rows: Float32Array | undefined;
     if (plan.vectorSource === 'matrix' && batch.recordCount > 0) {
       const D = plan.dim;
@@ -91,7 +109,7 @@ export async function openVectorBatch(plan: VdbPlan, batchIndex: number): Promis
     }
     const slice = buf;
     buf = undefined; // owned by the iterator from here
-    return { count: batch.recordCount, records: vectorRecords(plan, batchIndex, slice, offsets, rows) };
+    return { count: batch.recordCount, records: vectorRecords(plan, batchIndex, slice, offsets, rows, cuts) };
   } finally {
     if (buf) bufferPool.release(buf);
     await fh.close();
@@ -105,17 +123,15 @@ function* vectorRecords(
   buf: Buffer,
   offsets: number[],
   rows: Float32Array | undefined,
+  cuts: FieldCuts | undefined,
 ): Generator<VectorRecord> {
   const batch = plan.batches[batchIndex]!;
   try {
     for (let i = 0; i < batch.recordCount; i++) {
-      const rec = parseRecordAt(
-        plan.file,
-        batch.startOffset,
-        buf,
-        offsets[2 * i]!,
-        offsets[2 * i + 1]!,
-        batch.firstRecord + i,
+      const start = offsets[2 * i]!;
+      const end = offsets[2 * i + 1]!;
+      const rec = parseRecordAt(plan.file, start, batch.firstRecord + i, () =>
+        parseRecord(buf, batch.startOffset, start, end, cuts, i),
       );
       yield toVectorRecord(plan, rec, batch.firstRecord + i, rows, i);
     }
@@ -185,7 +201,11 @@ export function parseDataSlice(
   const offsets = splitDataSlice(file, base, buf, firstRecord, expected);
   const out: JsonObject[] = [];
   for (let i = 0; i < expected; i++)
-    out.push(parseRecordAt(file, base, buf, offsets[2 * i]!, offsets[2 * i + 1]!, firstRecord + i));
+    out.push(
+      parseRecordAt(file, offsets[2 * i]!, firstRecord + i, () =>
+        parseRecord(buf, base, offsets[2 * i]!, offsets[2 * i + 1]!),
+      ),
+    );
   return out;
 }
 
@@ -195,7 +215,14 @@ export function parseDataSlice(
  * GC, whereas one batch-sized string would sit in V8's large-object space until a full GC).
  * Returns [start, end) absolute offsets, two per record.
  */
-function splitDataSlice(file: string, base: number, buf: Buffer, firstRecord: number, expected: number): number[] {
+function splitDataSlice(
+  file: string,
+  base: number,
+  buf: Buffer,
+  firstRecord: number,
+  expected: number,
+  cuts?: FieldCuts,
+): number[] {
   if (!isUtf8(buf)) {
     const at = base + firstInvalidUtf8(buf);
     throw new SourceFormatError('INVALID_UTF8', `${file} is not valid UTF-8 at byte ${at}; restore it from a backup.`, {
@@ -208,14 +235,25 @@ function splitDataSlice(file: string, base: number, buf: Buffer, firstRecord: nu
   const scanner = new JsonScanner(
     file,
     {
-      onValueStart(_d, offset) {
-        start = offset;
+      onKey(_d, _start, raw) {
+        cuts!.onKey(raw);
       },
-      onValueEnd(_d, end) {
+      onValueStart(d, offset, byte) {
+        if (d === 2) start = offset;
+        else cuts!.onValueStart(offset, byte);
+      },
+      onValueEnd(d, end) {
+        if (d === 3) return cuts!.onValueEnd(end);
         offsets.push(start, end);
+        cuts?.endRecord();
       },
     },
-    [[2, WATCH_VALUE]],
+    cuts
+      ? [
+          [2, WATCH_VALUE],
+          [3, WATCH_KEY | WATCH_VALUE],
+        ]
+      : [[2, WATCH_VALUE]],
     base,
     { stack: ['object', 'array'], expect: 'value' },
     () => firstRecord + offsets.length / 2,
@@ -234,11 +272,11 @@ function splitDataSlice(file: string, base: number, buf: Buffer, firstRecord: nu
   return offsets;
 }
 
-/** JSON.parse of the record at absolute [start, end), which must be an object. */
-function parseRecordAt(file: string, base: number, buf: Buffer, start: number, end: number, index: number): JsonObject {
+/** The record `index` starting at absolute `start`, read by `parse`, which must give an object. */
+function parseRecordAt(file: string, start: number, index: number, parse: () => unknown): JsonObject {
   let r: unknown;
   try {
-    r = JSON.parse(buf.toString('utf8', start - base, end - base));
+    r = parse();
   } catch (e) {
     throw new SourceFormatError(
       'INVALID_JSON',

@@ -1,4 +1,5 @@
 import { endianness } from 'node:os';
+import { Utf8Text } from '../../source/records';
 import { firstNonFinite } from '../../source/vectors';
 
 /**
@@ -24,7 +25,7 @@ import { firstNonFinite } from '../../source/vectors';
  * Format (PostgreSQL docs, "COPY … Binary Format"): 11-byte signature, int32 flags, int32 header
  * extension length; per row int16 field count, then per field int32 byte length (-1 = NULL) and
  * the type's binary "send" representation; int16 -1 trailer. All integers network byte order.
- *   text / varchar  UTF-8 bytes
+ *   text / varchar  UTF-8 bytes (a `Utf8Text` is them already)
  *   jsonb           version byte 1, then the JSON text
  *   int4 / int8     big-endian two's complement
  *   float8          IEEE 754 big-endian
@@ -377,10 +378,20 @@ export class BinaryCopyEncoder {
     this.pos += 4 + n;
   }
 
+  /** UTF-8 bytes held one per character (records.ts): written back as latin1, a plain copy. */
+  private writeUtf8Text(v: Utf8Text): void {
+    const n = v.byteLength;
+    this.ensure(4 + n);
+    this.buf.writeInt32BE(n, this.pos);
+    this.buf.write(v.latin1, this.pos + 4, n, 'latin1');
+    this.pos += 4 + n;
+  }
+
   private writeField(type: CopyType, v: unknown): void {
     if (v === null || v === undefined) return this.writeNull();
     switch (type) {
       case 'text':
+        if (v instanceof Utf8Text) return this.writeUtf8Text(v);
         if (typeof v !== 'string') throw new EncodeError(`expected a string, got ${typeof v}`);
         if (v.includes('\0'))
           throw new EncodeError('text contains a NUL character, which PostgreSQL text cannot store');

@@ -1,3 +1,4 @@
+import { Utf8Text } from '../../source/records';
 import { compareCodePoints } from '../identifiers';
 
 /** Thrown by a mapper for one record; becomes a per-record RecordError. */
@@ -9,7 +10,13 @@ export const isObject = (v: unknown): v is Record<string, unknown> =>
 /** Text column value: strings as is, other JSON values serialised, null/undefined → NULL. */
 export function asText(v: unknown): string | null {
   if (v === null || v === undefined) return null;
+  if (v instanceof Utf8Text) return v.toString();
   return typeof v === 'string' ? v : JSON.stringify(v);
+}
+
+/** As `asText`, with a value read as UTF-8 bytes passed on undecoded (a mapping's `utf8Fields`). */
+export function asTextOrUtf8(v: unknown): string | Utf8Text | null {
+  return v instanceof Utf8Text ? v : asText(v);
 }
 
 /** An int4 value, or NULL when absent; a non-integer is a record error. */

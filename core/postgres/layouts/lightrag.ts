@@ -3,7 +3,17 @@ import { lightragIndexName, modelSuffix, PG_MAX_IDENTIFIER_BYTES } from '../iden
 import { TargetError } from '../errors';
 import { flatCacheKey } from '../../source/kvReader';
 import type { FitNote } from '../fit';
-import { RowError, asInt, asText, canonicalPair, chunkIdsFrom, isObject, isoToUtcMs, unixToMs } from './common';
+import {
+  RowError,
+  asInt,
+  asText,
+  asTextOrUtf8,
+  canonicalPair,
+  chunkIdsFrom,
+  isObject,
+  isoToUtcMs,
+  unixToMs,
+} from './common';
 import type {
   AnyRecord,
   CollectionMapping,
@@ -379,45 +389,59 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
     unixToMs(v.update_time) ?? now,
   ];
   const jsonOr = (v: unknown, dflt: unknown) => (v === undefined || v === null ? dflt : v);
+  /** `fields` are taken with asTextOrUtf8 by the mapping: the loader reads them as UTF-8 bytes */
+  const withUtf8 = (fields: readonly string[], m: CollectionMapping): CollectionMapping => ({
+    ...m,
+    utf8Fields: fields,
+  });
 
   const collections: LayoutPlan['collections'] = {
-    full_docs: kv('full_docs', t.docFull, (key, v, now) => [
-      key,
-      asText(v.file_path) ?? '',
-      asText(v.content) ?? '',
-      asText(v.sidecar_location),
-      asText(v.parse_format),
-      asText(v.content_hash),
-      asText(v.process_options),
-      jsonOr(v.chunk_options, {}),
-      asText(v.parse_engine),
-      ...times(v, now),
-    ]),
-    text_chunks: kv('text_chunks', t.docChunks, (key, v, now) => [
-      key,
-      asText(v.full_doc_id) ?? '',
-      asInt(v.chunk_order_index, 'chunk_order_index'),
-      asInt(v.tokens, 'tokens'),
-      asText(v.content) ?? '',
-      asText(v.file_path) ?? 'unknown_source',
-      jsonOr(v.llm_cache_list, []),
-      jsonOr(v.heading, {}),
-      jsonOr(v.sidecar, {}),
-      ...times(v, now),
-    ]),
-    llm_response_cache: kv(
-      'llm_response_cache',
-      t.llmCache,
-      (key, v, now) => [
+    full_docs: withUtf8(
+      ['content'],
+      kv('full_docs', t.docFull, (key, v, now) => [
         key,
-        asText(v.original_prompt) ?? '',
-        asText(v.return) ?? '',
-        asText(v.chunk_id),
-        'cache_type' in v ? asText(v.cache_type) : 'extract',
-        v.queryparam ? v.queryparam : null,
+        asText(v.file_path) ?? '',
+        asTextOrUtf8(v.content) ?? '',
+        asText(v.sidecar_location),
+        asText(v.parse_format),
+        asText(v.content_hash),
+        asText(v.process_options),
+        jsonOr(v.chunk_options, {}),
+        asText(v.parse_engine),
         ...times(v, now),
-      ],
-      legacyCacheKey,
+      ]),
+    ),
+    text_chunks: withUtf8(
+      ['content'],
+      kv('text_chunks', t.docChunks, (key, v, now) => [
+        key,
+        asText(v.full_doc_id) ?? '',
+        asInt(v.chunk_order_index, 'chunk_order_index'),
+        asInt(v.tokens, 'tokens'),
+        asTextOrUtf8(v.content) ?? '',
+        asText(v.file_path) ?? 'unknown_source',
+        jsonOr(v.llm_cache_list, []),
+        jsonOr(v.heading, {}),
+        jsonOr(v.sidecar, {}),
+        ...times(v, now),
+      ]),
+    ),
+    llm_response_cache: withUtf8(
+      ['original_prompt', 'return'],
+      kv(
+        'llm_response_cache',
+        t.llmCache,
+        (key, v, now) => [
+          key,
+          asTextOrUtf8(v.original_prompt) ?? '',
+          asTextOrUtf8(v.return) ?? '',
+          asText(v.chunk_id),
+          'cache_type' in v ? asText(v.cache_type) : 'extract',
+          v.queryparam ? v.queryparam : null,
+          ...times(v, now),
+        ],
+        legacyCacheKey,
+      ),
     ),
     doc_status: kv('doc_status', t.docStatus, (key, v) => {
       const content = asText(v.content) ?? '';
@@ -472,6 +496,7 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
   ): CollectionMapping => ({
     collection,
     table,
+    utf8Fields: ['content'], // every vector mapping takes content with asTextOrUtf8
     map(record, now) {
       const r = record as VectorRecord;
       const id = keyOf(r);
@@ -493,7 +518,7 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
     asText(f.full_doc_id),
     asInt(f.chunk_order_index, 'chunk_order_index'),
     asInt(f.tokens, 'tokens'),
-    asText(f.content),
+    asTextOrUtf8(f.content),
     r.vector,
     asText(f.file_path),
     created(f, now),
@@ -501,7 +526,16 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
   ]);
   collections.vdb_entities = vec('vdb_entities', t.vdbEntity, (r, f, now) => {
     const name = asText(f.entity_name) ?? '';
-    return [r.id, name, asText(f.content) ?? name, r.vector, created(f, now), now, chunkIds(f), asText(f.file_path)];
+    return [
+      r.id,
+      name,
+      asTextOrUtf8(f.content) ?? name,
+      r.vector,
+      created(f, now),
+      now,
+      chunkIds(f),
+      asText(f.file_path),
+    ];
   });
   collections.vdb_relationships = vec('vdb_relationships', t.vdbRelation, (r, f, now) => {
     const src = asText(f.src_id);
@@ -510,7 +544,7 @@ export function lightragLayout(o: LightragLayoutOptions): LayoutPlan {
       r.id,
       src,
       tgt,
-      asText(f.content) ?? (src !== null && tgt !== null ? `${src}\t${tgt}` : ''),
+      asTextOrUtf8(f.content) ?? (src !== null && tgt !== null ? `${src}\t${tgt}` : ''),
       r.vector,
       created(f, now),
       now,

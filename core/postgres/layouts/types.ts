@@ -65,6 +65,11 @@ export type MapResult =
 export interface CollectionMapping {
   collection: CollectionName;
   table: string;
+  /**
+   * Record fields (of a key-value value, or of a vector record's fields) that `map` passes to a text
+   * column as they are: the loader reads their long values as `Utf8Text` (UTF-8 bytes, never decoded).
+   */
+  utf8Fields?: readonly string[];
   map(record: AnyRecord, now: number): MapResult;
 }
 
