@@ -1,10 +1,17 @@
 /** Stages planned source files with the production readers and the real loader (what the workflow does). */
 import path from 'node:path';
 import type pg from 'pg';
-import { readBatch } from '../../../core/source';
+import { openBatch } from '../../../core/source';
 import { planCollections } from '../../../core/migration/planning';
 import type { VerifySource } from '../../../core/verify';
-import { finishStaging, loadBatch, planTarget, prepareStaging, type TargetPlan } from '../../../core/postgres';
+import {
+  finishStaging,
+  loadBatch,
+  mappingFor,
+  planTarget,
+  prepareStaging,
+  type TargetPlan,
+} from '../../../core/postgres';
 import type { AnyRecord } from '../../../core/postgres/layouts/types';
 import { realDir } from '../postgres/fixtureRecords';
 
@@ -19,8 +26,11 @@ export async function planFixture(
 export async function stageSources(pool: pg.Pool, plan: TargetPlan, sources: VerifySource[]): Promise<void> {
   await prepareStaging(pool, plan);
   for (const { collection, plan: cp } of sources) {
+    // as the load activity reads: text fields as UTF-8 bytes, while the verifier decodes every value
+    const { utf8Fields = [] } = mappingFor(plan, collection);
     for (let k = 0; k < cp.batches.length; k++) {
-      await loadBatch(pool, plan, { collection, batchIndex: k, records: (await readBatch(cp, k)) as AnyRecord[] });
+      const batch = await openBatch(cp, k, { utf8Fields });
+      await loadBatch(pool, plan, { collection, batchIndex: k, records: batch.records as Iterable<AnyRecord> });
     }
   }
   await finishStaging(pool, plan);
