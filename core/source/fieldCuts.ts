@@ -33,9 +33,12 @@ export class FieldCuts {
   private readonly names: string[];
   private readonly nameBytes: Buffer[];
   private readonly dropFrom: number;
-  /** per cut: name index, start, end (absolute offsets of the quoted value) */
-  private readonly ranges: number[] = [];
-  private readonly firstOfRecord: number[] = [0];
+  /** per cut: name index, start, end (absolute offsets of the quoted value); typed arrays as in KvSpans */
+  private ranges = new Float64Array(3 * 64);
+  private cutCount = 0;
+  /** per record: its first cut's index in `ranges` (record i's cuts end where record i + 1's begin) */
+  private readonly firstOfRecord: Int32Array;
+  private records = 0;
   private key = -1;
   private valueStart = -1;
   private seen = 0;
@@ -43,7 +46,9 @@ export class FieldCuts {
   /** absolute offset of the next `\u` at or after the last checked value (or -1: none left) */
   private nextEscape = -2;
 
-  constructor(o: FieldCutOptions) {
+  /** @param capacity the records of the batch (more are not noted: the batch fails its count check) */
+  constructor(o: FieldCutOptions, capacity: number) {
+    this.firstOfRecord = new Int32Array(capacity + 1);
     const utf8 = o.utf8Fields ?? [];
     this.names = [...utf8, ...(o.dropFields ?? [])];
     if (this.names.length > MAX_FIELDS) throw new RangeError(`at most ${MAX_FIELDS} fields can be cut`);
@@ -73,16 +78,28 @@ export class FieldCuts {
   }
 
   onValueEnd(end: number): void {
-    if (this.valueStart >= 0 && end - this.valueStart >= MIN_CUT_BYTES)
-      this.ranges.push(this.key, this.valueStart, end);
+    if (this.valueStart >= 0 && end - this.valueStart >= MIN_CUT_BYTES) this.addCut(this.key, this.valueStart, end);
     this.valueStart = -1;
     this.key = -1;
   }
 
+  private addCut(name: number, start: number, end: number): void {
+    if (3 * this.cutCount + 3 > this.ranges.length) {
+      const grown = new Float64Array(this.ranges.length * 2);
+      grown.set(this.ranges);
+      this.ranges = grown;
+    }
+    const at = 3 * this.cutCount++;
+    this.ranges[at] = name;
+    this.ranges[at + 1] = start;
+    this.ranges[at + 2] = end;
+  }
+
   /** The record's object closed. */
   endRecord(): void {
-    if (this.unsafe) this.ranges.length = this.firstOfRecord[this.firstOfRecord.length - 1]!;
-    this.firstOfRecord.push(this.ranges.length);
+    if (this.records >= this.firstOfRecord.length - 1) return;
+    if (this.unsafe) this.cutCount = this.firstOfRecord[this.records]! / 3;
+    this.firstOfRecord[++this.records] = 3 * this.cutCount;
     this.seen = 0;
     this.unsafe = false;
   }

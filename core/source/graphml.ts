@@ -13,7 +13,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
 import { DuplicateConfirmer, HashCollector, keyHash } from './duplicates';
 import { SourceFormatError } from './errors';
-import { assertUnchanged, fileIdentity, forEachChunk, openForRead, readRange } from './io';
+import { assertUnchanged, bufferPool, fileIdentity, forEachChunk, openForRead, readRangePooled } from './io';
 import { BatchBuilder, PLAN_VERSION, type GraphKey, type GraphPlan } from './plan';
 import type { GraphEdge, GraphNode, JsonObject } from './records';
 import { Utf8Checker } from './scan';
@@ -21,6 +21,9 @@ import { DEFAULT_BATCH_SIZE, DEFAULT_MAX_BATCH_BYTES, type PlanOptions } from '.
 
 /** saxes builds JS strings per chunk: smaller chunks keep its garbage (and RSS) low */
 const GRAPH_CHUNK_SIZE = 1024 * 1024;
+
+/** bytes of a batch slice decoded and parsed at a time */
+const GRAPH_PIECE_BYTES = 64 * 1024;
 
 const KEY_TYPES = new Set(['string', 'int', 'long', 'float', 'double', 'boolean']);
 
@@ -360,14 +363,18 @@ export async function readGraphBatch(plan: GraphPlan, batchIndex: number): Promi
   if (!batch) throw new RangeError(`${plan.file} has ${plan.batches.length} batches; there is no batch ${batchIndex}.`);
   const file = plan.file;
   const fh = await openForRead(file);
-  let buf: Buffer;
+  let out: GraphNode[] | GraphEdge[];
   try {
     await assertUnchanged(fh, file, plan);
-    buf = await readRange(fh, batch.startOffset, batch.endOffset);
+    const buf = await readRangePooled(fh, batch.startOffset, batch.endOffset);
+    try {
+      out = parseGraphSlice(plan, buf, batch.firstRecord); // decoded: nothing refers to buf afterwards
+    } finally {
+      bufferPool.release(buf);
+    }
   } finally {
     await fh.close();
   }
-  const out = parseGraphSlice(plan, buf, batch.firstRecord);
   if (out.length !== batch.recordCount) {
     throw new SourceFormatError(
       'INVALID_XML',
@@ -445,7 +452,11 @@ export function parseGraphSlice(plan: GraphPlan, buf: Buffer, firstRecord: numbe
     depth--;
   });
   parser.write('<graphml><graph>');
-  parser.write(buf.toString('utf8'));
+  // in pieces: a string over ~128 kB is allocated in V8's old generation and brings full collections on
+  const decoder = new StringDecoder('utf8');
+  for (let at = 0; at < buf.length; at += GRAPH_PIECE_BYTES)
+    parser.write(decoder.write(buf.subarray(at, Math.min(buf.length, at + GRAPH_PIECE_BYTES))));
+  parser.write(decoder.end());
   parser.write('</graph></graphml>');
   parser.close();
   return want === 'node' ? nodes : edges;

@@ -121,19 +121,25 @@ export async function forEachChunk(
 
 /**
  * A small pool of reusable byte buffers for batch reads. Batch-sized Buffers live outside the V8
- * heap and are freed only when a GC runs; reusing them keeps RSS flat across batches. Safe with
- * concurrent reads: a buffer is owned by one caller between acquire and release.
+ * heap and are freed only when a GC runs; reusing them keeps RSS flat across batches, and V8 counts
+ * each new one towards starting a full collection (measured: one every few batches without the
+ * pool, docs/benchmarks.md). Safe with concurrent reads: a buffer is owned by one caller between
+ * acquire and release.
  */
+const MAX_FREE_BUFFERS = 8;
 class BufferPool {
   private free: Buffer[] = [];
+  /** the smallest free buffer that fits, else a new one (byteOffset 0: its own ArrayBuffer) */
   acquire(size: number): Buffer {
-    const i = this.free.findIndex((b) => b.length >= size);
-    if (i >= 0) return this.free.splice(i, 1)[0]!;
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++)
+      if (this.free[i]!.length >= size && (best < 0 || this.free[i]!.length < this.free[best]!.length)) best = i;
+    if (best >= 0) return this.free.splice(best, 1)[0]!;
     return Buffer.allocUnsafeSlow(Math.max(size, 64 * 1024));
   }
   release(buf: Buffer): void {
-    const whole = Buffer.from(buf.buffer, buf.byteOffset === 0 ? 0 : 0, buf.buffer.byteLength);
-    if (this.free.length < 4) this.free.push(whole);
+    const whole = Buffer.from(buf.buffer, 0, buf.buffer.byteLength);
+    if (this.free.length < MAX_FREE_BUFFERS) this.free.push(whole);
   }
 }
 export const bufferPool = new BufferPool();

@@ -28,7 +28,8 @@ export interface LazyBatch<T> {
 }
 
 export async function readVectorBatch(plan: VdbPlan, batchIndex: number): Promise<VectorRecord[]> {
-  return [...(await openVectorBatch(plan, batchIndex)).records];
+  // the records outlive the iteration: their vectors get memory of their own, not a pooled buffer
+  return [...(await readVectors(plan, batchIndex, {}, false)).records];
 }
 
 export interface OpenBatchOptions {
@@ -36,16 +37,27 @@ export interface OpenBatchOptions {
   utf8Fields?: readonly string[];
 }
 
-export async function openVectorBatch(
+/** The batch parsed as it is iterated; its vectors are views of a pooled buffer, valid until the iteration ends. */
+export function openVectorBatch(
   plan: VdbPlan,
   batchIndex: number,
   options: OpenBatchOptions = {},
+): Promise<LazyBatch<VectorRecord>> {
+  return readVectors(plan, batchIndex, options, true);
+}
+
+async function readVectors(
+  plan: VdbPlan,
+  batchIndex: number,
+  options: OpenBatchOptions,
+  pooledVectors: boolean,
 ): Promise<LazyBatch<VectorRecord>> {
   const batch = plan.batches[batchIndex];
   if (!batch) throw new RangeError(`${plan.file} has ${plan.batches.length} batches; there is no batch ${batchIndex}.`);
   const file = plan.file;
   const fh = await openForRead(file);
   let buf: Buffer | undefined;
+  let matrix: Buffer | undefined;
   try {
     await assertUnchanged(fh, file, plan);
     buf = await readRangePooled(fh, batch.startOffset, batch.endOffset);
@@ -54,7 +66,7 @@ export async function openVectorBatch(
       ...options,
       ...(plan.vectorSource === 'matrix' ? { dropFields: ['vector'] } : {}),
     };
-    const cuts = FieldCuts.wanted(cutOptions) ? new FieldCuts(cutOptions) : undefined;
+    const cuts = FieldCuts.wanted(cutOptions) ? new FieldCuts(cutOptions, batch.recordCount) : undefined;
     const offsets = splitDataSlice(file, batch.startOffset, buf, batch.firstRecord, batch.recordCount, cuts);
     let rows: Float32Array | undefined;
     if (plan.vectorSource === 'matrix' && batch.recordCount > 0) {
@@ -70,8 +82,11 @@ export async function openVectorBatch(
         // decoded straight into the batch's vector memory, placed so that row 0 is 4-byte aligned:
         // each record's vector is then a view of its row (one allocation per batch, no copy)
         const lead = (4 - (skip % 4)) % 4;
-        const memory = new ArrayBuffer(lead + Math.floor(chars.length / 4) * 3 + 4);
-        const decoded = decodeBase64Pieces(chars, Buffer.from(memory, lead));
+        const size = Math.floor(chars.length / 4) * 3 + 4;
+        // pooled, like the file slices: an ArrayBuffer allocated per batch made V8 run a full
+        // collection every few batches (its external-memory heuristic), most of the worker's GC
+        matrix = pooledVectors ? bufferPool.acquire(lead + size) : Buffer.allocUnsafeSlow(lead + size);
+        const decoded = decodeBase64Pieces(chars, matrix.subarray(lead, lead + size));
         // Node's decoder skips what is not base64, so any such character makes the output shorter
         // than the text's length says: a cheap check (decoding is ~5× faster than scanning the
         // characters), and the slow scan only to name the byte.
@@ -102,29 +117,31 @@ export async function openVectorBatch(
             },
           );
         }
-        rows = new Float32Array(memory, lead + skip, batch.recordCount * D);
+        rows = new Float32Array(matrix.buffer, matrix.byteOffset + lead + skip, batch.recordCount * D);
       } finally {
         bufferPool.release(chars);
       }
     }
-    const slice = buf;
-    buf = undefined; // owned by the iterator from here
-    return { count: batch.recordCount, records: vectorRecords(plan, batchIndex, slice, offsets, rows, cuts) };
+    const owned = [buf, ...(matrix && pooledVectors ? [matrix] : [])];
+    buf = matrix = undefined; // owned by the iterator from here
+    return { count: batch.recordCount, records: vectorRecords(plan, batchIndex, owned, offsets, rows, cuts) };
   } finally {
     if (buf) bufferPool.release(buf);
+    if (matrix && pooledVectors) bufferPool.release(matrix);
     await fh.close();
   }
 }
 
-/** Parses and yields the records of a split slice; the pooled slice goes back when the iteration ends. */
+/** Parses and yields the records of a split slice; the pooled buffers go back when the iteration ends. */
 function* vectorRecords(
   plan: VdbPlan,
   batchIndex: number,
-  buf: Buffer,
-  offsets: number[],
+  owned: Buffer[],
+  offsets: Float64Array,
   rows: Float32Array | undefined,
   cuts: FieldCuts | undefined,
 ): Generator<VectorRecord> {
+  const buf = owned[0]!;
   const batch = plan.batches[batchIndex]!;
   try {
     for (let i = 0; i < batch.recordCount; i++) {
@@ -136,7 +153,7 @@ function* vectorRecords(
       yield toVectorRecord(plan, rec, batch.firstRecord + i, rows, i);
     }
   } finally {
-    bufferPool.release(buf);
+    for (const b of owned) bufferPool.release(b);
   }
 }
 
@@ -222,7 +239,7 @@ function splitDataSlice(
   firstRecord: number,
   expected: number,
   cuts?: FieldCuts,
-): number[] {
+): Float64Array {
   if (!isUtf8(buf)) {
     const at = base + firstInvalidUtf8(buf);
     throw new SourceFormatError('INVALID_UTF8', `${file} is not valid UTF-8 at byte ${at}; restore it from a backup.`, {
@@ -230,7 +247,9 @@ function splitDataSlice(
       byteOffset: at,
     });
   }
-  const offsets: number[] = [];
+  // a typed array, not a growing number[]: it lives as long as the batch (see KvSpans in kvReader.ts)
+  const offsets = new Float64Array(2 * expected);
+  let count = 0;
   let start = 0;
   const scanner = new JsonScanner(
     file,
@@ -244,7 +263,11 @@ function splitDataSlice(
       },
       onValueEnd(d, end) {
         if (d === 3) return cuts!.onValueEnd(end);
-        offsets.push(start, end);
+        if (count < expected) {
+          offsets[2 * count] = start;
+          offsets[2 * count + 1] = end;
+        }
+        count++;
         cuts?.endRecord();
       },
     },
@@ -256,13 +279,13 @@ function splitDataSlice(
       : [[2, WATCH_VALUE]],
     base,
     { stack: ['object', 'array'], expect: 'value' },
-    () => firstRecord + offsets.length / 2,
+    () => firstRecord + count,
   );
   scanner.write(buf);
-  if (offsets.length / 2 !== expected) {
+  if (count !== expected) {
     throw new SourceFormatError(
       'INVALID_JSON',
-      `${file}: the batch at byte ${base} holds ${offsets.length / 2} records where the plan expects ${expected}; the file changed or is damaged — plan the migration again.`,
+      `${file}: the batch at byte ${base} holds ${count} records where the plan expects ${expected}; the file changed or is damaged — plan the migration again.`,
       {
         file,
         byteOffset: base,
