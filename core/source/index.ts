@@ -7,7 +7,7 @@
  *   const records = await readBatch(parsePlan(plans[0]), 3);    // seeks straight to batch 3
  */
 import type { DiscoveredWorkspace } from './discover';
-import { planGraphml, readGraphBatch } from './graphml';
+import { openGraphBatch, planGraphml, readGraphBatch } from './graphml';
 import { openKvBatch, readKvBatch } from './kvReader';
 import type { CollectionPlan, GraphPlan, KvPlan, VdbPlan } from './plan';
 import { planKv, planVdb, type PlanOptions } from './planner';
@@ -47,7 +47,7 @@ export {
   type DimSource,
 } from './plan';
 export { planKv, planVdb, DEFAULT_BATCH_SIZE, type PlanOptions } from './planner';
-export { planGraphml, readGraphBatch, readGraphNodeBatch, readGraphEdgeBatch } from './graphml';
+export { planGraphml, openGraphBatch, readGraphBatch, readGraphNodeBatch, readGraphEdgeBatch } from './graphml';
 export { openKvBatch, readKvBatch, flatCacheKey } from './kvReader';
 export { openVectorBatch, readVectorBatch, type LazyBatch, type OpenBatchOptions } from './vdbReader';
 export { detectDimension, DEFAULT_DIM } from './dimension';
@@ -104,8 +104,8 @@ export function readBatch(
 }
 
 /**
- * A batch whose records are parsed as they are iterated (key-value and vector files; the graph's
- * batches are read whole): for consumers that take each record once and drop it, like the loader.
+ * A batch whose records are parsed as they are iterated: for consumers that take each record once
+ * and drop it, like the loader.
  * `utf8Fields` names the record fields whose long strings may come as `Utf8Text`.
  */
 export async function openBatch(
@@ -118,10 +118,8 @@ export async function openBatch(
       return openKvBatch(plan, batchIndex, options);
     case 'vdb':
       return openVectorBatch(plan, batchIndex, options);
-    case 'graph': {
-      const records = await readGraphBatch(plan, batchIndex);
-      return { count: records.length, records };
-    }
+    case 'graph':
+      return openGraphBatch(plan, batchIndex);
   }
 }
 
