@@ -181,6 +181,7 @@ function splitKvSlice(
           currentGroup = undefined;
         } else if (currentGroup !== undefined) {
           spans.push(keyStart, keyEnd, valueStart, end, currentGroup);
+          cuts?.endRecord(); // a nested entry is parsed whole: no cuts, but its place in the count
         } else {
           cuts?.onValueEnd(end);
         }

@@ -38,8 +38,7 @@ interface Encoded {
   utf8Values: number;
 }
 
-const fieldsOf = (r: AnyRecord): Record<string, unknown> =>
-  'value' in r ? (r.value) : 'fields' in r ? r.fields : {};
+const fieldsOf = (r: AnyRecord): Record<string, unknown> => ('value' in r ? r.value : 'fields' in r ? r.fields : {});
 
 async function encodeBatch(
   plan: CollectionPlan,
@@ -134,6 +133,21 @@ describe('text fields read as UTF-8 bytes', () => {
     const plan = await planCollection(file, 'text_chunks', { batchSize: 4 });
     // cut: the plain, escaped and UTF-8 texts, and the top-level one beside a nested "content"
     expect(await expectSameBothWays(plan, 4)).toBe(4);
+  });
+
+  it('encode a legacy cache mixing plain entries and nested mode groups exactly as the decoded records do', async () => {
+    const dir = tempDir('utf8-cache');
+    const file = path.join(dir, 'kv_store_llm_response_cache.json');
+    const entry = (i: number) =>
+      `{"return": "${long(`answer ${i} \\n é `)}", "original_prompt": "${long(`prompt ${i} `)}", "cache_type": "extract"}`;
+    writeFileSync(
+      file,
+      `{"plain-1": ${entry(1)}, "default": {"h1": ${entry(2)}, "h2": ${entry(3)}}, "plain-2": ${entry(4)}, "local": {"h3": ${entry(5)}}, "plain-3": ${entry(6)}}`,
+    );
+    const plan = await planCollection(file, 'llm_response_cache', { batchSize: 100 });
+    expect(plan.kind === 'kv' && plan.nestedGroups).toEqual(['default', 'local']);
+    // the plain entries' two long texts each are cut; nested entries are parsed whole
+    expect(await expectSameBothWays(plan, 4)).toBe(6);
   });
 
   it('encode hostile vector records exactly as the decoded records do (per-record vectors never decoded)', async () => {
