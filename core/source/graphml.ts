@@ -13,7 +13,15 @@ import { StringDecoder } from 'node:string_decoder';
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
 import { DuplicateConfirmer, HashCollector, keyHash } from './duplicates';
 import { SourceFormatError } from './errors';
-import { assertUnchanged, bufferPool, fileIdentity, forEachChunk, openForRead, readRangePooled } from './io';
+import {
+  assertUnchanged,
+  bufferPool,
+  fileIdentity,
+  forEachChunk,
+  openForRead,
+  readRangePooled,
+  releasingAfter,
+} from './io';
 import { BatchBuilder, PLAN_VERSION, type GraphKey, type GraphPlan } from './plan';
 import type { GraphEdge, GraphNode, JsonObject } from './records';
 import type { LazyBatch } from './vdbReader';
@@ -377,7 +385,7 @@ export async function openGraphBatch(plan: GraphPlan, batchIndex: number): Promi
   try {
     await assertUnchanged(fh, file, plan);
     buf = await readRangePooled(fh, batch.startOffset, batch.endOffset);
-    const records = checkedCount(plan, batch, buf);
+    const records = releasingAfter(checkedCount(plan, batch, buf), [buf]);
     buf = undefined; // owned by the iterator from here
     return { count: batch.recordCount, records };
   } finally {
@@ -392,13 +400,9 @@ function* checkedCount(
   buf: Buffer,
 ): Generator<GraphNode | GraphEdge> {
   let count = 0;
-  try {
-    for (const record of graphRecords(plan, buf, batch.firstRecord)) {
-      count++;
-      yield record;
-    }
-  } finally {
-    bufferPool.release(buf);
+  for (const record of graphRecords(plan, buf, batch.firstRecord)) {
+    count++;
+    yield record;
   }
   if (count !== batch.recordCount) {
     throw new SourceFormatError(

@@ -144,6 +144,15 @@ class BufferPool {
 }
 export const bufferPool = new BufferPool();
 
+/** `records`, with `buffers` given back to the pool when the iteration ends (however it ends). */
+export function* releasingAfter<T>(records: Iterable<T>, buffers: Buffer[]): Generator<T> {
+  try {
+    yield* records;
+  } finally {
+    for (const b of buffers) bufferPool.release(b);
+  }
+}
+
 /** Reads [start, end) into a pooled buffer; call `bufferPool.release` when done with it. */
 export async function readRangePooled(fh: fsp.FileHandle, start: number, end: number): Promise<Buffer> {
   const len = Math.max(0, end - start);

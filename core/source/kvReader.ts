@@ -5,7 +5,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { SourceFormatError } from './errors';
-import { assertUnchanged, bufferPool, openForRead, readRangePooled } from './io';
+import { assertUnchanged, bufferPool, openForRead, readRangePooled, releasingAfter } from './io';
 import type { KvPlan } from './plan';
 import type { JsonObject, KvRecord } from './records';
 import { FieldCuts, parseRecord } from './fieldCuts';
@@ -51,8 +51,9 @@ export async function openKvBatch(
     const cuts =
       FieldCuts.wanted(options) && batch.group === undefined ? new FieldCuts(options, batch.recordCount) : undefined;
     const split = splitKvSlice(plan, batch.startOffset, buf, batch.firstRecord, batch.recordCount, batch.group, cuts);
+    const records = releasingAfter(split.records, [buf]);
     buf = undefined; // owned by the iterator from here
-    return split;
+    return { count: split.count, records };
   } finally {
     if (buf) bufferPool.release(buf);
     await fh.close();
@@ -208,29 +209,25 @@ function splitKvSlice(
   }
   function* records(): Generator<KvRecord> {
     const at = spans.at;
-    try {
-      for (let i = 0; i < expected; i++) {
-        const index = firstRecord + i;
-        const rawKey = parse(at[4 * i]!, at[4 * i + 1]!, 'the key', index) as string;
-        const value = parse(at[4 * i + 2]!, at[4 * i + 3]!, 'the value', index, (b, from, start, end) =>
-          parseRecord(b, from, start, end, cuts, i),
-        ) as JsonObject;
-        const g = spans.group[i]!;
-        const key = g >= 0 ? flatCacheKey(spans.groups[g]!, rawKey, value) : rawKey;
-        if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-          throw new SourceFormatError(
-            'INVALID_RECORD',
-            `${file}: record ${index} (${JSON.stringify(key)}) is not an object; restore the file from a backup.`,
-            {
-              file,
-              recordIndex: index,
-            },
-          );
-        }
-        yield { key, value };
+    for (let i = 0; i < expected; i++) {
+      const index = firstRecord + i;
+      const rawKey = parse(at[4 * i]!, at[4 * i + 1]!, 'the key', index) as string;
+      const value = parse(at[4 * i + 2]!, at[4 * i + 3]!, 'the value', index, (b, from, start, end) =>
+        parseRecord(b, from, start, end, cuts, i),
+      ) as JsonObject;
+      const g = spans.group[i]!;
+      const key = g >= 0 ? flatCacheKey(spans.groups[g]!, rawKey, value) : rawKey;
+      if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+        throw new SourceFormatError(
+          'INVALID_RECORD',
+          `${file}: record ${index} (${JSON.stringify(key)}) is not an object; restore the file from a backup.`,
+          {
+            file,
+            recordIndex: index,
+          },
+        );
       }
-    } finally {
-      bufferPool.release(buf);
+      yield { key, value };
     }
   }
   return { count: expected, records: records() };

@@ -5,7 +5,7 @@
  */
 import { isUtf8 } from 'node:buffer';
 import { DimensionConflictError, SourceFormatError } from './errors';
-import { assertUnchanged, bufferPool, openForRead, readRangePooled } from './io';
+import { assertUnchanged, bufferPool, openForRead, readRangePooled, releasingAfter } from './io';
 import type { VdbPlan } from './plan';
 import type { JsonObject, VectorRecord } from './records';
 import { FieldCuts, parseRecord, type FieldCutOptions } from './fieldCuts';
@@ -122,9 +122,12 @@ async function readVectors(
         bufferPool.release(chars);
       }
     }
-    const owned = [buf, ...(matrix && pooledVectors ? [matrix] : [])];
+    const records = releasingAfter(vectorRecords(plan, batchIndex, buf, offsets, rows, cuts), [
+      buf,
+      ...(matrix && pooledVectors ? [matrix] : []),
+    ]);
     buf = matrix = undefined; // owned by the iterator from here
-    return { count: batch.recordCount, records: vectorRecords(plan, batchIndex, owned, offsets, rows, cuts) };
+    return { count: batch.recordCount, records };
   } finally {
     if (buf) bufferPool.release(buf);
     if (matrix && pooledVectors) bufferPool.release(matrix);
@@ -132,28 +135,23 @@ async function readVectors(
   }
 }
 
-/** Parses and yields the records of a split slice; the pooled buffers go back when the iteration ends. */
+/** Parses and yields the records of a split slice. */
 function* vectorRecords(
   plan: VdbPlan,
   batchIndex: number,
-  owned: Buffer[],
+  buf: Buffer,
   offsets: Float64Array,
   rows: Float32Array | undefined,
   cuts: FieldCuts | undefined,
 ): Generator<VectorRecord> {
-  const buf = owned[0]!;
   const batch = plan.batches[batchIndex]!;
-  try {
-    for (let i = 0; i < batch.recordCount; i++) {
-      const start = offsets[2 * i]!;
-      const end = offsets[2 * i + 1]!;
-      const rec = parseRecordAt(plan.file, start, batch.firstRecord + i, () =>
-        parseRecord(buf, batch.startOffset, start, end, cuts, i),
-      );
-      yield toVectorRecord(plan, rec, batch.firstRecord + i, rows, i);
-    }
-  } finally {
-    for (const b of owned) bufferPool.release(b);
+  for (let i = 0; i < batch.recordCount; i++) {
+    const start = offsets[2 * i]!;
+    const end = offsets[2 * i + 1]!;
+    const rec = parseRecordAt(plan.file, start, batch.firstRecord + i, () =>
+      parseRecord(buf, batch.startOffset, start, end, cuts, i),
+    );
+    yield toVectorRecord(plan, rec, batch.firstRecord + i, rows, i);
   }
 }
 
