@@ -80,11 +80,10 @@ async function readVectors(
       try {
         const isEnd = charEnd === plan.matrixLength;
         // decoded straight into the batch's vector memory, placed so that row 0 is 4-byte aligned:
-        // each record's vector is then a view of its row (one allocation per batch, no copy)
+        // each record's vector is then a view of its row (no copy). Pooled for the loader, like the
+        // file slices: an ArrayBuffer per batch made V8 start a full collection every few batches
         const lead = (4 - (skip % 4)) % 4;
         const size = Math.floor(chars.length / 4) * 3 + 4;
-        // pooled, like the file slices: an ArrayBuffer allocated per batch made V8 run a full
-        // collection every few batches (its external-memory heuristic), most of the worker's GC
         matrix = pooledVectors ? bufferPool.acquire(lead + size) : Buffer.allocUnsafeSlow(lead + size);
         const decoded = decodeBase64Pieces(chars, matrix.subarray(lead, lead + size));
         // Node's decoder skips what is not base64, so any such character makes the output shorter
