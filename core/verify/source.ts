@@ -1,11 +1,11 @@
 /**
  * The source side: one streaming pass over a collection's planned batches (memory bounded by one
- * batch plus the sample), mapping every record exactly as the loader does — same mapper, same
+ * batch's file slice plus the sample), mapping every record exactly as the loader does — same mapper, same
  * in-batch duplicate rule (first kept), same encoder (its per-record errors are rejects) — and
  * hashing the bytes the server's digest query hashes (columns.ts).
  */
 import { createHash } from 'node:crypto';
-import { readBatch } from '../source';
+import { openBatch } from '../source';
 import type { CollectionPlan } from '../source/plan';
 import { admitRecord } from '../postgres/admit';
 import type { FitNote } from '../postgres/fit';
@@ -15,6 +15,8 @@ import { NOW_SENTINEL, type VerifyTable } from './columns';
 import { jsonbText } from './jsonb';
 
 const NULL_FIELD = Buffer.from([0xff, 0xff, 0xff, 0xff]);
+/** Encoded bytes after which the pass's encoder starts again at the start of its buffer. */
+const SCRATCH_BYTES = 1 << 20;
 
 export interface SourceSampleRow {
   id: string;
@@ -92,59 +94,71 @@ export async function sourcePass(
     duplicateCandidates: new Map(),
     perId: new Map(),
   };
-  const entityOnly = (id: string) => jsonbText({ entity_id: id });
   const columnNames = t.columns.map((c) => c.name);
+  // one encoder buffer for the pass, reused once its rows are digested: a new one per batch,
+  // doubled from 64 kB, made V8 start full collections (see the buffer pool in core/source/io.ts)
+  let scratch: Buffer = Buffer.allocUnsafeSlow(2 * SCRATCH_BYTES);
   for (let k = 0; k < plan.batches.length; k++) {
     o.signal?.throwIfAborted();
     o.onBatch?.(k, plan.batches.length);
-    const records = (await readBatch(plan, k)) as AnyRecord[];
-    s.records += records.length;
-    const encoder = new BinaryCopyEncoder(t.types, 1 << 16);
+    // parsed as iterated, every value decoded (no utf8Fields): each row is digested as soon as it is
+    // encoded, so a batch's records are never all alive at once
+    const batch = await openBatch(plan, k);
+    s.records += batch.count;
+    const encoder = new BinaryCopyEncoder(t.types, scratch);
     const seen = new Set<string>();
-    const kept: { id: string; row: unknown[]; start: number }[] = [];
-    for (const record of records) {
+    for (const record of batch.records as Iterable<AnyRecord>) {
       const admitted = admitRecord(mapping, columnNames, record, NOW_SENTINEL, seen, encoder);
-      if (admitted.ok) {
-        kept.push(admitted);
-        if (admitted.fits.length) noteFits(s, admitted.id, admitted.fits);
-      } else {
+      if (!admitted.ok) {
         s.rejected++;
         if (s.rejects.length < MAX_LISTED_REJECTS) s.rejects.push({ id: admitted.id, reason: admitted.reason });
+        continue;
       }
+      if (admitted.fits.length) noteFits(s, admitted.id, admitted.fits);
+      addSourceRow(s, t, o, admitted.id, admitted.row, rowFields(t, encoder.buffer, admitted.start, admitted.row));
+      if (encoder.length >= SCRATCH_BYTES) encoder.take(encoder.buffer); // digested: the bytes can go
     }
-    const buf = encoder.take();
-    for (const { id, row, start } of kept) {
-      const fields = rowFields(t, buf, start, row);
-      const digest = digestOf(t, fields);
-      const idHash = createHash('md5').update(id, 'utf8').digest();
-      if (o.duplicateIds.has(id)) {
-        const list = s.duplicateCandidates.get(id) ?? [];
-        list.push(digest);
-        s.duplicateCandidates.set(id, list);
-      } else {
-        s.rows++;
-        s.sum += int64Of(digest);
-        s.bucketCount[idHash[0]!]!++;
-        s.bucketSum[idHash[0]!]! += int64Of(digest);
-        if (o.keepBuckets?.has(idHash[0]!)) {
-          const list = s.perId.get(id) ?? [];
-          list.push(digest);
-          s.perId.set(id, list);
-        }
-      }
-      if (t.endpointNodes && jsonbText(row[t.endpointNodes.properties]) === entityOnly(id))
-        s.attributeless.set(id, digest);
-      // The comparison reads the encoded fields, and of the row only where a load-time column was
-      // left to "now": keep just that (a vector would also hold its whole batch's memory).
-      if (idHash.readUInt32BE(0) < o.sampleBelow)
-        s.sample.push({
-          id,
-          row: row.map((v) => (v === NOW_SENTINEL ? v : null)),
-          fields: fields.map((f) => (f ? Buffer.from(f) : null)),
-        });
-    }
+    scratch = encoder.buffer;
   }
   return s;
+}
+
+/** Adds one admitted row (its encoded fields) to the totals, the sample and the per-id lists. */
+function addSourceRow(
+  s: SourceStats,
+  t: VerifyTable,
+  o: SourcePassOptions,
+  id: string,
+  row: unknown[],
+  fields: (Buffer | null)[],
+): void {
+  const digest = digestOf(t, fields);
+  const idHash = createHash('md5').update(id, 'utf8').digest();
+  if (o.duplicateIds.has(id)) {
+    const list = s.duplicateCandidates.get(id) ?? [];
+    list.push(digest);
+    s.duplicateCandidates.set(id, list);
+  } else {
+    s.rows++;
+    s.sum += int64Of(digest);
+    s.bucketCount[idHash[0]!]!++;
+    s.bucketSum[idHash[0]!]! += int64Of(digest);
+    if (o.keepBuckets?.has(idHash[0]!)) {
+      const list = s.perId.get(id) ?? [];
+      list.push(digest);
+      s.perId.set(id, list);
+    }
+  }
+  if (t.endpointNodes && jsonbText(row[t.endpointNodes.properties]) === jsonbText({ entity_id: id }))
+    s.attributeless.set(id, digest);
+  // The comparison reads the encoded fields, and of the row only where a load-time column was
+  // left to "now": keep just that (a vector would also hold its whole batch's memory).
+  if (idHash.readUInt32BE(0) < o.sampleBelow)
+    s.sample.push({
+      id,
+      row: row.map((v) => (v === NOW_SENTINEL ? v : null)),
+      fields: fields.map((f) => (f ? Buffer.from(f) : null)),
+    });
 }
 
 function noteFits(s: SourceStats, id: string, fits: readonly FitNote[]): void {
